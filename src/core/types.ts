@@ -1,0 +1,157 @@
+// The node's contract with the world: what goes in (Input), what comes out (Effect), the
+// client operations it serves and the storage operations it asks for. The node is a pure
+// state machine `step(input) -> Effect[]`; src/host executes the effects through the ports
+// (src/ports) and feeds completions back as new inputs, one at a time. Production and
+// simulation differ only in the ports.
+import type { SiblingSet, VClock, VersioningMode } from "./versioning/types.ts";
+
+export type NodeId = string;
+
+/** Planted bugs: each switches on one known-wrong behaviour so the simulator's checkers can be shown to catch it. */
+export type BugName = "overwrite" | "lww" | "duplicate-acks" | "counter-reset" | "ack-before-durable";
+export const BUG_NAMES: readonly BugName[] = ["overwrite", "lww", "duplicate-acks", "counter-reset", "ack-before-durable"];
+
+export interface NodeConfig {
+  readonly id: NodeId;
+  /** Every node of the cluster, this one included. */
+  readonly members: readonly NodeId[];
+  readonly n: number;
+  readonly r: number;
+  readonly w: number;
+  readonly partitionCount: number;
+  readonly mode: VersioningMode;
+  /** Seed of the node's own PRNG (boot nonce, incarnation, jitter). */
+  readonly seed: number;
+  /** A coordinator gives up on a request after this long. */
+  readonly requestTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  /** A peer silent for this long is suspected (sloppy quorum routes around it). */
+  readonly suspectAfterMs: number;
+  readonly handoffIntervalMs: number;
+  /** 0 disables anti-entropy. */
+  readonly antiEntropyIntervalMs: number;
+  /** Tombstones held by all N primaries are reaped after this delay; null keeps them forever. */
+  readonly reapDelayMs: number | null;
+  /** Whether storage writes must be durable (synced) before they count. */
+  readonly syncWrites: boolean;
+  readonly bugs: readonly BugName[];
+}
+
+// ---- client operations (what the HTTP API and the simulator's clients ask) ----
+
+export type ClientOp =
+  | { readonly type: "get"; readonly key: string; readonly r?: number }
+  | {
+      readonly type: "put";
+      readonly key: string;
+      readonly value: Uint8Array;
+      readonly contentType: string;
+      /** The X-Mec-Vclock the client sent back; null for a blind write. */
+      readonly context: VClock | null;
+      readonly w?: number;
+      /** Only used by the client-vclock teaching mode. */
+      readonly clientId?: string;
+    }
+  | {
+      readonly type: "delete";
+      readonly key: string;
+      readonly context: VClock | null;
+      readonly w?: number;
+      readonly clientId?: string;
+    };
+
+export type ClientErrorCode =
+  | "quorum" // fewer than R/W replicas answered in time
+  | "unavailable" // no replica could even be asked
+  | "starting" // the node has not finished booting
+  | "bad-request"; // e.g. r > n
+
+export type ClientResult =
+  | {
+      readonly ok: true;
+      readonly type: "get";
+      /** Merged sibling set of the R (or more) replies; null when no replica has the key. */
+      readonly set: SiblingSet | null;
+      /** Replicas whose replies were merged (distinct). */
+      readonly replicas: readonly NodeId[];
+    }
+  | {
+      readonly ok: true;
+      readonly type: "put" | "delete";
+      /** The sibling set after the write, as the minting replica stored it. */
+      readonly set: SiblingSet;
+      /** Replicas that acknowledged a durable write (distinct). */
+      readonly replicas: readonly NodeId[];
+    }
+  | {
+      readonly ok: false;
+      readonly type: "get" | "put" | "delete";
+      readonly error: ClientErrorCode;
+      readonly message: string;
+      /** How many distinct replicas answered, and how many were needed. */
+      readonly answered: number;
+      readonly needed: number;
+      /** For writes: the write may or may not have been applied (an unknown outcome). */
+      readonly maybeApplied: boolean;
+    };
+
+// ---- storage (an ordered byte store; key layout is the replica's business) ----
+
+export type StorageOp =
+  | { readonly type: "get"; readonly key: string }
+  | { readonly type: "put"; readonly key: string; readonly value: Uint8Array }
+  | { readonly type: "del"; readonly key: string }
+  /** Atomic batch of puts and deletes. */
+  | { readonly type: "batch"; readonly puts: readonly (readonly [string, Uint8Array])[]; readonly dels: readonly string[] }
+  /** All entries whose key starts with prefix, in key order. */
+  | { readonly type: "scan"; readonly prefix: string };
+
+export type StorageResult =
+  | { readonly ok: true; readonly value?: Uint8Array; readonly entries?: readonly (readonly [string, Uint8Array])[] }
+  | { readonly ok: false; readonly message: string };
+
+// ---- node events: facts the node reports for stats, traces and the simulator's checkers ----
+
+export type NodeEvent =
+  | { readonly type: "ready"; readonly actor: string; readonly incarnation: number }
+  | { readonly type: "dot-minted"; readonly key: string; readonly actor: string; readonly counter: number }
+  /** Emitted when a coordinator answers a client after a quorum: the distinct replicas whose replies counted. */
+  | { readonly type: "quorum"; readonly op: "get" | "put" | "delete"; readonly reqId: string; readonly key: string; readonly needed: number; readonly replicas: readonly NodeId[] }
+  | { readonly type: "read-repair"; readonly key: string; readonly to: NodeId }
+  | { readonly type: "hint-stored"; readonly key: string; readonly forNode: NodeId }
+  | { readonly type: "handoff"; readonly key: string; readonly to: NodeId }
+  | { readonly type: "anti-entropy"; readonly partition: number; readonly peer: NodeId; readonly keysRepaired: number }
+  | { readonly type: "suspect"; readonly peer: NodeId }
+  | { readonly type: "unsuspect"; readonly peer: NodeId }
+  | { readonly type: "reap"; readonly key: string }
+  | { readonly type: "siblings"; readonly key: string; readonly count: number };
+
+// ---- inputs and effects ----
+
+export type Input =
+  | { readonly kind: "start" }
+  | { readonly kind: "message"; readonly from: NodeId; readonly bytes: Uint8Array }
+  | { readonly kind: "timer"; readonly timerId: number }
+  | { readonly kind: "client"; readonly clientReqId: number; readonly op: ClientOp }
+  | { readonly kind: "storage"; readonly opId: number; readonly result: StorageResult };
+
+/** Every input arrives with the host's current time in milliseconds since the Unix epoch. */
+export interface Stamped {
+  readonly now: number;
+  readonly input: Input;
+}
+
+export type Effect =
+  | { readonly kind: "send"; readonly to: NodeId; readonly bytes: Uint8Array }
+  | { readonly kind: "set-timer"; readonly timerId: number; readonly afterMs: number }
+  | { readonly kind: "cancel-timer"; readonly timerId: number }
+  | { readonly kind: "storage"; readonly opId: number; readonly op: StorageOp }
+  | { readonly kind: "reply"; readonly clientReqId: number; readonly result: ClientResult }
+  | { readonly kind: "event"; readonly event: NodeEvent }
+  | { readonly kind: "log"; readonly level: "debug" | "info" | "warn" | "error"; readonly msg: string; readonly fields?: Readonly<Record<string, unknown>> };
+
+/** A node: deterministic given its config and its sequence of stamped inputs. */
+export interface NodeMachine {
+  readonly id: NodeId;
+  step(stamped: Stamped): Effect[];
+}
