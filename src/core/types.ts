@@ -3,7 +3,7 @@
 // state machine `step(input) -> Effect[]`; src/host executes the effects through the ports
 // (src/ports) and feeds completions back as new inputs, one at a time. Production and
 // simulation differ only in the ports.
-import type { SiblingSet, VClock, VersioningMode } from "./versioning/types.ts";
+import type { Dot, SiblingSet, VClock, VersioningMode } from "./versioning/types.ts";
 
 export type NodeId = string;
 
@@ -12,7 +12,10 @@ export type BugName = "overwrite" | "lww" | "duplicate-acks" | "counter-reset" |
 export const BUG_NAMES: readonly BugName[] = ["overwrite", "lww", "duplicate-acks", "counter-reset", "ack-before-durable"];
 
 export interface NodeConfig {
+  /** Address-like id the ring and the transport use (production: "host:port"; simulation: "n1"). */
   readonly id: NodeId;
+  /** Human name, the prefix of this node's actors in vclocks (actor = name + "." + incarnation). */
+  readonly name: string;
   /** Every node of the cluster, this one included. */
   readonly members: readonly NodeId[];
   readonly n: number;
@@ -80,6 +83,8 @@ export type ClientResult =
       readonly type: "put" | "delete";
       /** The sibling set after the write, as the minting replica stored it. */
       readonly set: SiblingSet;
+      /** The dot minted for this write. */
+      readonly dot: Dot;
       /** Replicas that acknowledged a durable write (distinct). */
       readonly replicas: readonly NodeId[];
     }
