@@ -1,0 +1,291 @@
+// The production TransportPort over ZeroMQ (zeromq 6 / libzmq 4.3). It moves opaque byte
+// messages between nodes; it knows nothing of what they mean.
+//
+// Theory of operation
+// - Each node binds two ROUTER sockets (the original MecDB's "N-to-1" sockets):
+//     tcp://bind:(port + 1)  the data channel: requests, replies, repairs, hints, handoff;
+//     tcp://bind:port        the control channel: membership / heartbeats.
+//   A ROUTER prefixes every message it receives with the sender's routing id; every node's
+//   DEALERs use the node's own id as routing id, so the first frame names the sender and we
+//   deliver (fromNodeId, bytes) to the one registered receiver.
+// - For each peer the node keeps one DEALER per channel, connected to the peer's ROUTER.
+//   Which channel a message takes is decided by `classify(bytes)` (the composition root passes
+//   the node's codec; default: everything on the data channel). Keeping heartbeats on their own
+//   socket means they never wait behind a backlog of data messages to a slow peer, so a busy
+//   peer is not mistaken for a dead one.
+// - Sends are fire and forget (the node copes with loss). zeromq.js allows one pending send()
+//   per socket (a second one throws EBUSY), so each DEALER has a JS send queue drained by one
+//   pump; the queue is bounded (`queueMax`), and beyond the bound the oldest message is
+//   dropped and counted (it is the stalest, and the node retries what matters).
+//
+// Socket options and their trade-offs
+// - `immediate: true` on DEALERs: messages are queued only on completed connections. A peer
+//   that is down (or not started yet) gets nothing: send() fails at once with EAGAIN and the
+//   message is dropped and counted as `unreachable`. Without it, libzmq would buffer up to the
+//   high-water mark for a dead peer and deliver that stale backlog in a burst when the peer
+//   restarts; the node tolerates that too (request ids make late replies harmless), but
+//   dropping matches what the node's failure detector and hinted handoff already assume, and
+//   keeps memory bounded. The price: the first messages after a peer (re)starts are lost until
+//   the TCP connection completes (reconnectInterval, ~100 ms).
+// - `sendTimeout` (default 0): send() never blocks; if libzmq cannot queue the message now
+//   (no connection, or the high-water mark is reached on a slow peer), it is dropped.
+// - `linger: 0` on every socket: close() discards anything unsent, so the process can always
+//   exit, even with messages for a dead peer.
+// - `handover: true` on ROUTERs: when a peer restarts and reconnects with the same routing id
+//   before the old connection is noticed dead, the new connection wins (libzmq's default would
+//   reject the newcomer).
+// - Reconnection after a peer restarts is libzmq's job: a DEALER retries its connect every
+//   `reconnectInterval` ms (capped by `reconnectMaxInterval`); test/adapters verifies it.
+// - Messages a node sends to itself are delivered through the event loop (never re-entrant).
+import { Dealer, Router } from "zeromq";
+import type { NodeId } from "../core/types.ts";
+import type { TransportPort } from "../ports/index.ts";
+
+export type Channel = "control" | "data";
+
+export interface ZmqTransportOptions {
+  /** This node's id; peers see it as the routing id of our DEALERs. */
+  readonly selfId: NodeId;
+  /** Host to bind the ROUTERs on (never 0.0.0.0 unless configured). */
+  readonly bind: string;
+  /** The node's cluster port: control ROUTER on `port`, data ROUTER on `port + 1`. */
+  readonly port: number;
+  /** Maps a node id to its host and cluster port; default parses "host:port". */
+  readonly addressOf?: (id: NodeId) => { host: string; port: number };
+  /**
+   * Peers to connect to at start, on both channels, so the connections are up before the first
+   * message (with `immediate`, a message on a connection still being set up is dropped).
+   * Other peers are connected on first send.
+   */
+  readonly peers?: readonly NodeId[];
+  /** Which channel a message takes; default: data. */
+  readonly classify?: (bytes: Uint8Array) => Channel;
+  /** Bound of each peer socket's JS send queue (messages); beyond it the oldest is dropped. */
+  readonly queueMax?: number;
+  /** zeromq sendTimeout in ms: 0 = drop at once if libzmq cannot queue the message. */
+  readonly sendTimeoutMs?: number;
+  /** libzmq high-water mark per peer connection (messages). */
+  readonly sendHighWaterMark?: number;
+  readonly reconnectIntervalMs?: number;
+  readonly reconnectMaxIntervalMs?: number;
+  /** Called for transport trouble worth a log line (dropped messages are only counted). */
+  readonly onWarning?: (msg: string, fields: Record<string, unknown>) => void;
+}
+
+export interface TransportStats {
+  sent: number;
+  received: number;
+  /** Dropped because a peer's JS queue was full. */
+  droppedQueueFull: number;
+  /** Dropped because libzmq could not take the message (peer down, or its HWM reached). */
+  droppedUnreachable: number;
+  /** Received messages that were not [routingId, payload]. */
+  malformed: number;
+}
+
+/** Parses a production node id "host:port" (the last colon splits, so IPv6 "[::1]:7000" works). */
+export function parseNodeId(id: NodeId): { host: string; port: number } {
+  const colon = id.lastIndexOf(":");
+  const port = Number(id.slice(colon + 1));
+  if (colon <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535) {
+    throw new Error(`not a host:port node id: ${JSON.stringify(id)}`);
+  }
+  let host = id.slice(0, colon);
+  if (host.startsWith("[") && host.endsWith("]")) host = host.slice(1, -1);
+  return { host, port };
+}
+
+function tcpUrl(host: string, port: number): string {
+  return host.includes(":") ? `tcp://[${host}]:${port}` : `tcp://${host}:${port}`;
+}
+
+/** One DEALER with its bounded send queue and single pump. */
+class PeerSocket {
+  private readonly queue: Uint8Array[] = [];
+  private pumping = false;
+  private closed = false;
+
+  constructor(
+    private readonly socket: Dealer,
+    private readonly queueMax: number,
+    private readonly stats: TransportStats,
+  ) {}
+
+  enqueue(bytes: Uint8Array): void {
+    if (this.closed) return;
+    if (this.queue.length >= this.queueMax) {
+      this.queue.shift();
+      this.stats.droppedQueueFull++;
+    }
+    this.queue.push(bytes);
+    if (!this.pumping) void this.pump();
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      let next: Uint8Array | undefined;
+      while (!this.closed && (next = this.queue.shift()) !== undefined) {
+        try {
+          await this.socket.send(next);
+          this.stats.sent++;
+        } catch {
+          // EAGAIN (no completed connection or HWM reached, with sendTimeout) or the socket
+          // closed under us: the message is lost, which the node tolerates.
+          if (this.closed) return;
+          this.stats.droppedUnreachable++;
+        }
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.queue.length = 0;
+    this.socket.close();
+  }
+}
+
+export class ZmqTransport implements TransportPort {
+  readonly stats: TransportStats = { sent: 0, received: 0, droppedQueueFull: 0, droppedUnreachable: 0, malformed: 0 };
+  private receiver: ((from: NodeId, bytes: Uint8Array) => void) | null = null;
+  private readonly peers = new Map<string, PeerSocket>();
+  private readonly routers: Router[] = [];
+  private closed = false;
+  private readonly addressOf: (id: NodeId) => { host: string; port: number };
+  private readonly classify: (bytes: Uint8Array) => Channel;
+
+  private constructor(private readonly opts: ZmqTransportOptions) {
+    this.addressOf = opts.addressOf ?? parseNodeId;
+    this.classify = opts.classify ?? (() => "data");
+  }
+
+  /** Binds the control (port) and data (port + 1) ROUTERs; rejects with a clear message if a port is taken. */
+  static async start(opts: ZmqTransportOptions): Promise<ZmqTransport> {
+    const t = new ZmqTransport(opts);
+    const endpoints: [Channel, number][] = [
+      ["control", opts.port],
+      ["data", opts.port + 1],
+    ];
+    try {
+      for (const [channel, port] of endpoints) {
+        const router = new Router({ linger: 0, handover: true, receiveHighWaterMark: 10_000 });
+        t.routers.push(router);
+        try {
+          await router.bind(tcpUrl(opts.bind, port));
+        } catch (err) {
+          const code = (err as { code?: string }).code ?? "";
+          const why = code === "EADDRINUSE" ? "already in use" : (err as Error).message;
+          throw new Error(`cannot bind the ${channel} socket on ${tcpUrl(opts.bind, port)}: ${why}`);
+        }
+        void t.receiveLoop(router);
+      }
+      for (const peer of opts.peers ?? []) {
+        if (peer === opts.selfId) continue;
+        t.peerSocket(peer, "control");
+        t.peerSocket(peer, "data");
+      }
+    } catch (err) {
+      t.close();
+      throw err;
+    }
+    return t;
+  }
+
+  onMessage(receive: (from: NodeId, bytes: Uint8Array) => void): void {
+    this.receiver = receive;
+  }
+
+  send(to: NodeId, bytes: Uint8Array): void {
+    if (this.closed) return;
+    if (to === this.opts.selfId) {
+      // Loopback without sockets; copied so the sender may reuse its buffer.
+      const copy = bytes.slice();
+      setImmediate(() => {
+        if (this.closed) return;
+        this.stats.sent++;
+        this.stats.received++;
+        this.receiver?.(to, copy);
+      });
+      return;
+    }
+    const channel = this.classify(bytes);
+    let peer: PeerSocket;
+    try {
+      peer = this.peerSocket(to, channel);
+    } catch (err) {
+      this.stats.droppedUnreachable++;
+      this.opts.onWarning?.("cannot address peer", { to, error: (err as Error).message });
+      return;
+    }
+    peer.enqueue(bytes);
+  }
+
+  /** Messages waiting in JS send queues (all peers, all channels). */
+  get queued(): number {
+    let total = 0;
+    for (const peer of this.peers.values()) total += peer.queued;
+    return total;
+  }
+
+  /** Closes every socket (linger 0: unsent messages are discarded). Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const peer of this.peers.values()) peer.close();
+    this.peers.clear();
+    for (const router of this.routers) router.close();
+    this.routers.length = 0;
+  }
+
+  private peerSocket(to: NodeId, channel: Channel): PeerSocket {
+    const key = `${channel} ${to}`;
+    const existing = this.peers.get(key);
+    if (existing) return existing;
+    const { host, port } = this.addressOf(to);
+    const dealer = new Dealer({
+      routingId: this.opts.selfId,
+      linger: 0,
+      immediate: true,
+      sendTimeout: this.opts.sendTimeoutMs ?? 0,
+      sendHighWaterMark: this.opts.sendHighWaterMark ?? 10_000,
+      reconnectInterval: this.opts.reconnectIntervalMs ?? 100,
+      reconnectMaxInterval: this.opts.reconnectMaxIntervalMs ?? 1000,
+    });
+    dealer.connect(tcpUrl(host, channel === "control" ? port : port + 1));
+    const peer = new PeerSocket(dealer, this.opts.queueMax ?? 1000, this.stats);
+    this.peers.set(key, peer);
+    return peer;
+  }
+
+  private async receiveLoop(router: Router): Promise<void> {
+    try {
+      for await (const frames of router) {
+        const [id, payload] = frames;
+        if (frames.length !== 2 || id === undefined || payload === undefined || id.length === 0) {
+          this.stats.malformed++;
+          continue;
+        }
+        this.stats.received++;
+        try {
+          this.receiver?.(id.toString("utf8"), payload);
+        } catch (err) {
+          // A receiver that throws is a bug in the node: crash the process (outside this loop,
+          // so it is an uncaught exception) rather than run on with a broken state machine.
+          queueMicrotask(() => {
+            throw err;
+          });
+          return;
+        }
+      }
+    } catch (err) {
+      if (!this.closed) this.opts.onWarning?.("receive loop ended", { error: String(err) });
+    }
+  }
+}
