@@ -1,0 +1,164 @@
+// Dotted version vector sets (Preguica, Baquero et al.; Riak 2.0 `dvvset`) in the
+// "clock + dotted siblings" form: per key, the siblings (each tagged with the dot of the
+// write that made it) plus one version vector that covers every dot the replica has seen.
+// Owns: update (a coordinated write with the client's context), sync (merge of two replica
+// states), and the comparisons built on them.
+// Must not know: wire formats, storage, networking, wall time (timestamps come in a Write).
+//
+// Theory of operation.
+// - A dot (actor, n) names exactly one write: only `actor` mints dots for itself and its
+//   counter only grows (actors carry an incarnation, so a node that lost its data gets a new
+//   actor instead of reusing counters).
+// - set.clock covers every dot the replica has seen, live or superseded. A sibling is live
+//   because nobody who wrote after seeing it has reached this replica yet.
+// - update(set, C, actor, w): the client saw exactly what C covers, so the new write
+//   supersedes exactly the siblings whose dots C covers; the others are concurrent and stay.
+//   The new dot is (actor, max(set.clock[actor], C[actor]) + 1) and the clock becomes
+//   merge(set.clock, C) plus that dot.
+// - sync(a, b): a sibling of a survives iff b holds the same dot, or b.clock does not cover
+//   it (b has never seen it, so b cannot have superseded it); symmetrically for b. If b.clock
+//   covers it but b does not hold it, b saw a write that superseded it. (dvvset sync.)
+//   When the same dot is held by both sides with different content (only possible in the
+//   client-vclock teaching mode, where dots are not unique), a fixed total order on content
+//   picks one, so sync stays commutative, associative and idempotent.
+// - Siblings are kept sorted by (actor, counter): equal sets have identical representations.
+import type { Actor, Dot, Sibling, SiblingSet, VClock, Write } from "./types.ts";
+import { clocksEqual, compareDots, counterOf, covers, dotKey, emptyClock, merge, setEntry } from "./vclock.ts";
+
+/** The state of a key nobody has written. */
+export function emptySet(): SiblingSet {
+  return { clock: emptyClock(), siblings: [] };
+}
+
+/** Siblings in canonical order: by actor, then counter. */
+export function sortSiblings(siblings: readonly Sibling[]): Sibling[] {
+  return [...siblings].sort((x, y) => compareDots(x.dot, y.dot));
+}
+
+/**
+ * Apply a write coordinated by `actor` with the client's causal `context`.
+ * Returns the new set and the dot minted for the write.
+ */
+export function update(set: SiblingSet, context: VClock, actor: Actor, write: Write): { set: SiblingSet; dot: Dot } {
+  const kept = set.siblings.filter((s) => !covers(context, s.dot));
+  const counter = Math.max(counterOf(set.clock, actor), counterOf(context, actor)) + 1;
+  const dot: Dot = { actor, counter };
+  const clock = setEntry(merge(set.clock, context), actor, { counter, timestamp: write.timestamp });
+  const sibling: Sibling = { dot, value: write.value, contentType: write.contentType, timestamp: write.timestamp };
+  return { set: { clock, siblings: sortSiblings([...kept, sibling]) }, dot };
+}
+
+/** Remove the siblings `context` covers and fold it into the clock, without a new write. */
+export function discard(set: SiblingSet, context: VClock): SiblingSet {
+  return {
+    clock: merge(set.clock, context),
+    siblings: set.siblings.filter((s) => !covers(context, s.dot)),
+  };
+}
+
+function compareBytes(a: Uint8Array | null, b: Uint8Array | null): number {
+  if (a === null || b === null) return a === b ? 0 : a === null ? -1 : 1;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+/** Total order on a sibling's content (timestamp, content type, value); 0 iff identical. */
+export function compareSiblingContent(a: Sibling, b: Sibling): number {
+  if (a.timestamp !== b.timestamp) return a.timestamp < b.timestamp ? -1 : 1;
+  if (a.contentType !== b.contentType) return a.contentType < b.contentType ? -1 : 1;
+  return compareBytes(a.value, b.value);
+}
+
+/** Same dot, value, content type and timestamp. */
+export function siblingsEqual(a: Sibling, b: Sibling): boolean {
+  return a.dot.actor === b.dot.actor && a.dot.counter === b.dot.counter && compareSiblingContent(a, b) === 0;
+}
+
+/** Merge two replica states of one key (dvvset sync). Commutative, associative, idempotent. */
+export function sync(a: SiblingSet, b: SiblingSet): SiblingSet {
+  const byDotA = new Map<string, Sibling>();
+  for (const s of a.siblings) byDotA.set(dotKey(s.dot), s);
+  const byDotB = new Map<string, Sibling>();
+  for (const s of b.siblings) byDotB.set(dotKey(s.dot), s);
+
+  const out = new Map<string, Sibling>();
+  for (const [key, s] of byDotA) {
+    const other = byDotB.get(key);
+    if (other !== undefined) {
+      // Both hold the dot: keep one (a fixed order decides if the contents differ).
+      out.set(key, compareSiblingContent(s, other) >= 0 ? s : other);
+    } else if (!covers(b.clock, s.dot)) {
+      out.set(key, s); // b never saw it: concurrent with everything b holds
+    } // else: b saw it and superseded it
+  }
+  for (const [key, s] of byDotB) {
+    if (byDotA.has(key)) continue;
+    if (!covers(a.clock, s.dot)) out.set(key, s);
+  }
+  return { clock: merge(a.clock, b.clock), siblings: sortSiblings([...out.values()]) };
+}
+
+/** sync over any number of states (the empty set for none). */
+export function syncAll(sets: Iterable<SiblingSet>): SiblingSet {
+  let acc = emptySet();
+  for (const s of sets) acc = sync(acc, s);
+  return acc;
+}
+
+/** The causal context sent to clients (X-Mec-Vclock): the clock covering every sibling. */
+export function contextOf(set: SiblingSet): VClock {
+  return set.clock;
+}
+
+/** The siblings that are not tombstones. */
+export function liveSiblings(set: SiblingSet): Sibling[] {
+  return set.siblings.filter((s) => s.value !== null);
+}
+
+/** Has siblings and all are tombstones (the key reads as deleted). */
+export function isTombstoneOnly(set: SiblingSet): boolean {
+  return set.siblings.length > 0 && set.siblings.every((s) => s.value === null);
+}
+
+/** Same clock (counters and timestamps) and the same siblings (dots, values, content types, timestamps). */
+export function setsEqual(a: SiblingSet, b: SiblingSet): boolean {
+  if (!clocksEqual(a.clock, b.clock)) return false;
+  if (a.siblings.length !== b.siblings.length) return false;
+  const sa = sortSiblings(a.siblings);
+  const sb = sortSiblings(b.siblings);
+  for (let i = 0; i < sa.length; i++) {
+    const x = sa[i];
+    const y = sb[i];
+    if (x === undefined || y === undefined || !siblingsEqual(x, y)) return false;
+  }
+  return true;
+}
+
+/** a already knows everything b knows: sync(a, b) equals a. */
+export function setDescends(a: SiblingSet, b: SiblingSet): boolean {
+  return setsEqual(sync(a, b), a);
+}
+
+/**
+ * Check the invariants of a set: every sibling's dot is covered by the clock, no dot appears
+ * twice, counters are positive integers. Returns a description of the first problem, or null.
+ */
+export function checkSet(set: SiblingSet): string | null {
+  for (const [actor, e] of set.clock) {
+    if (!Number.isInteger(e.counter) || e.counter < 1) return `clock entry ${actor} has counter ${e.counter}`;
+    if (e.timestamp < 0n) return `clock entry ${actor} has a negative timestamp`;
+  }
+  const seen = new Set<string>();
+  for (const s of set.siblings) {
+    const key = dotKey(s.dot);
+    if (!Number.isInteger(s.dot.counter) || s.dot.counter < 1) return `sibling ${key} has a bad counter`;
+    if (seen.has(key)) return `dot ${key} appears twice`;
+    seen.add(key);
+    if (!covers(set.clock, s.dot)) return `dot ${key} is not covered by the clock`;
+  }
+  return null;
+}
