@@ -1,0 +1,382 @@
+// The HTTP API of the original MecDB on Fastify: GET / PUT / POST / DELETE /mec/:key, plus
+// /ping, /stats and /metrics. Owns request validation (keys, X-Mec-Vclock, r/w, body size),
+// the mapping of ClientResults to status codes and headers, and the multipart/mixed body of
+// a 300 Multiple Choices. Must not know: how the node serves a request (it calls
+// NodeApiHandle.request), ZeroMQ, LevelDB. buildHttpServer returns an instance that is not
+// listening; the node process calls listen().
+//
+// Keys: a key is the rest of the path after "/mec/", percent-decoded exactly once, strictly:
+//   - any UTF-8 text except NUL, 1..maxKeyBytes bytes after decoding;
+//   - '/' is allowed in a key only as %2F (a literal '/' after /mec/ is refused, so
+//     /mec/a/b is not silently a different key from /mec/a%2Fb);
+//   - a '%' not followed by two hex digits, or escapes that are not valid UTF-8, are refused;
+//   - raw characters outside printable ASCII must be percent-encoded; '+' is a literal '+'.
+// We decode the raw request URL ourselves: Node hands %2F, '..' and %00 to the handler as is.
+//
+// Every error is JSON {"error": code, "message": text} with a 4xx status for bad input and
+// 503 when the node cannot answer (starting, quorum not met); a 5xx other than 503 is a bug.
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import type { ClientOp, ClientResult } from "../../core/types.ts";
+import type { Sibling, SiblingSet, VClock } from "../../core/versioning/types.ts";
+import { decodeVclock, encodeVclock, formatVclockError } from "../../core/versioning/codec.ts";
+import { isTombstoneOnly, liveSiblings } from "../../core/versioning/dvvset.ts";
+import { emptyClock, merge } from "../../core/versioning/vclock.ts";
+import type { NodeApiHandle } from "./handle.ts";
+import type { NodeStats, RequestOp } from "./stats.ts";
+import { bufferOf, chooseBoundary, encodeMultipart } from "./multipart.ts";
+
+export const VCLOCK_HEADER = "x-mec-vclock";
+export const TIMESTAMP_HEADER = "x-mec-timestamp";
+export const DEFAULT_CONTENT_TYPE = "application/octet-stream";
+
+export interface HttpServerOptions {
+  /** A pino logger, pino options, or true/false (Fastify's `logger` option). Default: off. */
+  readonly logger?: unknown;
+}
+
+export type ErrorCode =
+  | "bad-key"
+  | "bad-vclock"
+  | "bad-param"
+  | "bad-request"
+  | "too-large"
+  | "unsupported-media-type"
+  | "method-not-allowed"
+  | "not-found"
+  | "quorum"
+  | "unavailable"
+  | "starting"
+  | "internal";
+
+class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: ErrorCode,
+    message: string,
+    readonly extra: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(message);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Keys
+
+export type KeyResult = { ok: true; key: string } | { ok: false; message: string };
+
+const HEX = /^[0-9A-Fa-f]{2}$/;
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** Decodes the raw (still percent-encoded) key segment of a request path; see the header for the rules. */
+export function decodeKey(raw: string, maxKeyBytes: number): KeyResult {
+  if (raw.length === 0) return { ok: false, message: "empty key: use /mec/<key>" };
+  // A fully encoded key of maxKeyBytes bytes is 3 * maxKeyBytes characters; longer cannot fit.
+  if (raw.length > 3 * maxKeyBytes) return { ok: false, message: `key longer than ${maxKeyBytes} bytes` };
+  const bytes: number[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === 0x25 /* % */) {
+      const hex = raw.slice(i + 1, i + 3);
+      if (!HEX.test(hex)) return { ok: false, message: `invalid percent-encoding at character ${i + 1} of the key: ${JSON.stringify(raw.slice(i, i + 3))}` };
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+    } else if (c === 0x2f /* / */) {
+      return { ok: false, message: "key contains '/': encode it as %2F" };
+    } else if (c < 0x21 || c > 0x7e) {
+      return { ok: false, message: `key contains a raw character U+${c.toString(16).padStart(4, "0")}: percent-encode it` };
+    } else {
+      bytes.push(c);
+    }
+  }
+  if (bytes.length > maxKeyBytes) return { ok: false, message: `key has ${bytes.length} bytes, more than ${maxKeyBytes}` };
+  if (bytes.includes(0)) return { ok: false, message: "key contains NUL (%00)" };
+  let key: string;
+  try {
+    key = utf8.decode(Uint8Array.from(bytes));
+  } catch {
+    return { ok: false, message: "key is not valid UTF-8 after percent-decoding" };
+  }
+  return { ok: true, key };
+}
+
+/** The raw key segment of a request URL ("/mec/a%2Fb?r=1" -> "a%2Fb"), or null if the path is not under /mec/. */
+function rawKeyOf(url: string): string | null {
+  const q = url.indexOf("?");
+  const path = q < 0 ? url : url.slice(0, q);
+  if (path === "/mec") return "";
+  if (!path.startsWith("/mec/")) return null;
+  return path.slice(5);
+}
+
+// ---------------------------------------------------------------------------------------
+// Query parameters
+
+function queryParam(request: FastifyRequest, name: string): string | undefined {
+  const query = request.query as Record<string, unknown> | undefined;
+  const v = query?.[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== "string") throw new HttpError(400, "bad-param", `${name} given more than once`);
+  return v;
+}
+
+function quorumParam(request: FastifyRequest, name: "r" | "w", n: number): number | undefined {
+  const v = queryParam(request, name);
+  if (v === undefined) return undefined;
+  if (!/^[0-9]{1,6}$/.test(v)) throw new HttpError(400, "bad-param", `${name} must be an integer from 1 to n=${n}, got ${JSON.stringify(v.slice(0, 40))}`);
+  const x = Number(v);
+  if (x < 1 || x > n) throw new HttpError(400, "bad-param", `${name}=${x} is out of range: must be from 1 to n=${n}`);
+  return x;
+}
+
+function returnBodyParam(request: FastifyRequest): boolean {
+  const v = queryParam(request, "returnbody");
+  if (v === undefined || v === "false" || v === "0") return false;
+  if (v === "true" || v === "1" || v === "") return true;
+  throw new HttpError(400, "bad-param", `returnbody must be true or false, got ${JSON.stringify(v.slice(0, 40))}`);
+}
+
+/** The client's causal context, or null for a blind write (header absent or empty). */
+function contextOf(request: FastifyRequest): VClock | null {
+  const header = request.headers[VCLOCK_HEADER];
+  if (header === undefined) return null;
+  const text = Array.isArray(header) ? header.join(",") : header;
+  if (text.trim() === "") return null;
+  const decoded = decodeVclock(text);
+  if (!decoded.ok) throw new HttpError(400, "bad-vclock", `malformed X-Mec-Vclock: ${formatVclockError(decoded.error)}`);
+  return decoded.clock;
+}
+
+// ---------------------------------------------------------------------------------------
+// Answers
+
+/** A header-safe Content-Type: what was stored, or application/octet-stream if it could not be sent back. */
+function safeContentType(ct: string): string {
+  return ct.length > 0 && ct.length <= 1024 && /^[\t\x20-\x7e\x80-\xff]*$/.test(ct) ? ct : DEFAULT_CONTENT_TYPE;
+}
+
+/** HTTP date of a nanosecond timestamp (Last-Modified). */
+export function httpDate(timestampNs: bigint): string {
+  const ms = Number(timestampNs / 1_000_000n);
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? new Date(0).toUTCString() : d.toUTCString();
+}
+
+function siblingHeaders(s: Sibling): [string, string][] {
+  return [
+    ["Content-Type", safeContentType(s.contentType)],
+    ["Last-Modified", httpDate(s.timestamp)],
+    ["X-Mec-Timestamp", s.timestamp.toString()],
+  ];
+}
+
+/**
+ * Answers with a sibling set as GET does: 200 and the value for one live sibling, 300 with a
+ * multipart/mixed body for several, 404 for none (with the tombstone's clock, if any, so a
+ * later write supersedes the delete). One X-Mec-Vclock: the set's clock, which descends
+ * every sibling, so writing back with it resolves the conflict.
+ */
+function sendSet(reply: FastifyReply, set: SiblingSet | null): FastifyReply {
+  if (set === null) return sendError(reply, new HttpError(404, "not-found", "key not found"));
+  const vclock = encodeVclock(set.clock);
+  const live = liveSiblings(set);
+  if (live.length === 0 || isTombstoneOnly(set)) {
+    if (set.clock.size > 0) reply.header(VCLOCK_HEADER, vclock);
+    return sendError(reply, new HttpError(404, "not-found", "key not found (deleted)"));
+  }
+  reply.header(VCLOCK_HEADER, vclock);
+  if (live.length === 1) {
+    const s = live[0]!;
+    for (const [k, v] of siblingHeaders(s)) reply.header(k, v);
+    return reply.code(200).send(bufferOf(s.value ?? new Uint8Array(0)));
+  }
+  const parts = live.map((s) => ({ headers: siblingHeaders(s), body: s.value ?? new Uint8Array(0) }));
+  const boundary = chooseBoundary(parts);
+  return reply
+    .code(300)
+    .header("content-type", `multipart/mixed; boundary=${boundary}`)
+    .send(encodeMultipart(parts, boundary));
+}
+
+function sendError(reply: FastifyReply, err: HttpError): FastifyReply {
+  return reply
+    .code(err.statusCode)
+    .header("content-type", "application/json; charset=utf-8")
+    .send(JSON.stringify({ error: err.code, message: err.message, ...err.extra }));
+}
+
+/** A failed ClientResult as an HttpError: 503 when the node could not answer, 400 when it refused the request. */
+function resultError(result: Extract<ClientResult, { ok: false }>): HttpError {
+  const extra = { answered: result.answered, needed: result.needed };
+  switch (result.error) {
+    case "quorum": {
+      const tail = result.type === "get" ? "" : result.maybeApplied ? " (the write may still be applied)" : " (the write was not applied)";
+      const msg = `only ${result.answered} of ${result.needed} replicas answered${tail}`;
+      return new HttpError(503, "quorum", msg, extra);
+    }
+    case "unavailable":
+      return new HttpError(503, "unavailable", result.message || "no replica could be reached", extra);
+    case "starting":
+      return new HttpError(503, "starting", result.message || "the node is still starting", extra);
+    case "bad-request":
+      return new HttpError(400, "bad-request", result.message || "bad request", extra);
+    default: {
+      const e: never = result.error;
+      return new HttpError(503, "unavailable", String(e), extra);
+    }
+  }
+}
+
+/**
+ * The X-Mec-Vclock returned by a write: the client's context plus the dot of its write,
+ * i.e. exactly what this client has now seen. Not the stored set's clock: that may cover
+ * concurrent siblings the client never saw, and writing back with it would silently
+ * discard them. (A version vector cannot exclude older dots of the same actor, so a client
+ * that wants every sibling should use ?returnbody=true or GET.)
+ */
+function writeContext(context: VClock | null, result: Extract<ClientResult, { ok: true; type: "put" | "delete" }>): VClock {
+  const stored = result.set.clock.get(result.dot.actor);
+  const entry = { counter: result.dot.counter, timestamp: stored?.timestamp ?? 0n };
+  return merge(context ?? emptyClock(), new Map([[result.dot.actor, entry]]));
+}
+
+// ---------------------------------------------------------------------------------------
+// The server
+
+function requestOpOf(method: string, url: string): RequestOp {
+  if (!url.startsWith("/mec")) return "other";
+  switch (method) {
+    case "GET":
+    case "HEAD":
+      return "get";
+    case "PUT":
+    case "POST":
+      return "put";
+    case "DELETE":
+      return "delete";
+    default:
+      return "other";
+  }
+}
+
+const MEC_METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE"];
+
+export function buildHttpServer(handle: NodeApiHandle, stats: NodeStats, opts: HttpServerOptions = {}): FastifyInstance {
+  const { n, maxBodyBytes, maxKeyBytes } = handle.limits;
+  const app = Fastify({
+    logger: (opts.logger ?? false) as boolean,
+    bodyLimit: maxBodyBytes,
+    // Errors Fastify finds before routing (e.g. a malformed URL) get our JSON shape too.
+    frameworkErrors: (error, request, reply) => {
+      const underMec = (request.raw.url ?? "").startsWith("/mec");
+      const message = underMec ? "invalid percent-encoding in the key" : error.message;
+      void sendError(reply, new HttpError(400, underMec ? "bad-key" : "bad-request", message));
+    },
+  });
+
+  // Every body is raw bytes, whatever its Content-Type (JSON included: never reparsed).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: maxBodyBytes }, (_req, body, done) => done(null, body));
+
+  app.addHook("onResponse", (request, reply, done) => {
+    stats.recordRequest(requestOpOf(request.method, request.url), reply.statusCode, reply.elapsedTime);
+    done();
+  });
+
+  app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
+    if (error instanceof HttpError) return sendError(reply, error);
+    const status = typeof error.statusCode === "number" ? error.statusCode : 500;
+    if (status >= 400 && status < 500) {
+      const code: ErrorCode =
+        status === 413 ? "too-large" : status === 415 ? "unsupported-media-type" : status === 405 ? "method-not-allowed" : "bad-request";
+      const message = status === 413 ? `request body larger than ${maxBodyBytes} bytes` : error.message;
+      return sendError(reply, new HttpError(status, code, message));
+    }
+    request.log.error({ err: error }, "unexpected error in the HTTP API");
+    return sendError(reply, new HttpError(500, "internal", "internal error (a bug): see the node's log"));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split("?")[0] ?? "";
+    if (path === "/mec" || path.startsWith("/mec/")) {
+      reply.header("allow", "GET, HEAD, PUT, POST, DELETE");
+      return sendError(reply, new HttpError(405, "method-not-allowed", `${request.method} is not supported on /mec/:key (use GET, PUT, POST or DELETE)`));
+    }
+    if (path === "/ping" || path === "/stats" || path === "/metrics") {
+      reply.header("allow", "GET, HEAD");
+      return sendError(reply, new HttpError(405, "method-not-allowed", `${request.method} is not supported on ${path}`));
+    }
+    return sendError(reply, new HttpError(404, "not-found", `no route ${request.method} ${path.slice(0, 200)}`));
+  });
+
+  app.get("/ping", (_request, reply) => reply.type("text/plain; charset=utf-8").send("pong"));
+
+  app.get("/stats", (_request, reply) => {
+    const snap = stats.snapshot();
+    const snapshot = { ...snap, node: { ...snap.node, ready: handle.isReady() }, limits: handle.limits };
+    return reply.type("application/json; charset=utf-8").send(JSON.stringify(snapshot));
+  });
+
+  app.get("/metrics", async (_request, reply) => {
+    const text = await stats.metrics();
+    return reply.type(stats.metricsContentType).send(text);
+  });
+
+  const serveKey = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const rawKey = rawKeyOf(request.raw.url ?? request.url);
+    if (rawKey === null) throw new HttpError(400, "bad-key", "path must be /mec/<key>");
+    const decoded = decodeKey(rawKey, maxKeyBytes);
+    if (!decoded.ok) throw new HttpError(400, "bad-key", decoded.message);
+    const key = decoded.key;
+
+    let op: ClientOp;
+    let returnBody = false;
+    let context: VClock | null = null;
+    switch (request.method) {
+      case "GET":
+      case "HEAD": {
+        const r = quorumParam(request, "r", n);
+        quorumParam(request, "w", n);
+        op = r === undefined ? { type: "get", key } : { type: "get", key, r };
+        break;
+      }
+      case "PUT":
+      case "POST": {
+        quorumParam(request, "r", n);
+        const w = quorumParam(request, "w", n);
+        returnBody = returnBodyParam(request);
+        context = contextOf(request);
+        const body = request.body;
+        const value = Buffer.isBuffer(body) ? new Uint8Array(body.buffer, body.byteOffset, body.byteLength) : new Uint8Array(0);
+        const ctHeader = request.headers["content-type"];
+        const contentType = typeof ctHeader === "string" && ctHeader.length > 0 ? ctHeader : DEFAULT_CONTENT_TYPE;
+        op = { type: "put", key, value, contentType, context, ...(w === undefined ? {} : { w }) };
+        break;
+      }
+      case "DELETE": {
+        quorumParam(request, "r", n);
+        const w = quorumParam(request, "w", n);
+        context = contextOf(request);
+        op = { type: "delete", key, context, ...(w === undefined ? {} : { w }) };
+        break;
+      }
+      default:
+        throw new HttpError(405, "method-not-allowed", `${request.method} is not supported on /mec/:key`);
+    }
+
+    if (!handle.isReady()) throw new HttpError(503, "starting", "the node is still starting; retry shortly");
+    const result = await handle.request(op);
+    if (!result.ok) throw resultError(result);
+    if (result.type === "get") return sendSet(reply, result.set);
+    if (returnBody) {
+      // Like GET, with the stored set's clock (the client now sees every sibling).
+      return sendSet(reply, result.set);
+    }
+    reply.header(VCLOCK_HEADER, encodeVclock(writeContext(context, result)));
+    if (result.type === "delete") return reply.code(204).send();
+    return reply.code(200).header("content-length", "0").send();
+  };
+
+  app.route({ method: MEC_METHODS.filter((m) => m !== "HEAD"), url: "/mec/*", handler: serveKey });
+  app.route({ method: MEC_METHODS.filter((m) => m !== "HEAD"), url: "/mec", handler: serveKey });
+  return app;
+}
