@@ -3,10 +3,8 @@
 // as in the node. Writes are minted by `actor` (switch it to fake concurrent coordinators);
 // `failNext` makes the next request answer an error result.
 import type { ClientOp, ClientResult } from "../../src/core/types.ts";
-import type { SiblingSet, VersioningMode } from "../../src/core/versioning/types.ts";
-import { applyWrite } from "../../src/core/versioning/modes.ts";
-import { emptyClock } from "../../src/core/versioning/vclock.ts";
-import { emptySet } from "../../src/core/versioning/dvvset.ts";
+import type { SiblingSet, VersioningMode } from "../../src/core/versioning/index.ts";
+import { applyWrite, emptyClock, emptySet } from "../../src/core/versioning/index.ts";
 import type { NodeApiHandle, NodeApiLimits } from "../../src/adapters/http/handle.ts";
 
 export class FakeHandle implements NodeApiHandle {

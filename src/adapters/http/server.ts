@@ -17,10 +17,8 @@
 // 503 when the node cannot answer (starting, quorum not met); a 5xx other than 503 is a bug.
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { ClientOp, ClientResult } from "../../core/types.ts";
-import type { Sibling, SiblingSet, VClock } from "../../core/versioning/types.ts";
-import { decodeVclock, encodeVclock, formatVclockError } from "../../core/versioning/codec.ts";
-import { isTombstoneOnly, liveSiblings } from "../../core/versioning/dvvset.ts";
-import { emptyClock, merge } from "../../core/versioning/vclock.ts";
+import type { Sibling, SiblingSet, VClock } from "../../core/versioning/index.ts";
+import { decodeVclock, emptyClock, encodeVclock, formatVclockError, isTombstoneOnly, liveSiblings, merge } from "../../core/versioning/index.ts";
 import type { NodeApiHandle } from "./handle.ts";
 import type { NodeStats, RequestOp } from "./stats.ts";
 import { bufferOf, chooseBoundary, encodeMultipart } from "./multipart.ts";
@@ -269,6 +267,8 @@ export function buildHttpServer(handle: NodeApiHandle, stats: NodeStats, opts: H
     frameworkErrors: (error, request, reply) => {
       const underMec = (request.raw.url ?? "").startsWith("/mec");
       const message = underMec ? "invalid percent-encoding in the key" : error.message;
+      // Hooks do not run for these errors: count the request here.
+      stats.recordRequest(requestOpOf(request.method, request.raw.url ?? ""), 400, 0);
       void sendError(reply, new HttpError(400, underMec ? "bad-key" : "bad-request", message));
     },
   });

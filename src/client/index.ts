@@ -1,0 +1,243 @@
+// A small TypeScript client for the MecDB HTTP API that understands vclocks and siblings.
+// Owns: key encoding, turning 200 / 300 multipart / 404 answers into one GetResult shape,
+// passing the X-Mec-Vclock context back on writes, and the read-merge-write resolve helper.
+// Must not know: anything server-side; it speaks HTTP only (Node 20's global fetch).
+//
+//   const db = new MecClient("http://127.0.0.1:3001");
+//   await db.put("greeting", "hello", { contentType: "text/plain" });
+//   const got = await db.get("greeting");            // { status: "ok", siblings: [...], vclock }
+//   await db.put("greeting", "hi", { vclock: got.vclock });  // supersedes what we read
+//   await db.resolve("greeting", (siblings) => ({ value: pick(siblings), contentType: "text/plain" }));
+import { boundaryOf, parseMultipart } from "./multipart.ts";
+
+export { boundaryOf, parseMultipart, MultipartError, type ParsedPart } from "./multipart.ts";
+
+export interface MecSibling {
+  readonly value: Uint8Array;
+  readonly contentType: string;
+  /** Nanoseconds since the Unix epoch (X-Mec-Timestamp); 0n if the server sent none. */
+  readonly timestamp: bigint;
+  /** The Last-Modified header as sent (an HTTP date), or null. */
+  readonly lastModified: string | null;
+}
+
+export interface GetResult {
+  /** ok: one value; siblings: several concurrent values (HTTP 300); not-found: missing or deleted. */
+  readonly status: "ok" | "siblings" | "not-found";
+  readonly siblings: readonly MecSibling[];
+  /** The causal context to send with the next write of this key; for a deleted key, the tombstone's. */
+  readonly vclock: string | null;
+}
+
+export interface WriteResult {
+  /** The context after the write (what this client has now seen). */
+  readonly vclock: string | null;
+}
+
+export interface GetOptions {
+  readonly r?: number;
+}
+
+export interface PutOptions {
+  /** Default: text/plain; charset=utf-8 for a string value, application/octet-stream for bytes. */
+  readonly contentType?: string;
+  /** The context from a previous read; omit for a blind write (which may create a sibling). */
+  readonly vclock?: string | null;
+  readonly w?: number;
+}
+
+export interface DeleteOptions {
+  readonly vclock?: string | null;
+  readonly w?: number;
+}
+
+export interface ResolveOptions {
+  readonly r?: number;
+  readonly w?: number;
+}
+
+export type Merge = (siblings: readonly MecSibling[]) => { value: Uint8Array | string; contentType?: string };
+
+export interface ResolveResult {
+  /** resolved: siblings were merged and written back; single: there was one value, nothing written; not-found. */
+  readonly status: "resolved" | "single" | "not-found";
+  readonly vclock: string | null;
+  readonly value: Uint8Array | null;
+  readonly contentType: string | null;
+}
+
+/** An error answer of the server (status >= 400), or a transport failure (status 0). */
+export class MecError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly body: unknown = null,
+  ) {
+    super(`${status === 0 ? "" : `HTTP ${status} `}${code}: ${message}`);
+    this.name = "MecError";
+  }
+}
+
+export interface MecClientOptions {
+  /** Per-request timeout; default 10 s. */
+  readonly timeoutMs?: number;
+  /** Another fetch implementation (tests); default the global fetch. */
+  readonly fetch?: typeof fetch;
+}
+
+const VCLOCK = "x-mec-vclock";
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+
+/** The UTF-8 text of a value. */
+export function text(value: Uint8Array): string {
+  return utf8Decoder.decode(value);
+}
+
+/** The path of a key: percent-encoded as one segment ('/' becomes %2F). */
+export function keyPath(key: string): string {
+  if (key.length === 0) throw new MecError(0, "bad-key", "empty key");
+  try {
+    return `/mec/${encodeURIComponent(key)}`;
+  } catch {
+    throw new MecError(0, "bad-key", "key is not valid Unicode (lone surrogate)");
+  }
+}
+
+export class MecClient {
+  readonly baseUrl: string;
+  private readonly timeoutMs: number;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(baseUrl: string, options: MecClientOptions = {}) {
+    this.baseUrl = baseUrl.replace(/\/+$/, "");
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.fetchImpl = options.fetch ?? fetch;
+  }
+
+  async get(key: string, options: GetOptions = {}): Promise<GetResult> {
+    const res = await this.send("GET", keyPath(key) + query({ r: options.r }), {});
+    return readSet(res);
+  }
+
+  async put(key: string, value: Uint8Array | string, options: PutOptions = {}): Promise<WriteResult> {
+    const body = typeof value === "string" ? utf8.encode(value) : value;
+    const contentType = options.contentType ?? (typeof value === "string" ? "text/plain; charset=utf-8" : "application/octet-stream");
+    const headers: Record<string, string> = { "content-type": contentType };
+    if (options.vclock) headers[VCLOCK] = options.vclock;
+    const res = await this.send("PUT", keyPath(key) + query({ w: options.w }), headers, body);
+    await res.arrayBuffer();
+    return { vclock: res.headers.get(VCLOCK) };
+  }
+
+  async delete(key: string, options: DeleteOptions = {}): Promise<WriteResult> {
+    const headers: Record<string, string> = {};
+    if (options.vclock) headers[VCLOCK] = options.vclock;
+    const res = await this.send("DELETE", keyPath(key) + query({ w: options.w }), headers);
+    await res.arrayBuffer();
+    return { vclock: res.headers.get(VCLOCK) };
+  }
+
+  /**
+   * Reads the key; if it has siblings, merges them with the user's function and writes the
+   * result back with the read's context, which descends every sibling, so they are replaced
+   * by the one merged value (unless a new concurrent write arrived meanwhile).
+   */
+  async resolve(key: string, merge: Merge, options: ResolveOptions = {}): Promise<ResolveResult> {
+    const got = await this.get(key, options.r === undefined ? {} : { r: options.r });
+    if (got.status === "not-found") return { status: "not-found", vclock: got.vclock, value: null, contentType: null };
+    if (got.status === "ok") {
+      const only = got.siblings[0]!;
+      return { status: "single", vclock: got.vclock, value: only.value, contentType: only.contentType };
+    }
+    const merged = merge(got.siblings);
+    const value = typeof merged.value === "string" ? utf8.encode(merged.value) : merged.value;
+    const contentType = merged.contentType ?? (typeof merged.value === "string" ? "text/plain; charset=utf-8" : "application/octet-stream");
+    const written = await this.put(key, value, { contentType, vclock: got.vclock, ...(options.w === undefined ? {} : { w: options.w }) });
+    return { status: "resolved", vclock: written.vclock, value, contentType };
+  }
+
+  async ping(): Promise<boolean> {
+    const res = await this.send("GET", "/ping", {});
+    await res.arrayBuffer();
+    return res.ok;
+  }
+
+  async stats(): Promise<Record<string, unknown>> {
+    const res = await this.send("GET", "/stats", {});
+    return (await res.json()) as Record<string, unknown>;
+  }
+
+  /** Sends one request; throws MecError for a status >= 400 (404 on /mec/ keys is returned, not thrown). */
+  private async send(method: string, path: string, headers: Record<string, string>, body?: Uint8Array): Promise<Response> {
+    let res: Response;
+    try {
+      res = await this.fetchImpl(this.baseUrl + path, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body }),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (err) {
+      const e = err as Error;
+      const code = e.name === "TimeoutError" ? "timeout" : "unreachable";
+      throw new MecError(0, code, `${method} ${this.baseUrl}${path}: ${e.message}`);
+    }
+    if (res.status >= 400 && !(res.status === 404 && method === "GET" && path.startsWith("/mec/"))) {
+      const raw = await res.text();
+      let parsed: unknown = null;
+      try {
+        parsed = JSON.parse(raw);
+      } catch {
+        // not JSON: fall through with the raw text
+      }
+      const obj = (parsed ?? {}) as { error?: unknown; message?: unknown };
+      const code = typeof obj.error === "string" ? obj.error : `http-${res.status}`;
+      const message = typeof obj.message === "string" ? obj.message : raw.slice(0, 200);
+      throw new MecError(res.status, code, message, parsed ?? raw);
+    }
+    return res;
+  }
+}
+
+function query(params: Record<string, number | undefined>): string {
+  const parts = Object.entries(params)
+    .filter((e): e is [string, number] => e[1] !== undefined)
+    .map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`);
+  return parts.length === 0 ? "" : `?${parts.join("&")}`;
+}
+
+function parseTimestamp(s: string | null | undefined): bigint {
+  if (s === null || s === undefined || !/^[0-9]{1,20}$/.test(s.trim())) return 0n;
+  return BigInt(s.trim());
+}
+
+async function readSet(res: Response): Promise<GetResult> {
+  const vclock = res.headers.get(VCLOCK);
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  if (res.status === 404) return { status: "not-found", siblings: [], vclock };
+  if (res.status === 200) {
+    const sibling: MecSibling = {
+      value: bytes,
+      contentType: res.headers.get("content-type") ?? "application/octet-stream",
+      timestamp: parseTimestamp(res.headers.get("x-mec-timestamp")),
+      lastModified: res.headers.get("last-modified"),
+    };
+    return { status: "ok", siblings: [sibling], vclock };
+  }
+  if (res.status === 300) {
+    const ct = res.headers.get("content-type") ?? "";
+    const boundary = boundaryOf(ct);
+    if (boundary === null) throw new MecError(300, "bad-multipart", `300 answer without a multipart boundary (Content-Type ${JSON.stringify(ct)})`);
+    const parts = parseMultipart(bytes, boundary);
+    const siblings = parts.map((p) => ({
+      value: p.body,
+      contentType: p.headers.get("content-type") ?? "application/octet-stream",
+      timestamp: parseTimestamp(p.headers.get("x-mec-timestamp")),
+      lastModified: p.headers.get("last-modified") ?? null,
+    }));
+    return { status: "siblings", siblings, vclock };
+  }
+  throw new MecError(res.status, `http-${res.status}`, `unexpected status ${res.status}`);
+}
