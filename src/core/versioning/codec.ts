@@ -19,6 +19,9 @@
 //   VCLOCK_HEADER_MAX_BYTES = 8192   characters of header text (all valid headers are ASCII)
 //   VCLOCK_ACTORS_MAX       = 1024   actors per clock
 //   VCLOCK_ACTOR_MAX_BYTES  = 255    bytes of UTF-8 per actor name
+// Each actor costs about 30 + its name's length in bytes (x 4/3 in base64), so the header
+// limit bites first: about 190 actors with short names fit in 8192 characters. The actor
+// limit still bounds decodeVclockBytes and clockFromJson on their own.
 // Counter: a positive integer <= 2^32-1. Timestamp: any uint64 (nanoseconds since the epoch).
 // Leading/trailing spaces and tabs (HTTP optional whitespace) are ignored.
 import type { Actor, ClockEntry, VClock } from "./types.ts";
@@ -55,6 +58,11 @@ export function formatVclockError(error: VclockError): string {
 }
 
 const textEncoder = new TextEncoder();
+
+/** Has a lone UTF-16 surrogate (not representable in UTF-8, so not a valid actor). */
+function hasLoneSurrogate(s: string): boolean {
+  return /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+}
 
 /** JSON-quoted, cut to 60 characters, for error messages. */
 function quote(s: string): string {
@@ -146,6 +154,7 @@ export function encodeVclockBytes(clock: VClock, options: { canonical?: boolean 
   writeMapHeader(w, ordered.size);
   for (const [actor, entry] of ordered) {
     const actorBytes = textEncoder.encode(actor).length;
+    if (hasLoneSurrogate(actor)) throw new RangeError(`encodeVclock: actor ${quote(actor)} is not well-formed UTF-16`);
     if (actorBytes === 0 || actorBytes > VCLOCK_ACTOR_MAX_BYTES) {
       throw new RangeError(`encodeVclock: actor ${quote(actor)} has ${actorBytes} bytes (1..${VCLOCK_ACTOR_MAX_BYTES})`);
     }
@@ -432,6 +441,7 @@ export function clockFromJson(value: unknown): VclockDecodeResult {
   for (const actor of actors) {
     const q = quote(actor);
     if (actor.length === 0) return err("empty-actor", "an actor is the empty string");
+    if (hasLoneSurrogate(actor)) return err("wrong-shape", `actor ${q} has a lone surrogate (not encodable as UTF-8)`);
     if (textEncoder.encode(actor).length > VCLOCK_ACTOR_MAX_BYTES) {
       return err("too-large", `actor ${q} is longer than ${VCLOCK_ACTOR_MAX_BYTES} bytes of UTF-8`);
     }
