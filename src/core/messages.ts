@@ -1,0 +1,299 @@
+// Peer messages: the tagged union nodes exchange, and its msgpack codec. Owns: the wire shape
+// of every peer message and its validation (decodeMessage throws on anything malformed; the
+// node catches, logs and drops). Must not know: what a node does with a message, transports.
+//
+// Conventions the simulator's checkers rely on: every message names its sender (`from`),
+// every request carries `reqId`, every reply echoes the request's `reqId`, and reply types end
+// in "-reply" or "-ack". Sibling sets and clocks travel as their storage encoding
+// (encodeSiblingSet bytes), so a replica can store what it received byte for byte.
+import { Decoder, Encoder } from "@msgpack/msgpack";
+import type { ClientErrorCode, NodeId } from "./types.ts";
+
+/** A write's outcome as the minting replica reports it to the coordinator. */
+export type WireWriteResult =
+  | {
+      readonly ok: true;
+      /** encodeSiblingSet bytes of the set after the write. */
+      readonly set: Uint8Array;
+      readonly dot: { readonly actor: string; readonly counter: number };
+      readonly replicas: readonly string[];
+    }
+  | {
+      readonly ok: false;
+      readonly error: ClientErrorCode;
+      readonly message: string;
+      readonly answered: number;
+      readonly needed: number;
+      readonly maybeApplied: boolean;
+    };
+
+export type PeerMessage =
+  /** Liveness only (membership). */
+  | { readonly type: "heartbeat"; readonly from: NodeId }
+  /** Coordinator asks a replica for its copy of a key. */
+  | { readonly type: "get"; readonly reqId: string; readonly from: NodeId; readonly partition: number; readonly key: string }
+  /** A replica's copy; null = not found. */
+  | { readonly type: "get-reply"; readonly reqId: string; readonly from: NodeId; readonly set: Uint8Array | null }
+  /** Coordinator forwards a client write to the minting replica. */
+  | {
+      readonly type: "put";
+      readonly reqId: string;
+      readonly from: NodeId;
+      readonly op: "put" | "delete";
+      readonly partition: number;
+      readonly key: string;
+      /** null for a delete. */
+      readonly value: Uint8Array | null;
+      readonly contentType: string;
+      /** The client's causal context as a sibling-less set (encodeSiblingSet bytes); null = blind write. */
+      readonly context: Uint8Array | null;
+      readonly w: number;
+      readonly clientId: string | null;
+      /** The coordinator's clock when it sent this (ms); stale forwards are dropped. */
+      readonly sentAt: number;
+    }
+  | { readonly type: "put-reply"; readonly reqId: string; readonly from: NodeId; readonly result: WireWriteResult }
+  /** Minting replica sends the new set to another replica; hint = the primary a fallback stands in for. */
+  | {
+      readonly type: "replicate";
+      readonly reqId: string;
+      readonly from: NodeId;
+      readonly partition: number;
+      readonly key: string;
+      readonly set: Uint8Array;
+      readonly hint: NodeId | null;
+    }
+  | { readonly type: "replicate-ack"; readonly reqId: string; readonly from: NodeId }
+  /** Read repair (no acknowledgement). */
+  | {
+      readonly type: "repair";
+      readonly reqId: string;
+      readonly from: NodeId;
+      readonly partition: number;
+      readonly key: string;
+      readonly set: Uint8Array;
+      readonly hint: NodeId | null;
+    }
+  /** A fallback hands a hinted object to its primary. */
+  | { readonly type: "handoff"; readonly reqId: string; readonly from: NodeId; readonly partition: number; readonly key: string; readonly set: Uint8Array }
+  | { readonly type: "handoff-ack"; readonly reqId: string; readonly from: NodeId }
+  /** Compare-and-reap a tombstone-only set held by all primaries (no acknowledgement). */
+  | { readonly type: "reap"; readonly reqId: string; readonly from: NodeId; readonly partition: number; readonly key: string; readonly set: Uint8Array }
+  /** Anti-entropy step 1: the initiator's bucket hashes of a partition. */
+  | { readonly type: "ae-buckets"; readonly reqId: string; readonly from: NodeId; readonly partition: number; readonly buckets: readonly number[] }
+  /** Step 2: the differing buckets and the responder's (key, digest) pairs in them. */
+  | {
+      readonly type: "ae-buckets-reply";
+      readonly reqId: string;
+      readonly from: NodeId;
+      readonly partition: number;
+      readonly diff: readonly number[];
+      readonly keys: readonly (readonly [string, number])[];
+    }
+  /** Step 3: objects the initiator holds that differ, and the keys it wants. */
+  | {
+      readonly type: "ae-sync";
+      readonly reqId: string;
+      readonly from: NodeId;
+      readonly partition: number;
+      readonly objects: readonly (readonly [string, Uint8Array])[];
+      readonly want: readonly string[];
+    }
+  /** Step 4: the objects the initiator wanted. */
+  | {
+      readonly type: "ae-sync-reply";
+      readonly reqId: string;
+      readonly from: NodeId;
+      readonly partition: number;
+      readonly objects: readonly (readonly [string, Uint8Array])[];
+    };
+
+export type PeerMessageType = PeerMessage["type"];
+
+const encoder = new Encoder({ useBigInt64: true });
+const decoder = new Decoder({ useBigInt64: true });
+
+/** msgpack bytes of a message (a fresh copy: the encoder reuses its buffer). */
+export function encodeMessage(msg: PeerMessage): Uint8Array {
+  return encoder.encode(msg).slice();
+}
+
+export class MalformedMessageError extends Error {
+  override readonly name = "MalformedMessageError";
+}
+
+function fail(what: string): never {
+  throw new MalformedMessageError(what);
+}
+
+type Obj = Record<string, unknown>;
+
+function str(o: Obj, f: string): string {
+  const v = o[f];
+  if (typeof v !== "string") fail(`field ${f} is not a string`);
+  return v;
+}
+
+function strOrNull(o: Obj, f: string): string | null {
+  const v = o[f];
+  if (v === null) return null;
+  if (typeof v !== "string") fail(`field ${f} is not a string or null`);
+  return v;
+}
+
+function int(o: Obj, f: string, min = 0): number {
+  const v = o[f];
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) fail(`field ${f} is not an integer >= ${min}`);
+  return v;
+}
+
+function num(o: Obj, f: string): number {
+  const v = o[f];
+  if (typeof v !== "number" || !Number.isFinite(v)) fail(`field ${f} is not a number`);
+  return v;
+}
+
+function bool(o: Obj, f: string): boolean {
+  const v = o[f];
+  if (typeof v !== "boolean") fail(`field ${f} is not a boolean`);
+  return v;
+}
+
+function bytesOf(v: unknown, what: string): Uint8Array {
+  if (!(v instanceof Uint8Array)) fail(`${what} is not binary`);
+  return v.slice(); // copy: the decoder hands out views on the input buffer
+}
+
+function bytes(o: Obj, f: string): Uint8Array {
+  return bytesOf(o[f], `field ${f}`);
+}
+
+function bytesOrNull(o: Obj, f: string): Uint8Array | null {
+  return o[f] === null ? null : bytes(o, f);
+}
+
+function arr(o: Obj, f: string): unknown[] {
+  const v = o[f];
+  if (!Array.isArray(v)) fail(`field ${f} is not an array`);
+  return v;
+}
+
+function u32Array(o: Obj, f: string): number[] {
+  return arr(o, f).map((x) => {
+    if (typeof x !== "number" || !Number.isInteger(x) || x < 0 || x > 0xffffffff) fail(`field ${f} has a non-u32 element`);
+    return x;
+  });
+}
+
+function stringArray(o: Obj, f: string): string[] {
+  return arr(o, f).map((x) => {
+    if (typeof x !== "string") fail(`field ${f} has a non-string element`);
+    return x;
+  });
+}
+
+function objectPairs(o: Obj, f: string): [string, Uint8Array][] {
+  return arr(o, f).map((x) => {
+    if (!Array.isArray(x) || x.length !== 2 || typeof x[0] !== "string") fail(`field ${f} has a malformed pair`);
+    return [x[0], bytesOf(x[1], `field ${f} value`)];
+  });
+}
+
+function digestPairs(o: Obj, f: string): [string, number][] {
+  return arr(o, f).map((x) => {
+    if (!Array.isArray(x) || x.length !== 2 || typeof x[0] !== "string") fail(`field ${f} has a malformed pair`);
+    const d: unknown = x[1];
+    if (typeof d !== "number" || !Number.isInteger(d) || d < 0 || d > 0xffffffff) fail(`field ${f} has a non-u32 digest`);
+    return [x[0], d];
+  });
+}
+
+const ERROR_CODES: readonly ClientErrorCode[] = ["quorum", "unavailable", "starting", "bad-request"];
+
+function writeResult(o: Obj): WireWriteResult {
+  const v = o["result"];
+  if (typeof v !== "object" || v === null || Array.isArray(v)) fail("field result is not a map");
+  const r = v as Obj;
+  if (bool(r, "ok")) {
+    const dotV = r["dot"];
+    if (typeof dotV !== "object" || dotV === null) fail("field result.dot is not a map");
+    const dot = dotV as Obj;
+    return {
+      ok: true,
+      set: bytes(r, "set"),
+      dot: { actor: str(dot, "actor"), counter: int(dot, "counter", 1) },
+      replicas: stringArray(r, "replicas"),
+    };
+  }
+  const error = str(r, "error");
+  if (!(ERROR_CODES as readonly string[]).includes(error)) fail(`unknown error code ${error}`);
+  return {
+    ok: false,
+    error: error as ClientErrorCode,
+    message: str(r, "message"),
+    answered: int(r, "answered"),
+    needed: int(r, "needed"),
+    maybeApplied: bool(r, "maybeApplied"),
+  };
+}
+
+/** Decodes and validates a peer message; throws (MalformedMessageError or a msgpack error) on garbage. */
+export function decodeMessage(input: Uint8Array): PeerMessage {
+  const raw: unknown = decoder.decode(input);
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw) || raw instanceof Uint8Array) fail("not a map");
+  const o = raw as Obj;
+  const type = str(o, "type");
+  const from = str(o, "from");
+  if (type === "heartbeat") return { type, from };
+  const reqId = str(o, "reqId");
+  switch (type) {
+    case "get":
+      return { type, reqId, from, partition: int(o, "partition"), key: str(o, "key") };
+    case "get-reply":
+      return { type, reqId, from, set: bytesOrNull(o, "set") };
+    case "put": {
+      const op = str(o, "op");
+      if (op !== "put" && op !== "delete") fail(`bad op ${op}`);
+      return {
+        type,
+        reqId,
+        from,
+        op,
+        partition: int(o, "partition"),
+        key: str(o, "key"),
+        value: bytesOrNull(o, "value"),
+        contentType: str(o, "contentType"),
+        context: bytesOrNull(o, "context"),
+        w: int(o, "w", 1),
+        clientId: strOrNull(o, "clientId"),
+        sentAt: num(o, "sentAt"),
+      };
+    }
+    case "put-reply":
+      return { type, reqId, from, result: writeResult(o) };
+    case "replicate":
+    case "repair":
+      return { type, reqId, from, partition: int(o, "partition"), key: str(o, "key"), set: bytes(o, "set"), hint: strOrNull(o, "hint") };
+    case "replicate-ack":
+    case "handoff-ack":
+      return { type, reqId, from };
+    case "handoff":
+    case "reap":
+      return { type, reqId, from, partition: int(o, "partition"), key: str(o, "key"), set: bytes(o, "set") };
+    case "ae-buckets":
+      return { type, reqId, from, partition: int(o, "partition"), buckets: u32Array(o, "buckets") };
+    case "ae-buckets-reply":
+      return { type, reqId, from, partition: int(o, "partition"), diff: u32Array(o, "diff"), keys: digestPairs(o, "keys") };
+    case "ae-sync":
+      return { type, reqId, from, partition: int(o, "partition"), objects: objectPairs(o, "objects"), want: stringArray(o, "want") };
+    case "ae-sync-reply":
+      return { type, reqId, from, partition: int(o, "partition"), objects: objectPairs(o, "objects") };
+    default:
+      return fail(`unknown message type ${type}`);
+  }
+}
+
+/** True for message types that answer a request (they echo its reqId). */
+export function isReplyType(type: string): boolean {
+  return type.endsWith("-reply") || type.endsWith("-ack");
+}
