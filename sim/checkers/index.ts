@@ -1,0 +1,17 @@
+// The checkers, in the order the issue numbers them. Checker 6 (same seed, same trace) is not
+// a function of one run: sim/swarm.ts runs a seed twice and compares trace hashes.
+import { checkConvergence } from "./convergence.ts";
+import { checkFinalSiblings } from "./final-siblings.ts";
+import { checkLostWrites } from "./lost-writes.ts";
+import { checkQuorums } from "./quorum.ts";
+import { checkUniqueDots } from "./unique-dots.ts";
+import type { Checker, RunRecord, Violation } from "./types.ts";
+
+export const CHECKERS: readonly Checker[] = [checkLostWrites, checkFinalSiblings, checkUniqueDots, checkQuorums, checkConvergence];
+
+export function checkAll(run: RunRecord): Violation[] {
+  return CHECKERS.flatMap((check) => check(run));
+}
+
+export { checkConvergence, checkFinalSiblings, checkLostWrites, checkQuorums, checkUniqueDots };
+export type { Checker, Property, RunRecord, Violation } from "./types.ts";

@@ -1,0 +1,37 @@
+// What every checker reads: the run's configuration, the client history, the node events the
+// checkers need (minted dots, quorums), the network's log of delivered replies, and the final
+// durable objects of every node. A checker returns its violations; none on a correct node.
+import type { NodeId } from "../../src/core/types.ts";
+import type { SiblingSet, VersioningMode } from "../../src/core/versioning/types.ts";
+import type { MintedDot, QuorumRecord } from "../cluster.ts";
+import type { HistoryOp } from "../history.ts";
+
+export type Property = "lost-write" | "final-siblings" | "unique-dots" | "quorum" | "convergence" | "determinism";
+export const PROPERTIES: readonly Property[] = ["lost-write", "final-siblings", "unique-dots", "quorum", "convergence", "determinism"];
+
+export interface Violation {
+  readonly property: Property;
+  readonly detail: string;
+}
+
+export interface RunRecord {
+  readonly members: readonly NodeId[];
+  readonly n: number;
+  readonly r: number;
+  readonly w: number;
+  readonly mode: VersioningMode;
+  readonly history: readonly HistoryOp[];
+  readonly minted: readonly MintedDot[];
+  readonly quorums: readonly QuorumRecord[];
+  /** `${coordinator} ${reqId}` -> distinct replicas whose replies the coordinator received. */
+  readonly replies: ReadonlyMap<string, ReadonlySet<NodeId>>;
+  /** Durable objects per node at the end of the run. */
+  readonly final: ReadonlyMap<NodeId, ReadonlyMap<string, SiblingSet>>;
+  primariesOf(key: string): readonly NodeId[];
+  setsEqual(a: SiblingSet, b: SiblingSet): boolean;
+}
+
+export type Checker = (run: RunRecord) => Violation[];
+
+/** Keeps detail lists short: the first few violations of a kind say enough. */
+export const DETAILS_MAX = 5;

@@ -1,0 +1,149 @@
+// A simulated cluster: the scheduler, the network, one SimProcess per node, and the record
+// of node events the checkers read (minted dots, quorums, counts per event type). Nodes are
+// named n1..nK; a node's PRNG seed on each boot derives from the run seed, the node and the
+// boot number, so restarts are as reproducible as everything else.
+import type { BugName, NodeConfig, NodeEvent, NodeId } from "../src/core/types.ts";
+import type { VersioningMode } from "../src/core/versioning/types.ts";
+import { Rng, fnv32 } from "./rng.ts";
+import { Scheduler } from "./scheduler.ts";
+import { SimNetwork, type LatencyModel } from "./network.ts";
+import { SimStorage, type StorageLatency } from "./storage.ts";
+import { SimProcess } from "./process.ts";
+import type { SystemUnderTest } from "./sut.ts";
+import { Tracer } from "./trace.ts";
+
+export interface NodeTimings {
+  readonly requestTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly suspectAfterMs: number;
+  readonly handoffIntervalMs: number;
+  readonly antiEntropyIntervalMs: number;
+  readonly reapDelayMs: number | null;
+}
+
+export interface ClusterSpec {
+  readonly seed: number;
+  readonly size: number;
+  readonly n: number;
+  readonly r: number;
+  readonly w: number;
+  readonly mode: VersioningMode;
+  readonly partitionCount: number;
+  readonly bugs: readonly BugName[];
+  readonly timings: NodeTimings;
+  readonly latency: LatencyModel;
+  readonly storage: StorageLatency;
+}
+
+export interface MintedDot {
+  readonly node: NodeId;
+  readonly atMs: number;
+  readonly key: string;
+  readonly actor: string;
+  readonly counter: number;
+}
+
+export interface QuorumRecord {
+  readonly node: NodeId;
+  readonly atMs: number;
+  readonly op: "get" | "put" | "delete";
+  readonly reqId: string;
+  readonly key: string;
+  readonly needed: number;
+  readonly replicas: readonly NodeId[];
+}
+
+export class SimCluster {
+  readonly sched = new Scheduler();
+  readonly rng: Rng;
+  readonly network: SimNetwork;
+  readonly members: NodeId[];
+  readonly processes = new Map<NodeId, SimProcess>();
+  readonly minted: MintedDot[] = [];
+  readonly quorums: QuorumRecord[] = [];
+  readonly eventCounts = new Map<string, number>();
+  /** Node events with a key, per key and type (scenario expectations). */
+  readonly keyEventCounts = new Map<string, number>();
+  maxSiblings = new Map<string, number>();
+
+  constructor(
+    readonly spec: ClusterSpec,
+    readonly sut: SystemUnderTest,
+    readonly tracer: Tracer,
+  ) {
+    this.rng = new Rng(spec.seed, fnv32("cluster"));
+    this.members = Array.from({ length: spec.size }, (_, i) => `n${i + 1}`);
+    this.network = new SimNetwork(this.sched, this.rng.fork("network"), tracer, sut, spec.latency, (to, from, bytes) => {
+      const p = this.processes.get(to);
+      return p !== undefined && p.receive(from, bytes);
+    });
+    const storageRng = this.rng.fork("storage");
+    for (const id of this.members) {
+      const storage = new SimStorage(id, this.sched, storageRng.fork(id), tracer, spec.storage);
+      this.processes.set(id, new SimProcess(id, storage, this.sched, this.network, tracer, sut, { onNodeEvent: (node, ev, now) => this.onNodeEvent(node, ev, now) }));
+    }
+  }
+
+  process(id: NodeId): SimProcess {
+    const p = this.processes.get(id);
+    if (p === undefined) throw new Error(`no node ${id}`);
+    return p;
+  }
+
+  nodeConfig(id: NodeId, boot: number): NodeConfig {
+    const s = this.spec;
+    return {
+      id,
+      name: id,
+      members: this.members,
+      n: s.n,
+      r: s.r,
+      w: s.w,
+      partitionCount: s.partitionCount,
+      mode: s.mode,
+      seed: (fnv32(`${s.seed}/${id}/${boot}`) ^ (s.seed >>> 0)) >>> 0,
+      ...s.timings,
+      syncWrites: true,
+      bugs: s.bugs,
+    };
+  }
+
+  boot(id: NodeId): void {
+    const p = this.process(id);
+    if (p.isUp) return;
+    p.boot(this.nodeConfig(id, p.boots + 1));
+  }
+
+  bootAll(): void {
+    for (const id of this.members) this.boot(id);
+  }
+
+  private onNodeEvent(node: NodeId, event: NodeEvent, nowMs: number): void {
+    this.eventCounts.set(event.type, (this.eventCounts.get(event.type) ?? 0) + 1);
+    if ("key" in event) {
+      const k = `${event.type} ${event.key}`;
+      this.keyEventCounts.set(k, (this.keyEventCounts.get(k) ?? 0) + 1);
+    }
+    switch (event.type) {
+      case "dot-minted":
+        this.minted.push({ node, atMs: nowMs, key: event.key, actor: event.actor, counter: event.counter });
+        break;
+      case "quorum":
+        this.quorums.push({ node, atMs: nowMs, op: event.op, reqId: event.reqId, key: event.key, needed: event.needed, replicas: [...event.replicas] });
+        break;
+      case "siblings":
+        if (event.count > (this.maxSiblings.get(event.key) ?? 0)) this.maxSiblings.set(event.key, event.count);
+        break;
+      default:
+        break;
+    }
+    if (this.tracer.on) this.tracer.emit(nowMs, "node-event", node, { event });
+  }
+
+  /** Objects in each node's durable storage. */
+  snapshot(): Map<NodeId, Map<string, import("../src/core/versioning/types.ts").SiblingSet>> {
+    const out = new Map<NodeId, Map<string, import("../src/core/versioning/types.ts").SiblingSet>>();
+    for (const [id, p] of this.processes) out.set(id, this.sut.readObjects(p.storage.entries()));
+    return out;
+  }
+}

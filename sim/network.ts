@@ -1,0 +1,186 @@
+// The simulated network: carries the production msgpack bytes between nodes with a
+// per-link latency distribution (base + jitter, so messages reorder), random drop and
+// duplication, network cuts (symmetric partition, one-way, isolate-one, bridge) checked at
+// delivery time, and clogged links (messages held until the clog ends). It logs which
+// replies reached which coordinator (checker 4). It knows nothing of processes: delivery
+// goes through a callback that may refuse (node down).
+import type { NodeId } from "../src/core/types.ts";
+import type { Rng } from "./rng.ts";
+import type { Scheduler } from "./scheduler.ts";
+import type { SystemUnderTest } from "./sut.ts";
+import type { Tracer } from "./trace.ts";
+import { fnv32Bytes } from "./rng.ts";
+
+/** A cut blocks some directed links while it is active. */
+export type Cut =
+  | { readonly kind: "partition"; readonly groups: ReadonlyMap<NodeId, number> }
+  | { readonly kind: "one-way"; readonly from: NodeId; readonly to: NodeId }
+  | { readonly kind: "isolate"; readonly node: NodeId }
+  | { readonly kind: "bridge"; readonly groups: ReadonlyMap<NodeId, number>; readonly bridge: NodeId };
+
+export function cutBlocks(cut: Cut, from: NodeId, to: NodeId): boolean {
+  switch (cut.kind) {
+    case "partition":
+      return cut.groups.get(from) !== cut.groups.get(to);
+    case "one-way":
+      return cut.from === from && cut.to === to;
+    case "isolate":
+      return from !== to && (from === cut.node || to === cut.node);
+    case "bridge":
+      return from !== cut.bridge && to !== cut.bridge && cut.groups.get(from) !== cut.groups.get(to);
+  }
+}
+
+export interface LatencyModel {
+  /** Per-link base latency is drawn uniformly from [baseMinMs, baseMaxMs]. */
+  readonly baseMinMs: number;
+  readonly baseMaxMs: number;
+  /** Each message adds uniform jitter in [0, jitterMs] (this reorders messages). */
+  readonly jitterMs: number;
+  /** Probability of a latency spike of up to spikeMs. */
+  readonly spikeRate: number;
+  readonly spikeMs: number;
+}
+
+export type Deliver = (to: NodeId, from: NodeId, bytes: Uint8Array) => boolean;
+
+export class SimNetwork {
+  dropRate = 0;
+  dupRate = 0;
+  private readonly cuts = new Set<Cut>();
+  private readonly clogUntil = new Map<string, number>();
+  private readonly linkBase = new Map<string, number>();
+  /** `${to} ${reqId}` -> distinct senders of replies delivered to `to`. */
+  readonly replies = new Map<string, Set<NodeId>>();
+  sent = 0;
+  delivered = 0;
+  dropped = 0;
+  duplicated = 0;
+
+  constructor(
+    private readonly sched: Scheduler,
+    private readonly rng: Rng,
+    private readonly tracer: Tracer,
+    private readonly sut: SystemUnderTest,
+    private readonly latency: LatencyModel,
+    private readonly deliver: Deliver,
+  ) {}
+
+  addCut(cut: Cut): void {
+    this.cuts.add(cut);
+    if (this.tracer.on) this.tracer.emit(this.sched.now, "cut", null, { cut: describeCut(cut) });
+  }
+
+  removeCut(cut: Cut): void {
+    if (!this.cuts.delete(cut)) return;
+    if (this.tracer.on) this.tracer.emit(this.sched.now, "uncut", null, { cut: describeCut(cut) });
+  }
+
+  clog(a: NodeId, b: NodeId, untilMs: number): void {
+    this.clogUntil.set(`${a}>${b}`, untilMs);
+    this.clogUntil.set(`${b}>${a}`, untilMs);
+    if (this.tracer.on) this.tracer.emit(this.sched.now, "clog", null, { a, b, untilMs: untilMs - this.sched.now });
+  }
+
+  /** Clears every cut, clog and random loss: the healed network. */
+  heal(): void {
+    this.cuts.clear();
+    this.clogUntil.clear();
+    this.dropRate = 0;
+    this.dupRate = 0;
+    if (this.tracer.on) this.tracer.emit(this.sched.now, "heal", null);
+  }
+
+  blocked(from: NodeId, to: NodeId): boolean {
+    for (const cut of this.cuts) if (cutBlocks(cut, from, to)) return true;
+    return false;
+  }
+
+  private linkLatency(from: NodeId, to: NodeId): number {
+    const link = `${from}>${to}`;
+    let base = this.linkBase.get(link);
+    if (base === undefined) {
+      base = this.latency.baseMinMs + this.rng.next() * (this.latency.baseMaxMs - this.latency.baseMinMs);
+      this.linkBase.set(link, base);
+    }
+    let ms = base + this.rng.next() * this.latency.jitterMs;
+    if (this.rng.chance(this.latency.spikeRate)) ms += this.rng.next() * this.latency.spikeMs;
+    const clog = this.clogUntil.get(link);
+    if (clog !== undefined && clog > this.sched.now) ms += clog - this.sched.now;
+    return ms;
+  }
+
+  send(from: NodeId, to: NodeId, bytesIn: Uint8Array): void {
+    // Copy: an encoder may reuse its buffer after send returns.
+    const bytes = bytesIn.slice();
+    this.sent++;
+    const id = this.sent;
+    if (this.tracer.on) this.tracer.emit(this.sched.now, "send", from, { to, id, ...this.summary(bytes) });
+    if (this.rng.chance(this.dropRate)) {
+      this.dropped++;
+      if (this.tracer.on) this.tracer.emit(this.sched.now, "drop", from, { to, id, reason: "loss" });
+      return;
+    }
+    const copies = this.rng.chance(this.dupRate) ? 2 : 1;
+    for (let c = 0; c < copies; c++) {
+      if (c > 0) {
+        this.duplicated++;
+        if (this.tracer.on) this.tracer.emit(this.sched.now, "duplicate", from, { to, id });
+      }
+      this.sched.after(this.linkLatency(from, to), () => this.arrive(from, to, bytes, id));
+    }
+  }
+
+  private arrive(from: NodeId, to: NodeId, bytes: Uint8Array, id: number): void {
+    if (this.blocked(from, to)) {
+      this.dropped++;
+      if (this.tracer.on) this.tracer.emit(this.sched.now, "drop", to, { from, id, reason: "cut" });
+      return;
+    }
+    if (!this.deliver(to, from, bytes)) {
+      this.dropped++;
+      if (this.tracer.on) this.tracer.emit(this.sched.now, "drop", to, { from, id, reason: "down" });
+      return;
+    }
+    this.delivered++;
+    if (this.tracer.on) this.tracer.emit(this.sched.now, "deliver", to, { from, id });
+  }
+
+  /** Called by the process when the node actually takes the message in (not paused). */
+  noteReceived(to: NodeId, from: NodeId, bytes: Uint8Array): void {
+    const info = this.sut.describeMessage(bytes);
+    if (info === null || !info.isReply || info.reqId === null) return;
+    const k = `${to} ${info.reqId}`;
+    let senders = this.replies.get(k);
+    if (senders === undefined) {
+      senders = new Set();
+      this.replies.set(k, senders);
+    }
+    senders.add(from);
+  }
+
+  private summary(bytes: Uint8Array): Record<string, unknown> {
+    const info = this.sut.describeMessage(bytes);
+    return { type: info?.type ?? "?", reqId: info?.reqId ?? null, size: bytes.length, h: fnv32Bytes(bytes).toString(16) };
+  }
+}
+
+export function describeCut(cut: Cut): string {
+  switch (cut.kind) {
+    case "partition":
+    case "bridge": {
+      const sides = new Map<number, NodeId[]>();
+      for (const [node, g] of [...cut.groups].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+        const list = sides.get(g) ?? [];
+        list.push(node);
+        sides.set(g, list);
+      }
+      const text = [...sides.values()].map((s) => s.join(",")).join(" | ");
+      return cut.kind === "bridge" ? `bridge ${cut.bridge}: ${text}` : `partition ${text}`;
+    }
+    case "one-way":
+      return `one-way ${cut.from} -/-> ${cut.to}`;
+    case "isolate":
+      return `isolate ${cut.node}`;
+  }
+}

@@ -1,0 +1,177 @@
+// One simulated machine: its storage (which outlives the process), the current node process
+// (a NodeHost on simulated ports, or none while down), and its lifecycle faults: process
+// crash, machine crash, pause / resume, data wipe, restart. Every callback into the node is
+// tied to the process epoch, so nothing from a crashed incarnation reaches the next one;
+// while paused, inputs (messages, timers, storage completions, client requests) wait in order.
+import type { ClientOp, ClientResult, NodeConfig, NodeEvent, NodeId } from "../src/core/types.ts";
+import type { Ports } from "../src/ports/index.ts";
+import { NodeHost } from "../src/host/host.ts";
+import type { Scheduler } from "./scheduler.ts";
+import type { SimNetwork } from "./network.ts";
+import type { SimStorage } from "./storage.ts";
+import type { SystemUnderTest } from "./sut.ts";
+import type { Tracer } from "./trace.ts";
+
+/** What a client hears back: the node's result, or that the process died / was never reachable. */
+export type ClientOutcome = ClientResult | { readonly ok: false; readonly type: "crashed" | "refused" };
+
+export interface ProcessHooks {
+  onNodeEvent(node: NodeId, event: NodeEvent, nowMs: number): void;
+}
+
+export class SimProcess {
+  private host: NodeHost | null = null;
+  private epoch = 0;
+  private paused = false;
+  private held: (() => void)[] = [];
+  private receiver: ((from: NodeId, bytes: Uint8Array) => void) | null = null;
+  private readonly pendingClient = new Map<number, (outcome: ClientOutcome) => void>();
+  private nextClientId = 1;
+  boots = 0;
+
+  constructor(
+    readonly id: NodeId,
+    readonly storage: SimStorage,
+    private readonly sched: Scheduler,
+    private readonly network: SimNetwork,
+    private readonly tracer: Tracer,
+    private readonly sut: SystemUnderTest,
+    private readonly hooks: ProcessHooks,
+  ) {}
+
+  get isUp(): boolean {
+    return this.host !== null;
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Starts a new process on the existing storage. */
+  boot(config: NodeConfig): void {
+    if (this.host !== null) throw new Error(`${this.id} is already up`);
+    this.epoch++;
+    this.boots++;
+    const epoch = this.epoch;
+    const sched = this.sched;
+    const ports: Ports = {
+      clock: {
+        now: () => sched.now,
+        setTimer: (afterMs, fire) => {
+          const event = sched.after(afterMs, () => {
+            if (this.epoch !== epoch) return;
+            this.run(() => {
+              if (this.tracer.on) this.tracer.emit(sched.now, "timer", this.id);
+              fire();
+            });
+          });
+          return { cancel: () => event.cancel() };
+        },
+      },
+      transport: {
+        send: (to, bytes) => this.network.send(this.id, to, bytes),
+        onMessage: (receive) => {
+          this.receiver = receive;
+        },
+      },
+      storage: {
+        submit: (op, done) =>
+          this.storage.submit(op, (result) => {
+            if (this.epoch !== epoch) return;
+            this.run(() => done(result));
+          }),
+      },
+      log: {
+        log: (level, msg, fields) => {
+          if ((level === "error" || level === "warn") && this.tracer.on) this.tracer.emit(sched.now, "log", this.id, { level, msg, fields });
+        },
+      },
+    };
+    const node = this.sut.createNode(config);
+    this.host = new NodeHost(node, ports, {
+      onEvent: (event, now) => this.hooks.onNodeEvent(this.id, event, now),
+    });
+    if (this.tracer.on) this.tracer.emit(sched.now, "boot", this.id, { seed: config.seed, boot: this.boots });
+    this.host.start();
+  }
+
+  /** A message arrived from the network; false when there is no process to take it. */
+  receive(from: NodeId, bytes: Uint8Array): boolean {
+    if (this.host === null) return false;
+    this.run(() => {
+      this.network.noteReceived(this.id, from, bytes);
+      this.receiver?.(from, bytes);
+    });
+    return true;
+  }
+
+  /** A client request to this node. */
+  request(op: ClientOp, done: (outcome: ClientOutcome) => void): void {
+    if (this.host === null) {
+      done({ ok: false, type: "refused" });
+      return;
+    }
+    const id = this.nextClientId++;
+    this.pendingClient.set(id, done);
+    const host = this.host;
+    this.run(() => {
+      host.request(op, (result) => {
+        const cb = this.pendingClient.get(id);
+        if (cb === undefined) return;
+        this.pendingClient.delete(id);
+        cb(result);
+      });
+    });
+  }
+
+  /** Runs an input now, or holds it while paused. */
+  private run(fn: () => void): void {
+    if (this.paused) this.held.push(fn);
+    else fn();
+  }
+
+  pause(): void {
+    if (this.host === null || this.paused) return;
+    this.paused = true;
+    if (this.tracer.on) this.tracer.emit(this.sched.now, "pause", this.id);
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    if (this.tracer.on) this.tracer.emit(this.sched.now, "resume", this.id);
+    const held = this.held;
+    this.held = [];
+    const epoch = this.epoch;
+    for (const fn of held) {
+      if (this.epoch !== epoch || this.paused) {
+        if (this.paused) this.held.push(fn);
+        continue;
+      }
+      fn();
+    }
+  }
+
+  /** Stops the process. machine=true also loses storage writes not yet completed. */
+  crash(machine: boolean): void {
+    if (this.host === null) return;
+    this.host.stop();
+    this.host = null;
+    this.receiver = null;
+    this.epoch++;
+    this.paused = false;
+    this.held = [];
+    const lost = machine ? this.storage.crashMachine() : (this.storage.crashProcess(), 0);
+    if (this.tracer.on) this.tracer.emit(this.sched.now, machine ? "machine-crash" : "crash", this.id, { lostWrites: lost });
+    const pending = [...this.pendingClient.values()];
+    this.pendingClient.clear();
+    for (const cb of pending) cb({ ok: false, type: "crashed" });
+  }
+
+  /** Crash (machine) and lose all data; the caller reboots later. */
+  wipe(): void {
+    this.crash(true);
+    this.storage.wipe();
+    if (this.tracer.on) this.tracer.emit(this.sched.now, "wipe", this.id);
+  }
+}

@@ -1,0 +1,136 @@
+// One simulated run, start to verdict: boot the cluster, start the clients, drive the fault
+// schedule through the fault phase (safety), heal everything and keep reading (healed phase:
+// read repair, handoff), let the cluster sit quiet (anti-entropy, convergence: liveness),
+// then snapshot every node's durable objects and run the checkers.
+//
+//   0 ......... warmupMs ............ heal ............ heal+healPhaseMs ....... end
+//   boot        clients start,        faults end,       clients stop           checkers
+//               faults begin          writes stop       quiet period
+import type { NodeId } from "../src/core/types.ts";
+import type { SiblingSet } from "../src/core/versioning/types.ts";
+import { checkAll, type RunRecord, type Violation } from "./checkers/index.ts";
+import { SimCluster, type ClusterSpec } from "./cluster.ts";
+import { FaultDriver, type FaultSchedule } from "./faults.ts";
+import type { HistoryOp } from "./history.ts";
+import { fnv32 } from "./rng.ts";
+import type { SystemUnderTest } from "./sut.ts";
+import { Tracer, type TraceOptions } from "./trace.ts";
+import { Workload, type WorkloadSpec } from "./workload.ts";
+
+export interface RunSpec {
+  readonly cluster: ClusterSpec;
+  readonly workload: WorkloadSpec;
+  readonly warmupMs: number;
+  readonly faultPhaseMs: number;
+  readonly healPhaseMs: number;
+  readonly quietMs: number;
+  readonly wipesMax: number;
+}
+
+export interface RunStats {
+  readonly ops: number;
+  readonly ok: number;
+  readonly failed: number;
+  readonly unknown: number;
+  readonly messages: number;
+  readonly dropped: number;
+  readonly duplicated: number;
+  readonly wipes: number;
+  readonly nodeEvents: Readonly<Record<string, number>>;
+}
+
+export interface RunResult {
+  readonly violations: Violation[];
+  readonly events: number;
+  readonly simulatedMs: number;
+  readonly traceHash: string;
+  readonly stats: RunStats;
+  readonly history: readonly HistoryOp[];
+  readonly cluster: SimCluster;
+  readonly record: RunRecord;
+}
+
+/** Hook for scenarios: extra timed actions on the cluster (ms since boot). */
+export type Timeline = (cluster: SimCluster, faults: FaultDriver, startMs: number) => void;
+
+export function runSimulation(sut: SystemUnderTest, spec: RunSpec, schedule: FaultSchedule, trace: TraceOptions = {}, timeline?: Timeline): RunResult {
+  const tracer = new Tracer(trace);
+  const cluster = new SimCluster(spec.cluster, sut, tracer);
+  const sched = cluster.sched;
+  const t0 = sched.now;
+  if (tracer.on) tracer.emit(t0, "run", null, { spec, schedule });
+  cluster.bootAll();
+  const faults = new FaultDriver(cluster, { wipesMax: spec.wipesMax });
+  const faultStart = t0 + spec.warmupMs;
+  const healAt = faultStart + spec.faultPhaseMs;
+  const readsUntil = healAt + spec.healPhaseMs;
+  const end = readsUntil + spec.quietMs;
+  sched.at(faultStart, () => faults.schedule(schedule, faultStart));
+  timeline?.(cluster, faults, t0);
+  const workload = new Workload(cluster, spec.workload, cluster.rng.fork("workload"));
+  sched.at(faultStart, () => workload.start(healAt, readsUntil));
+  sched.at(healAt, () => {
+    if (tracer.on) tracer.emit(sched.now, "heal-all", null);
+    faults.heal();
+  });
+  sched.runUntil(end);
+
+  const final = cluster.snapshot();
+  const primariesCache = new Map<string, readonly NodeId[]>();
+  const record: RunRecord = {
+    members: cluster.members,
+    n: spec.cluster.n,
+    r: spec.cluster.r,
+    w: spec.cluster.w,
+    mode: spec.cluster.mode,
+    history: workload.history,
+    minted: cluster.minted,
+    quorums: cluster.quorums,
+    replies: cluster.network.replies,
+    final: final as ReadonlyMap<NodeId, ReadonlyMap<string, SiblingSet>>,
+    primariesOf(key) {
+      let p = primariesCache.get(key);
+      if (p === undefined) {
+        p = sut.primaries(cluster.members, spec.cluster.partitionCount, spec.cluster.n, key);
+        primariesCache.set(key, p);
+      }
+      return p;
+    },
+    setsEqual: (a, b) => sut.setsEqual(a, b),
+  };
+  const violations = checkAll(record);
+  let ok = 0;
+  let failed = 0;
+  let unknown = 0;
+  for (const op of workload.history) {
+    if (op.outcome === "ok") ok++;
+    else if (op.outcome === "failed") failed++;
+    else if (op.outcome === "unknown") unknown++;
+  }
+  if (tracer.on) for (const v of violations) tracer.emit(sched.now, "violation", null, { ...v });
+  return {
+    violations,
+    events: sched.eventsRun,
+    simulatedMs: end - t0,
+    traceHash: tracer.digest(),
+    stats: {
+      ops: workload.history.length,
+      ok,
+      failed,
+      unknown,
+      messages: cluster.network.sent,
+      dropped: cluster.network.dropped,
+      duplicated: cluster.network.duplicated,
+      wipes: faults.wipesDone,
+      nodeEvents: Object.fromEntries([...cluster.eventCounts].sort()),
+    },
+    history: workload.history,
+    cluster,
+    record,
+  };
+}
+
+/** A short stable fingerprint of a value (for labels). */
+export function fingerprint(text: string): string {
+  return fnv32(text).toString(16).padStart(8, "0");
+}

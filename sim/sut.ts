@@ -1,0 +1,24 @@
+// The system under test, as the simulator sees it: how to build a node, how to read a wire
+// message's type and request id, how to read the objects out of a node's storage, where a
+// key lives, and how to compare sibling sets. sim/mecdb.ts binds it to MecDB's node; tests
+// bind it to small stand-in nodes. The simulator itself never imports src/core internals.
+import type { NodeConfig, NodeId, NodeMachine } from "../src/core/types.ts";
+import type { SiblingSet } from "../src/core/versioning/types.ts";
+
+export interface MessageInfo {
+  readonly type: string;
+  readonly reqId: string | null;
+  /** A reply or acknowledgement to a request (counts toward a coordinator's quorum). */
+  readonly isReply: boolean;
+}
+
+export interface SystemUnderTest {
+  createNode(config: NodeConfig): NodeMachine;
+  /** null when the bytes are not a message the simulator understands. */
+  describeMessage(bytes: Uint8Array): MessageInfo | null;
+  /** The objects (not hints or metadata) in one node's storage: user key -> sibling set. */
+  readObjects(entries: Iterable<readonly [string, Uint8Array]>): Map<string, SiblingSet>;
+  /** The N primaries of key on the full ring. */
+  primaries(members: readonly NodeId[], partitionCount: number, n: number, key: string): NodeId[];
+  setsEqual(a: SiblingSet, b: SiblingSet): boolean;
+}
