@@ -1,0 +1,36 @@
+// What the node's modules may do to the world: the effect-producing capabilities handed to
+// the coordinators and the replica by node.ts. Owns: nothing but the interface. Must not
+// know: how effects are executed (src/host does that), wall time, ambient randomness.
+import type { PeerMessage } from "./messages.ts";
+import type { FailureDetector } from "./membership/failure-detector.ts";
+import type { Prng } from "./random.ts";
+import type { Ring } from "./ring/index.ts";
+import type { BugName, ClientResult, NodeConfig, NodeEvent, NodeId, StorageOp, StorageResult } from "./types.ts";
+import type { VersioningMode } from "./versioning/types.ts";
+
+export interface NodeContext {
+  readonly config: NodeConfig;
+  readonly self: NodeId;
+  /** The mode writes and merges use (config.mode, or "lww" under the planted bug). */
+  readonly mode: VersioningMode;
+  readonly ring: Ring;
+  readonly detector: FailureDetector;
+  readonly rng: Prng;
+  /** This incarnation's actor (`name.incarnation-hex`). */
+  readonly actor: string;
+  /** Time of the input being handled (ms). */
+  now(): number;
+  hasBug(bug: BugName): boolean;
+  /** A fresh request id: `${id}/${bootNonce}/${seq}`, never reused across restarts. */
+  newReqId(): string;
+  send(to: NodeId, msg: PeerMessage): void;
+  storage(op: StorageOp, done: (result: StorageResult) => void): void;
+  /** Schedules `fire` once; returns the timer id (for cancelTimer). */
+  setTimer(afterMs: number, fire: () => void): number;
+  cancelTimer(timerId: number): void;
+  emit(event: NodeEvent): void;
+  log(level: "debug" | "info" | "warn" | "error", msg: string, fields?: Readonly<Record<string, unknown>>): void;
+  reply(clientReqId: number, result: ClientResult): void;
+  /** Records failure evidence (a request to `peer` timed out) and emits the resulting events. */
+  peerTimedOut(peer: NodeId): void;
+}

@@ -1,0 +1,121 @@
+// The write state machine on the minting replica (Riak put_fsm with a coordinating vnode).
+// Owns: applying a client write locally (which mints the dot), replicating the result and
+// counting durable acknowledgements up to W. Must not know: the client connection (put.ts
+// forwards writes here and relays the outcome), storage keys.
+//
+// Order matters (the reason this is its own machine):
+// 1. the local read-modify-write mints the dot and completes its storage write, and only then
+//    counts as the first ack: a dot must be durable here before anyone else holds it, or a
+//    crash would let this actor mint the same dot again;
+// 2. the whole new set goes to the other N-1 targets (sloppy: fallbacks carry a hint);
+// 3. after W distinct durable acks the write succeeds. Fewer by the timeout: a quorum error
+//    that says the write may have been applied (it is durable here, and maybe elsewhere).
+import type { NodeContext } from "../context.ts";
+import type { WireWriteResult } from "../messages.ts";
+import type { Replica, WriteSpec } from "../replica/replica.ts";
+import type { NodeId } from "../types.ts";
+import { ReplyTally, sloppyTargets } from "./quorum.ts";
+
+export interface MintRequest extends WriteSpec {
+  readonly op: "put" | "delete";
+  readonly w: number;
+}
+
+interface Replication {
+  readonly reqId: string;
+  readonly op: "put" | "delete";
+  readonly key: string;
+  readonly w: number;
+  readonly tally: ReplyTally<true>;
+  readonly result: { readonly set: Uint8Array; readonly dot: { readonly actor: string; readonly counter: number } };
+  readonly done: (result: WireWriteResult) => void;
+  answered: boolean;
+  timerId: number;
+}
+
+export class MintCoordinator {
+  private readonly pending = new Map<string, Replication>();
+
+  constructor(
+    private readonly ctx: NodeContext,
+    private readonly replica: Replica,
+  ) {}
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** Applies the write here, replicates it and calls done once with the outcome. */
+  start(req: MintRequest, done: (result: WireWriteResult) => void): void {
+    this.replica.mint(req, (minted) => {
+      if (!minted.ok) {
+        done({ ok: false, error: "quorum", message: `the minting replica failed: ${minted.message}`, answered: 0, needed: req.w, maybeApplied: false });
+        return;
+      }
+      const { primaries, fallbacks } = this.replica.preferences(req.partition);
+      const targets = sloppyTargets(primaries, fallbacks, this.ctx.config.n, (node) => this.ctx.detector.isUp(node));
+      const nodes = targets.map((t) => t.node);
+      if (!nodes.includes(this.ctx.self)) nodes.push(this.ctx.self); // defensive: we hold it durably
+      const reqId = this.ctx.newReqId();
+      const rep: Replication = {
+        reqId, op: req.op, key: req.key, w: req.w,
+        tally: new ReplyTally<true>(nodes, req.w, this.ctx.hasBug("duplicate-acks")),
+        result: { set: minted.bytes, dot: minted.dot },
+        done, answered: false, timerId: -1,
+      };
+      this.pending.set(reqId, rep);
+      rep.tally.record(this.ctx.self, true); // our own write is durable: the first ack
+      for (const t of targets) {
+        if (t.node === this.ctx.self) continue;
+        this.ctx.send(t.node, { type: "replicate", reqId, from: this.ctx.self, partition: req.partition, key: req.key, set: minted.bytes, hint: t.hint });
+      }
+      rep.timerId = this.ctx.setTimer(this.ctx.config.requestTimeoutMs, () => this.handleTimeout(reqId));
+      this.check(rep);
+    });
+  }
+
+  /** handleReplicateAck: a replica's write is durable (or a duplicate / stale ack). */
+  handleAck(reqId: string, from: NodeId): void {
+    const rep = this.pending.get(reqId);
+    if (rep === undefined) return; // stale
+    if (rep.tally.record(from, true) === "stranger") return;
+    this.check(rep);
+  }
+
+  private check(rep: Replication): void {
+    if (!rep.answered && rep.tally.reached) {
+      rep.answered = true;
+      const replicas = rep.tally.repliers();
+      this.ctx.emit({ type: "quorum", op: rep.op, reqId: rep.reqId, key: rep.key, needed: rep.w, replicas });
+      rep.done({ ok: true, set: rep.result.set, dot: rep.result.dot, replicas });
+    }
+    if (rep.tally.complete) {
+      // Every target acknowledged but fewer than W were reachable: fail now, not at the timeout.
+      if (!rep.answered) this.fail(rep);
+      this.close(rep);
+    }
+  }
+
+  private fail(rep: Replication): void {
+    rep.answered = true;
+    rep.done({
+      ok: false, error: "quorum",
+      message: `only ${rep.tally.answered} of the required ${rep.w} replicas acknowledged in time; the write may or may not have been applied`,
+      answered: rep.tally.answered, needed: rep.w, maybeApplied: true,
+    });
+  }
+
+  private handleTimeout(reqId: string): void {
+    const rep = this.pending.get(reqId);
+    if (rep === undefined) return;
+    rep.timerId = -1;
+    for (const node of rep.tally.targets) if (!rep.tally.has(node)) this.ctx.peerTimedOut(node);
+    if (!rep.answered) this.fail(rep);
+    this.close(rep);
+  }
+
+  private close(rep: Replication): void {
+    this.pending.delete(rep.reqId);
+    if (rep.timerId >= 0) this.ctx.cancelTimer(rep.timerId);
+  }
+}

@@ -1,0 +1,203 @@
+// The client side of PUT and DELETE (Riak's put_fsm forward step). Owns: validating w,
+// choosing the minting replica, forwarding the write to it and relaying its outcome to the
+// client; and, on the minting replica, accepting forwarded writes exactly once.
+// Must not know: how the write is applied or replicated (mint.ts), storage.
+//
+// - The minting replica is this node if it is a primary of the key, else the first primary
+//   not suspected. Only primaries mint (see replica.ts: their object holds every dot they
+//   minted for the key). No reachable primary: "unavailable", nothing was applied.
+// - No reply by the timeout: we cannot know whether the write was applied, so the client gets
+//   a quorum error with maybeApplied = true (never a blind retry on another primary: that
+//   could apply the write twice under two dots). A "starting" answer means the replica did
+//   nothing, so the next primary is tried.
+// - Forwarded writes are deduplicated by request id (the network may duplicate them), and a
+//   forward older than the request timeout is dropped (its coordinator already gave up).
+import type { NodeContext } from "../context.ts";
+import type { PeerMessage, WireWriteResult } from "../messages.ts";
+import type { Replica } from "../replica/replica.ts";
+import type { ClientOp, ClientResult, NodeId } from "../types.ts";
+import type { VClock } from "../versioning/types.ts";
+import { decodeClock, decodeSiblingSet, emptyClock, encodeClock } from "../versioning/index.ts";
+import { partitionOf } from "../ring/index.ts";
+import type { MintCoordinator, MintRequest } from "./mint.ts";
+import { validQuorum } from "./quorum.ts";
+
+type WriteOp = Extract<ClientOp, { type: "put" | "delete" }>;
+
+interface Forward {
+  readonly reqId: string;
+  readonly clientReqId: number;
+  readonly request: MintRequest;
+  /** Primaries not yet tried, in order. */
+  readonly remaining: NodeId[];
+  to: NodeId;
+  timerId: number;
+}
+
+/** How many forwarded request ids a minting replica remembers (FIFO). */
+const FORWARD_MEMORY_MAX = 8192;
+
+export class PutCoordinator {
+  private readonly pending = new Map<string, Forward>();
+  /** Forwarded writes seen by this minting replica: reqId -> outcome (undefined while in progress). */
+  private readonly seen = new Map<string, WireWriteResult | undefined>();
+
+  constructor(
+    private readonly ctx: NodeContext,
+    private readonly replica: Replica,
+    private readonly mint: MintCoordinator,
+  ) {}
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** handlePutRequest / handleDeleteRequest: a client wrote through this node. */
+  start(clientReqId: number, op: WriteOp): void {
+    const { config } = this.ctx;
+    const w = op.w ?? config.w;
+    if (!validQuorum(w, config.n)) {
+      this.ctx.reply(clientReqId, {
+        ok: false, type: op.type, error: "bad-request", message: `w must be an integer between 1 and n=${config.n}, got ${w}`,
+        answered: 0, needed: w, maybeApplied: false,
+      });
+      return;
+    }
+    const partition = partitionOf(op.key, config.partitionCount);
+    const request: MintRequest = {
+      op: op.type, partition, key: op.key,
+      value: op.type === "put" ? op.value : null,
+      contentType: op.type === "put" ? op.contentType : "",
+      context: op.context ?? emptyClock(),
+      clientId: op.clientId ?? null,
+      w,
+    };
+    const { primaries } = this.replica.preferences(partition);
+    if (primaries.includes(this.ctx.self)) {
+      this.mint.start(request, (result) => this.ctx.reply(clientReqId, toClientResult(op.type, result)));
+      return;
+    }
+    const candidates = primaries.filter((p) => this.ctx.detector.isUp(p));
+    const first = candidates.shift();
+    if (first === undefined) {
+      this.ctx.reply(clientReqId, {
+        ok: false, type: op.type, error: "unavailable", message: "no primary replica of the key is reachable",
+        answered: 0, needed: w, maybeApplied: false,
+      });
+      return;
+    }
+    const fwd: Forward = { reqId: this.ctx.newReqId(), clientReqId, request, remaining: candidates, to: first, timerId: -1 };
+    this.pending.set(fwd.reqId, fwd);
+    this.sendForward(fwd);
+  }
+
+  private sendForward(fwd: Forward): void {
+    const r = fwd.request;
+    this.ctx.send(fwd.to, {
+      type: "put", reqId: fwd.reqId, from: this.ctx.self, op: r.op, partition: r.partition, key: r.key,
+      value: r.value, contentType: r.contentType,
+      context: r.context.size === 0 ? null : encodeClock(r.context),
+      w: r.w, clientId: r.clientId, sentAt: this.ctx.now(),
+    });
+    // The minting replica has its own requestTimeoutMs for replication: wait a little longer
+    // so its quorum answer (with its counts) usually arrives before we give up.
+    fwd.timerId = this.ctx.setTimer(this.ctx.config.requestTimeoutMs * 1.5, () => this.handleTimeout(fwd.reqId));
+  }
+
+  /** handlePutReply: the minting replica's outcome. */
+  handleReply(reqId: string, from: NodeId, result: WireWriteResult): void {
+    const fwd = this.pending.get(reqId);
+    if (fwd === undefined || from !== fwd.to) return; // stale, duplicate or misrouted
+    this.ctx.cancelTimer(fwd.timerId);
+    if (!result.ok && result.error === "starting" && !result.maybeApplied) {
+      const next = fwd.remaining.shift();
+      if (next !== undefined) {
+        // The replica did nothing (still booting): safe to try the next primary under a new id.
+        this.pending.delete(reqId);
+        const retry: Forward = { ...fwd, reqId: this.ctx.newReqId(), to: next, timerId: -1 };
+        this.pending.set(retry.reqId, retry);
+        this.sendForward(retry);
+        return;
+      }
+    }
+    this.pending.delete(reqId);
+    if (result.ok) {
+      try {
+        decodeSiblingSet(result.set);
+      } catch {
+        this.ctx.log("warn", "malformed set in put-reply", { from });
+        this.ctx.reply(fwd.clientReqId, unknownOutcome(fwd.request, "the minting replica sent a malformed reply"));
+        return;
+      }
+    }
+    this.ctx.reply(fwd.clientReqId, toClientResult(fwd.request.op, result));
+  }
+
+  private handleTimeout(reqId: string): void {
+    const fwd = this.pending.get(reqId);
+    if (fwd === undefined) return;
+    this.pending.delete(reqId);
+    this.ctx.peerTimedOut(fwd.to);
+    this.ctx.reply(fwd.clientReqId, unknownOutcome(fwd.request, `the minting replica ${fwd.to} did not answer in time`));
+  }
+
+  /** On the minting replica: a coordinator forwarded a client write. */
+  handleForward(msg: Extract<PeerMessage, { type: "put" }>, ready: boolean): void {
+    const replyTo = (result: WireWriteResult): void => {
+      this.ctx.send(msg.from, { type: "put-reply", reqId: msg.reqId, from: this.ctx.self, result });
+    };
+    if (!ready) {
+      replyTo({ ok: false, error: "starting", message: "the minting replica is starting", answered: 0, needed: msg.w, maybeApplied: false });
+      return;
+    }
+    if (this.seen.has(msg.reqId)) {
+      const outcome = this.seen.get(msg.reqId);
+      if (outcome !== undefined) replyTo(outcome); // duplicate after the fact: same answer
+      return; // duplicate while in progress: the answer will come
+    }
+    if (this.ctx.now() - msg.sentAt > this.ctx.config.requestTimeoutMs) {
+      this.ctx.log("debug", "dropping a stale forwarded write", { reqId: msg.reqId });
+      return;
+    }
+    const { config } = this.ctx;
+    if (msg.partition !== partitionOf(msg.key, config.partitionCount) || !validQuorum(msg.w, config.n) || (msg.op === "put") !== (msg.value !== null)) {
+      this.ctx.log("warn", "dropping an inconsistent forwarded write", { reqId: msg.reqId, from: msg.from });
+      return;
+    }
+    let context: VClock = emptyClock();
+    if (msg.context !== null) {
+      try {
+        context = decodeClock(msg.context);
+      } catch (e) {
+        this.ctx.log("warn", "dropping a forwarded write with a malformed context", { error: e instanceof Error ? e.message : String(e) });
+        return;
+      }
+    }
+    this.remember(msg.reqId, undefined);
+    this.mint.start(
+      { op: msg.op, partition: msg.partition, key: msg.key, value: msg.value, contentType: msg.contentType, context, clientId: msg.clientId, w: msg.w },
+      (result) => {
+        this.remember(msg.reqId, result);
+        replyTo(result);
+      },
+    );
+  }
+
+  private remember(reqId: string, outcome: WireWriteResult | undefined): void {
+    this.seen.set(reqId, outcome);
+    while (this.seen.size > FORWARD_MEMORY_MAX) {
+      const oldest = this.seen.keys().next();
+      if (oldest.done === true) break;
+      this.seen.delete(oldest.value);
+    }
+  }
+}
+
+function unknownOutcome(req: MintRequest, message: string): ClientResult {
+  return { ok: false, type: req.op, error: "quorum", message: `${message}; the write may or may not have been applied`, answered: 0, needed: req.w, maybeApplied: true };
+}
+
+export function toClientResult(type: "put" | "delete", result: WireWriteResult): ClientResult {
+  if (!result.ok) return { ok: false, type, error: result.error, message: result.message, answered: result.answered, needed: result.needed, maybeApplied: result.maybeApplied };
+  return { ok: true, type, set: decodeSiblingSet(result.set), dot: result.dot, replicas: result.replicas };
+}

@@ -1,0 +1,418 @@
+// The node: a deterministic state machine `step({now, input}) -> Effect[]` (the shape of
+// etcd/raft's Ready loop). Owns: boot (incarnation, boot nonce, rebuilding in-memory state
+// from storage), dispatching inputs to the modules, the effect buffer, and the registries that
+// turn storage completions and timer firings back into the callbacks that asked for them.
+// Must not know: how effects are executed (src/host), wall time, ambient randomness, I/O.
+//
+// Theory of operation.
+// - Boot: read the meta record. Absent (a fresh or wiped disk): draw a new random 32-bit
+//   incarnation and write it; only after that write completed does the node go on. The actor
+//   is `${name}.${incarnation as 8 hex}`, so a node that lost its data never re-issues a dot.
+//   Every start also draws a boot nonce: request ids are `${id}/${bootNonce}/${seq}`, so a
+//   reply to a request from before a restart can never match a new one. Then the anti-entropy
+//   trees and the hint index are rebuilt from storage, and the node is ready.
+// - The PRNG is seeded from config.seed and the time of the start input, so a node restarted
+//   with the same config still draws a fresh incarnation and nonce.
+// - Before ready, client ops get "starting", forwarded writes get "starting" (nothing was
+//   applied, the coordinator may try the next primary), other peer messages are dropped
+//   (senders cope with loss), but every message still counts as proof of life.
+// - A malformed peer message is logged and dropped; it never crashes the node.
+import { decode as msgpackDecode, encode as msgpackEncode } from "@msgpack/msgpack";
+import { assert, assertNever } from "./assert.ts";
+import type { NodeContext } from "./context.ts";
+import { GetCoordinator } from "./coordinator/get.ts";
+import { MintCoordinator } from "./coordinator/mint.ts";
+import { PutCoordinator } from "./coordinator/put.ts";
+import { FailureDetector } from "./membership/failure-detector.ts";
+import type { Transition } from "./membership/failure-detector.ts";
+import { decodeMessage, encodeMessage } from "./messages.ts";
+import type { PeerMessage } from "./messages.ts";
+import { Prng, doubleWords, hex32 } from "./random.ts";
+import { AntiEntropyExchange } from "./replica/ae-exchange.ts";
+import { Handoff } from "./replica/handoff.ts";
+import { META_KEY } from "./replica/keys.ts";
+import { Replica, tryDecodeSet } from "./replica/replica.ts";
+import { createRing, partitionOf } from "./ring/index.ts";
+import type { Ring } from "./ring/index.ts";
+import type {
+  BugName,
+  ClientOp,
+  ClientResult,
+  Effect,
+  NodeConfig,
+  NodeEvent,
+  NodeId,
+  NodeMachine,
+  Stamped,
+  StorageOp,
+  StorageResult,
+} from "./types.ts";
+import type { VersioningMode } from "./versioning/types.ts";
+import { encodeSiblingSet } from "./versioning/index.ts";
+
+/** Delay before retrying a failed boot step (storage error). */
+const BOOT_RETRY_MS = 1000;
+
+type Phase = "new" | "booting" | "ready";
+
+/** Creates a node. Throws on an inconsistent config (a programmer error, not an operating one). */
+export function createNode(config: NodeConfig): NodeMachine {
+  assertConfig(config);
+  return new Node(config);
+}
+
+function assertConfig(c: NodeConfig): void {
+  assert(c.members.includes(c.id), `members must include the node itself (${c.id})`);
+  assert(new Set(c.members).size === c.members.length, "members must be distinct");
+  assert(Number.isInteger(c.n) && c.n >= 1, `n must be a positive integer, got ${c.n}`);
+  assert(Number.isInteger(c.r) && c.r >= 1 && c.r <= c.n, `r must be in [1, n], got ${c.r}`);
+  assert(Number.isInteger(c.w) && c.w >= 1 && c.w <= c.n, `w must be in [1, n], got ${c.w}`);
+  assert(Number.isInteger(c.partitionCount) && c.partitionCount >= 1 && c.partitionCount <= 0x10000, `bad partitionCount ${c.partitionCount}`);
+  for (const [name, v] of [
+    ["requestTimeoutMs", c.requestTimeoutMs],
+    ["heartbeatIntervalMs", c.heartbeatIntervalMs],
+    ["suspectAfterMs", c.suspectAfterMs],
+    ["handoffIntervalMs", c.handoffIntervalMs],
+  ] as const) {
+    assert(Number.isFinite(v) && v > 0, `${name} must be positive, got ${v}`);
+  }
+  assert(Number.isFinite(c.antiEntropyIntervalMs) && c.antiEntropyIntervalMs >= 0, `bad antiEntropyIntervalMs ${c.antiEntropyIntervalMs}`);
+  assert(c.reapDelayMs === null || (Number.isFinite(c.reapDelayMs) && c.reapDelayMs >= 0), `bad reapDelayMs ${String(c.reapDelayMs)}`);
+}
+
+class Node implements NodeMachine {
+  readonly id: NodeId;
+  private phase: Phase = "new";
+  private effects: Effect[] = [];
+  private nowMs = 0;
+  private nextOpId = 1;
+  private nextTimerId = 1;
+  private readonly storageCallbacks = new Map<number, (result: StorageResult) => void>();
+  private readonly timerCallbacks = new Map<number, () => void>();
+  private rng: Prng;
+  private bootNonce = 0;
+  private reqSeq = 0;
+  private incarnation = 0;
+  private actor = "";
+  private readonly ring: Ring;
+  private readonly peers: readonly NodeId[];
+  private readonly detector: FailureDetector;
+  private readonly ctx: NodeContext;
+  private readonly replica: Replica;
+  private readonly getCoordinator: GetCoordinator;
+  private readonly mintCoordinator: MintCoordinator;
+  private readonly putCoordinator: PutCoordinator;
+  private readonly handoff: Handoff;
+  private readonly antiEntropy: AntiEntropyExchange;
+
+  constructor(private readonly config: NodeConfig) {
+    this.id = config.id;
+    this.rng = new Prng(config.seed);
+    this.ring = createRing(config.members, config.partitionCount);
+    this.peers = config.members.filter((m) => m !== config.id);
+    this.detector = new FailureDetector(config.id, this.peers, config.suspectAfterMs);
+    this.ctx = this.makeContext();
+    this.replica = new Replica(this.ctx);
+    this.getCoordinator = new GetCoordinator(this.ctx, this.replica);
+    this.mintCoordinator = new MintCoordinator(this.ctx, this.replica);
+    this.putCoordinator = new PutCoordinator(this.ctx, this.replica, this.mintCoordinator);
+    this.handoff = new Handoff(this.ctx, this.replica);
+    this.antiEntropy = new AntiEntropyExchange(this.ctx, this.replica);
+  }
+
+  private makeContext(): NodeContext {
+    const node = this;
+    const mode: VersioningMode = this.config.bugs.includes("lww") ? "lww" : this.config.mode;
+    return {
+      config: this.config,
+      self: this.config.id,
+      mode,
+      get ring() {
+        return node.ring;
+      },
+      get detector() {
+        return node.detector;
+      },
+      get rng() {
+        return node.rng;
+      },
+      get actor() {
+        return node.actor;
+      },
+      now: () => this.nowMs,
+      hasBug: (bug: BugName) => this.config.bugs.includes(bug),
+      newReqId: () => `${this.config.id}/${hex32(this.bootNonce)}/${this.reqSeq++}`,
+      send: (to: NodeId, msg: PeerMessage) => this.send(to, msg),
+      storage: (op: StorageOp, done: (result: StorageResult) => void) => this.storage(op, done),
+      setTimer: (afterMs: number, fire: () => void) => this.setTimer(afterMs, fire),
+      cancelTimer: (timerId: number) => this.cancelTimer(timerId),
+      emit: (event: NodeEvent) => this.emit(event),
+      log: (level, msg, fields) => this.effects.push(fields === undefined ? { kind: "log", level, msg } : { kind: "log", level, msg, fields }),
+      reply: (clientReqId: number, result: ClientResult) => this.effects.push({ kind: "reply", clientReqId, result }),
+      peerTimedOut: (peer: NodeId) => this.emitTransitions(this.detector.timedOut(peer)),
+    };
+  }
+
+  step(stamped: Stamped): Effect[] {
+    this.effects = [];
+    this.nowMs = stamped.now;
+    const input = stamped.input;
+    switch (input.kind) {
+      case "start":
+        this.handleStart();
+        break;
+      case "message":
+        this.handleMessage(input.from, input.bytes);
+        break;
+      case "timer": {
+        const fire = this.timerCallbacks.get(input.timerId);
+        this.timerCallbacks.delete(input.timerId);
+        fire?.(); // a cancelled timer that still fired is ignored
+        break;
+      }
+      case "client":
+        this.handleClient(input.clientReqId, input.op);
+        break;
+      case "storage": {
+        const done = this.storageCallbacks.get(input.opId);
+        this.storageCallbacks.delete(input.opId);
+        done?.(input.result);
+        break;
+      }
+      default:
+        assertNever(input);
+    }
+    const out = this.effects;
+    this.effects = [];
+    return out;
+  }
+
+  // ---- effects ----
+
+  private send(to: NodeId, msg: PeerMessage): void {
+    assert(to !== this.config.id, `node ${to} sends a message to itself`);
+    this.effects.push({ kind: "send", to, bytes: encodeMessage(msg) });
+  }
+
+  private storage(op: StorageOp, done: (result: StorageResult) => void): void {
+    const opId = this.nextOpId++;
+    this.storageCallbacks.set(opId, done);
+    this.effects.push({ kind: "storage", opId, op });
+  }
+
+  private setTimer(afterMs: number, fire: () => void): number {
+    const timerId = this.nextTimerId++;
+    this.timerCallbacks.set(timerId, fire);
+    this.effects.push({ kind: "set-timer", timerId, afterMs: Math.max(0, afterMs) });
+    return timerId;
+  }
+
+  private cancelTimer(timerId: number): void {
+    if (!this.timerCallbacks.delete(timerId)) return;
+    this.effects.push({ kind: "cancel-timer", timerId });
+  }
+
+  private emit(event: NodeEvent): void {
+    this.effects.push({ kind: "event", event });
+  }
+
+  private emitTransitions(transitions: readonly Transition[]): void {
+    for (const t of transitions) this.emit({ type: t.type, peer: t.peer });
+  }
+
+  private every(intervalMs: number, body: () => void): void {
+    const loop = (): void => {
+      body();
+      this.setTimer(intervalMs, loop);
+    };
+    this.setTimer(intervalMs, loop);
+  }
+
+  // ---- boot ----
+
+  private handleStart(): void {
+    if (this.phase !== "new") {
+      this.ctx.log("warn", "start received twice; ignored");
+      return;
+    }
+    this.phase = "booting";
+    this.rng = new Prng(this.config.seed, ...doubleWords(this.nowMs));
+    this.bootNonce = this.rng.nextU32();
+    this.detector.start(this.nowMs);
+    this.readMeta();
+  }
+
+  private readMeta(): void {
+    this.storage({ type: "get", key: META_KEY }, (r) => {
+      if (!r.ok) return this.retryBoot("reading the meta record failed", r.message, () => this.readMeta());
+      const incarnation = r.value === undefined ? null : parseMeta(r.value);
+      if (incarnation !== null) return this.afterMeta(incarnation);
+      if (r.value !== undefined) this.ctx.log("warn", "the meta record is malformed; starting a new incarnation");
+      // A fresh or wiped disk: a new incarnation, so this node's new actor never re-issues a dot.
+      // Planted bug "counter-reset": a fixed incarnation, so a wiped node re-mints old dots.
+      this.writeMeta(this.config.bugs.includes("counter-reset") ? 0 : this.rng.nextU32());
+    });
+  }
+
+  private writeMeta(incarnation: number): void {
+    this.storage({ type: "put", key: META_KEY, value: msgpackEncode({ incarnation }).slice() }, (r) => {
+      if (!r.ok) return this.retryBoot("writing the meta record failed", r.message, () => this.writeMeta(incarnation));
+      this.afterMeta(incarnation);
+    });
+  }
+
+  private afterMeta(incarnation: number): void {
+    this.incarnation = incarnation;
+    this.actor = `${this.config.name}.${hex32(incarnation)}`;
+    this.replica.boot((ok) => {
+      if (!ok) return this.retryBoot("scanning storage failed", "", () => this.afterMeta(incarnation));
+      this.becomeReady();
+    });
+  }
+
+  private retryBoot(what: string, message: string, retry: () => void): void {
+    this.ctx.log("error", `${what}; retrying`, { error: message });
+    this.setTimer(BOOT_RETRY_MS, retry);
+  }
+
+  private becomeReady(): void {
+    this.phase = "ready";
+    this.emit({ type: "ready", actor: this.actor, incarnation: this.incarnation });
+    const c = this.config;
+    this.every(c.heartbeatIntervalMs, () => {
+      for (const p of this.peers) this.send(p, { type: "heartbeat", from: c.id });
+      this.emitTransitions(this.detector.tick(this.nowMs));
+    });
+    this.every(c.handoffIntervalMs, () => this.handoff.tick());
+    if (c.antiEntropyIntervalMs > 0) this.every(c.antiEntropyIntervalMs, () => this.antiEntropy.tick());
+  }
+
+  // ---- client ops ----
+
+  private handleClient(clientReqId: number, op: ClientOp): void {
+    if (this.phase !== "ready") {
+      this.ctx.reply(clientReqId, { ok: false, type: op.type, error: "starting", message: "the node is starting", answered: 0, needed: 0, maybeApplied: false });
+      return;
+    }
+    switch (op.type) {
+      case "get":
+        this.getCoordinator.start(clientReqId, op);
+        return;
+      case "put":
+      case "delete":
+        this.putCoordinator.start(clientReqId, op);
+        return;
+      default:
+        assertNever(op);
+    }
+  }
+
+  // ---- peer messages ----
+
+  private handleMessage(transportFrom: NodeId, bytes: Uint8Array): void {
+    let msg: PeerMessage;
+    try {
+      msg = decodeMessage(bytes);
+    } catch (e) {
+      this.ctx.log("warn", "dropping a malformed peer message", { from: transportFrom, error: e instanceof Error ? e.message : String(e) });
+      return;
+    }
+    if (msg.from === this.config.id || !this.config.members.includes(msg.from)) {
+      this.ctx.log("warn", "dropping a message from an unknown sender", { from: msg.from, transportFrom });
+      return;
+    }
+    if ("partition" in msg && msg.partition >= this.config.partitionCount) {
+      this.ctx.log("warn", "dropping a message for an unknown partition", { from: msg.from, type: msg.type });
+      return;
+    }
+    if ("key" in msg && "partition" in msg && partitionOf(msg.key, this.config.partitionCount) !== msg.partition) {
+      this.ctx.log("warn", "dropping a message whose key is not in its partition", { from: msg.from, type: msg.type });
+      return;
+    }
+    this.emitTransitions(this.detector.heard(msg.from, this.nowMs));
+    if (this.phase !== "ready") {
+      if (msg.type === "put") this.putCoordinator.handleForward(msg, false);
+      return;
+    }
+    this.dispatch(msg);
+  }
+
+  private dispatch(msg: PeerMessage): void {
+    const self = this.config.id;
+    switch (msg.type) {
+      case "heartbeat":
+        return;
+      case "get":
+        this.replica.localView(msg.partition, msg.key, (r) => {
+          if (!r.ok) return; // a storage failure is no answer; the coordinator times out
+          this.send(msg.from, { type: "get-reply", reqId: msg.reqId, from: self, set: r.set === null ? null : encodeSiblingSet(r.set) });
+        });
+        return;
+      case "get-reply":
+        this.getCoordinator.handleReply(msg.reqId, msg.from, msg.set);
+        return;
+      case "put":
+        this.putCoordinator.handleForward(msg, true);
+        return;
+      case "put-reply":
+        this.putCoordinator.handleReply(msg.reqId, msg.from, msg.result);
+        return;
+      case "replicate":
+      case "handoff": {
+        const set = tryDecodeSet(this.ctx, msg.set, `${msg.type} from ${msg.from}`);
+        if (set === null) return;
+        const ack = (): void =>
+          this.send(msg.from, msg.type === "replicate" ? { type: "replicate-ack", reqId: msg.reqId, from: self } : { type: "handoff-ack", reqId: msg.reqId, from: self });
+        // Planted bug "ack-before-durable": acknowledge on receipt, before the write completed.
+        const early = this.config.bugs.includes("ack-before-durable");
+        if (early) ack();
+        const hint = msg.type === "replicate" ? msg.hint : null;
+        this.replica.mergeIncoming(msg.partition, msg.key, set, hint, (ok) => {
+          if (ok && !early) ack(); // only after the storage write completed
+        });
+        return;
+      }
+      case "replicate-ack":
+        this.mintCoordinator.handleAck(msg.reqId, msg.from);
+        return;
+      case "repair": {
+        const set = tryDecodeSet(this.ctx, msg.set, `repair from ${msg.from}`);
+        if (set !== null) this.replica.mergeIncoming(msg.partition, msg.key, set, msg.hint, () => {});
+        return;
+      }
+      case "handoff-ack":
+        this.handoff.handleAck(msg.reqId, msg.from);
+        return;
+      case "reap": {
+        const set = tryDecodeSet(this.ctx, msg.set, `reap from ${msg.from}`);
+        if (set !== null && this.replica.isPrimary(msg.partition)) this.replica.reap(msg.partition, msg.key, set);
+        return;
+      }
+      case "ae-buckets":
+        this.antiEntropy.handleBuckets(msg);
+        return;
+      case "ae-buckets-reply":
+        this.antiEntropy.handleBucketsReply(msg);
+        return;
+      case "ae-sync":
+        this.antiEntropy.handleSync(msg);
+        return;
+      case "ae-sync-reply":
+        this.antiEntropy.handleSyncReply(msg);
+        return;
+      default:
+        assertNever(msg);
+    }
+  }
+}
+
+function parseMeta(bytes: Uint8Array): number | null {
+  try {
+    const m: unknown = msgpackDecode(bytes);
+    if (typeof m !== "object" || m === null) return null;
+    const inc = (m as Record<string, unknown>)["incarnation"];
+    return typeof inc === "number" && Number.isInteger(inc) && inc >= 0 && inc <= 0xffffffff ? inc : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,145 @@
+// The anti-entropy exchange between two primaries of a partition (Dynamo §4.7). Owns: the
+// four-step protocol, both as initiator and as responder. Must not know: quorums, clients; the
+// trees and the comparisons are anti-entropy.ts's, the merges Replica's.
+//
+//   initiator                          responder
+//   ae-buckets (64 bucket hashes)  ->
+//                                  <-  ae-buckets-reply (differing buckets, its key digests there)
+//   ae-sync (its objects of differing keys, the keys it wants) ->   merges them
+//                                  <-  ae-sync-reply (the wanted objects)
+//   merges them
+//
+// Each side merges what it receives (dvvset sync) and emits an anti-entropy event with the
+// number of keys its own storage changed for. One exchange in flight per node at a time;
+// a lost message just ends the round at the timeout.
+import type { NodeContext } from "../context.ts";
+import type { PeerMessage } from "../messages.ts";
+import type { NodeId } from "../types.ts";
+import { differingBuckets, differingKeys } from "./anti-entropy.ts";
+import { objectKey } from "./keys.ts";
+import type { Replica } from "./replica.ts";
+import { tryDecodeSet } from "./replica.ts";
+
+/** Keys exchanged per round at most (the rest waits for the next round). */
+const KEYS_PER_EXCHANGE_MAX = 256;
+
+interface Exchange {
+  readonly reqId: string;
+  readonly peer: NodeId;
+  readonly partition: number;
+  readonly timerId: number;
+}
+
+export class AntiEntropyExchange {
+  private current: Exchange | null = null;
+
+  constructor(
+    private readonly ctx: NodeContext,
+    private readonly replica: Replica,
+  ) {}
+
+  /** One round: called every antiEntropyIntervalMs. Picks a partition and a peer with the PRNG. */
+  tick(): void {
+    if (this.current !== null) return;
+    const partitions = this.replica.primaryPartitions();
+    const partition = this.ctx.rng.pick(partitions);
+    if (partition === undefined) return;
+    const peers = this.replica.preferences(partition).primaries.filter((p) => p !== this.ctx.self && this.ctx.detector.isUp(p));
+    const peer = this.ctx.rng.pick(peers);
+    if (peer === undefined) return;
+    const reqId = this.ctx.newReqId();
+    const timerId = this.ctx.setTimer(this.ctx.config.requestTimeoutMs, () => {
+      if (this.current?.reqId === reqId) this.current = null;
+    });
+    this.current = { reqId, peer, partition, timerId };
+    this.ctx.send(peer, { type: "ae-buckets", reqId, from: this.ctx.self, partition, buckets: this.replica.trees.bucketHashes(partition) });
+  }
+
+  private end(): void {
+    if (this.current !== null) this.ctx.cancelTimer(this.current.timerId);
+    this.current = null;
+  }
+
+  /** Responder, step 2. */
+  handleBuckets(msg: Extract<PeerMessage, { type: "ae-buckets" }>): void {
+    if (msg.partition >= this.ctx.config.partitionCount || !this.replica.isPrimary(msg.partition)) return;
+    const diff = differingBuckets(this.replica.trees.bucketHashes(msg.partition), msg.buckets);
+    const keys = this.replica.trees.keysInBuckets(msg.partition, diff);
+    this.ctx.send(msg.from, { type: "ae-buckets-reply", reqId: msg.reqId, from: this.ctx.self, partition: msg.partition, diff, keys });
+  }
+
+  /** Initiator, step 3. */
+  handleBucketsReply(msg: Extract<PeerMessage, { type: "ae-buckets-reply" }>): void {
+    const ex = this.current;
+    if (ex === null || ex.reqId !== msg.reqId || ex.peer !== msg.from || ex.partition !== msg.partition) return;
+    const mine = this.replica.trees.keysInBuckets(ex.partition, msg.diff);
+    const { send, want } = differingKeys(mine, msg.keys, KEYS_PER_EXCHANGE_MAX);
+    if (send.length === 0 && want.length === 0) {
+      this.ctx.emit({ type: "anti-entropy", partition: ex.partition, peer: ex.peer, keysRepaired: 0 });
+      this.end();
+      return;
+    }
+    this.readObjects(ex.partition, send, (objects) => {
+      if (this.current?.reqId !== ex.reqId) return;
+      this.ctx.send(ex.peer, { type: "ae-sync", reqId: ex.reqId, from: this.ctx.self, partition: ex.partition, objects, want });
+      if (want.length === 0) {
+        this.ctx.emit({ type: "anti-entropy", partition: ex.partition, peer: ex.peer, keysRepaired: 0 });
+        this.end();
+      }
+    });
+  }
+
+  /** Responder, step 4: merge what came, send what was wanted. */
+  handleSync(msg: Extract<PeerMessage, { type: "ae-sync" }>): void {
+    if (msg.partition >= this.ctx.config.partitionCount || !this.replica.isPrimary(msg.partition)) return;
+    this.mergeObjects(msg.partition, msg.objects, (repaired) => {
+      if (msg.objects.length > 0) this.ctx.emit({ type: "anti-entropy", partition: msg.partition, peer: msg.from, keysRepaired: repaired });
+    });
+    if (msg.want.length === 0) return;
+    this.readObjects(msg.partition, msg.want.slice(0, KEYS_PER_EXCHANGE_MAX), (objects) => {
+      this.ctx.send(msg.from, { type: "ae-sync-reply", reqId: msg.reqId, from: this.ctx.self, partition: msg.partition, objects });
+    });
+  }
+
+  /** Initiator, end of the round. */
+  handleSyncReply(msg: Extract<PeerMessage, { type: "ae-sync-reply" }>): void {
+    const ex = this.current;
+    if (ex === null || ex.reqId !== msg.reqId || ex.peer !== msg.from || ex.partition !== msg.partition) return;
+    this.end();
+    this.mergeObjects(ex.partition, msg.objects, (repaired) => {
+      this.ctx.emit({ type: "anti-entropy", partition: ex.partition, peer: ex.peer, keysRepaired: repaired });
+    });
+  }
+
+  private readObjects(partition: number, keys: readonly string[], done: (objects: [string, Uint8Array][]) => void): void {
+    const found: (readonly [string, Uint8Array] | null)[] = keys.map(() => null);
+    let pending = keys.length;
+    if (pending === 0) return done([]);
+    keys.forEach((key, i) => {
+      this.ctx.storage({ type: "get", key: objectKey(partition, key) }, (r) => {
+        if (r.ok && r.value !== undefined) found[i] = [key, r.value];
+        if (--pending === 0) done(found.filter((x): x is [string, Uint8Array] => x !== null));
+      });
+    });
+  }
+
+  private mergeObjects(partition: number, objects: readonly (readonly [string, Uint8Array])[], done: (repaired: number) => void): void {
+    let pending = objects.length;
+    let repaired = 0;
+    if (pending === 0) return done(0);
+    const oneDone = (): void => {
+      if (--pending === 0) done(repaired);
+    };
+    for (const [key, bytes] of objects) {
+      const set = tryDecodeSet(this.ctx, bytes, `anti-entropy object ${key}`);
+      if (set === null) {
+        oneDone();
+        continue;
+      }
+      this.replica.mergeIncoming(partition, key, set, null, (ok, changed) => {
+        if (ok && changed) repaired++;
+        oneDone();
+      });
+    }
+  }
+}

@@ -1,0 +1,67 @@
+// Hinted handoff (Dynamo §4.6). Owns: periodically sending each hint this node holds to its
+// primary once that primary is no longer suspected, and deleting the hint after the primary
+// acknowledged a durable merge. Must not know: quorums, clients.
+//
+// A hint is deleted only if it still holds exactly the bytes that were handed off: a write
+// that merged into the hint meanwhile is kept for the next round (compare-and-delete under the
+// key's lock in Replica.deleteHintIfUnchanged).
+import type { NodeContext } from "../context.ts";
+import type { NodeId } from "../types.ts";
+import type { Replica } from "./replica.ts";
+
+/** At most this many handoffs in flight per node. */
+const HANDOFFS_IN_FLIGHT_MAX = 64;
+
+interface InFlight {
+  readonly storageKey: string;
+  readonly target: NodeId;
+  readonly key: string;
+  readonly bytes: Uint8Array;
+  readonly timerId: number;
+}
+
+export class Handoff {
+  private readonly inFlight = new Map<string, InFlight>();
+  private readonly inFlightKeys = new Set<string>();
+
+  constructor(
+    private readonly ctx: NodeContext,
+    private readonly replica: Replica,
+  ) {}
+
+  /** One handoff round: called every handoffIntervalMs. */
+  tick(): void {
+    for (const hint of this.replica.hints.all()) {
+      if (this.inFlight.size >= HANDOFFS_IN_FLIGHT_MAX) return;
+      if (this.inFlightKeys.has(hint.storageKey) || !this.ctx.detector.isUp(hint.target) || hint.target === this.ctx.self) continue;
+      this.inFlightKeys.add(hint.storageKey);
+      this.ctx.storage({ type: "get", key: hint.storageKey }, (r) => {
+        if (!r.ok || r.value === undefined) {
+          this.inFlightKeys.delete(hint.storageKey);
+          if (r.ok) this.replica.hints.remove(hint.storageKey);
+          return;
+        }
+        const reqId = this.ctx.newReqId();
+        const timerId = this.ctx.setTimer(this.ctx.config.requestTimeoutMs, () => {
+          this.inFlight.delete(reqId);
+          this.inFlightKeys.delete(hint.storageKey);
+          this.ctx.peerTimedOut(hint.target);
+        });
+        this.inFlight.set(reqId, { storageKey: hint.storageKey, target: hint.target, key: hint.key, bytes: r.value, timerId });
+        this.ctx.send(hint.target, { type: "handoff", reqId, from: this.ctx.self, partition: hint.partition, key: hint.key, set: r.value });
+      });
+    }
+  }
+
+  /** handleHandoffAck: the primary merged the hint durably. */
+  handleAck(reqId: string, from: NodeId): void {
+    const f = this.inFlight.get(reqId);
+    if (f === undefined || f.target !== from) return; // stale or duplicate
+    this.inFlight.delete(reqId);
+    this.ctx.cancelTimer(f.timerId);
+    this.replica.deleteHintIfUnchanged(f.storageKey, f.bytes, (deleted) => {
+      this.inFlightKeys.delete(f.storageKey);
+      if (deleted) this.ctx.emit({ type: "handoff", key: f.key, to: f.target });
+    });
+  }
+}
