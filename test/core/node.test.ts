@@ -188,6 +188,32 @@ describe("node: failures", () => {
     expect(h.hints(fallback)).toHaveLength(0);
   });
 
+  it("an isolated fallback accepts a write as a hint (sloppy quorum), hands it off after heal, and never re-issues a dot", () => {
+    const h = new Harness(4);
+    h.startAll();
+    const key = keyWithFirstPrimary(h, "n1");
+    const { primaries, fallbacks } = prefs(h, key);
+    const f = fallbacks[0] ?? "";
+    const isolate = (_from: NodeId, to: NodeId, _msg: unknown, from2?: NodeId): boolean => to === f || from2 === f;
+    h.netFilter = (from, to, msg) => (isolate(from, to, msg, from) ? "drop" : "deliver");
+    h.runFor(200);
+    const w1 = put(h, f, key, "minority", null, { w: 1 });
+    expect(w1).toMatchObject({ ok: true });
+    expect(h.hints(f).map((x) => x.target)).toEqual([primaries[0]]);
+    expect(values(okSet(get(h, f, key, 1)))).toEqual(["minority"]);
+    const c = okSet(get(h, f, key, 1))?.clock ?? null;
+    expect(put(h, f, key, "minority2", c, { w: 1 })).toMatchObject({ ok: true }); // still holds its hint: may mint again
+    h.netFilter = () => "deliver";
+    expect(h.runUntil(() => h.hints(f).length === 0, 3000)).toBe(true);
+    expect(values(okSet(get(h, primaries[1] ?? "", key, 3)))).toEqual(["minority2"]);
+    // Isolated again: its minted dots were handed off, so minting again could re-issue one.
+    h.netFilter = (from, to, msg) => (isolate(from, to, msg, from) ? "drop" : "deliver");
+    h.runFor(200);
+    expect(put(h, f, key, "again", null, { w: 1 })).toMatchObject({ ok: false, error: "unavailable", maybeApplied: false });
+    const dots = h.allEvents("dot-minted").map((e) => (e.event.type === "dot-minted" ? `${e.event.actor}:${e.event.counter}` : ""));
+    expect(new Set(dots).size).toBe(dots.length);
+  });
+
   it("the fallback serves reads from its hints while the primary is down", () => {
     const h = new Harness(4);
     h.startAll();

@@ -4,6 +4,8 @@
 // forwards writes here and relays the outcome), storage keys.
 //
 // Order matters (the reason this is its own machine):
+// 0. the minting replica is a primary, or, when no primary is reachable, a fallback (which
+//    stores the write as a hint: see replica.ts for how it still never re-issues a dot);
 // 1. the local read-modify-write mints the dot and completes its storage write, and only then
 //    counts as the first ack: a dot must be durable here before anyone else holds it, or a
 //    crash would let this actor mint the same dot again;
@@ -12,7 +14,7 @@
 //    that says the write may have been applied (it is durable here, and maybe elsewhere).
 import type { NodeContext } from "../context.ts";
 import type { WireWriteResult } from "../messages.ts";
-import type { Replica, WriteSpec } from "../replica/replica.ts";
+import type { MintResult, Replica, WriteSpec } from "../replica/replica.ts";
 import type { NodeId } from "../types.ts";
 import { ReplyTally, sloppyTargets } from "./quorum.ts";
 
@@ -47,15 +49,19 @@ export class MintCoordinator {
 
   /** Applies the write here, replicates it and calls done once with the outcome. */
   start(req: MintRequest, done: (result: WireWriteResult) => void): void {
-    this.replica.mint(req, (minted) => {
+    const { primaries, fallbacks } = this.replica.preferences(req.partition);
+    const onMinted = (minted: MintResult): void => {
       if (!minted.ok) {
-        done({ ok: false, error: "quorum", message: `the minting replica failed: ${minted.message}`, answered: 0, needed: req.w, maybeApplied: false });
+        done({
+          ok: false, error: minted.unavailable === true ? "unavailable" : "quorum",
+          message: `the minting replica could not apply the write: ${minted.message}`, answered: 0, needed: req.w, maybeApplied: false,
+        });
         return;
       }
-      const { primaries, fallbacks } = this.replica.preferences(req.partition);
+      // Targets are computed after the local write, with the suspicions of that moment.
       const targets = sloppyTargets(primaries, fallbacks, this.ctx.config.n, (node) => this.ctx.detector.isUp(node));
       const nodes = targets.map((t) => t.node);
-      if (!nodes.includes(this.ctx.self)) nodes.push(this.ctx.self); // defensive: we hold it durably
+      if (!nodes.includes(this.ctx.self)) nodes.unshift(this.ctx.self); // we hold it durably in any case
       const reqId = this.ctx.newReqId();
       const rep: Replication = {
         reqId, op: req.op, key: req.key, w: req.w,
@@ -71,7 +77,20 @@ export class MintCoordinator {
       }
       rep.timerId = this.ctx.setTimer(this.ctx.config.requestTimeoutMs, () => this.handleTimeout(reqId));
       this.check(rep);
-    });
+    };
+    if (primaries.includes(this.ctx.self)) {
+      this.replica.mint(req, onMinted);
+      return;
+    }
+    // A fallback mints only when no primary is reachable (put.ts decides); its copy is a hint
+    // for the primary it stands in for.
+    const targets = sloppyTargets(primaries, fallbacks, this.ctx.config.n, (node) => this.ctx.detector.isUp(node));
+    const hint = targets.find((t) => t.node === this.ctx.self)?.hint ?? primaries.find((p) => !this.ctx.detector.isUp(p)) ?? primaries[0];
+    if (hint === undefined) {
+      onMinted({ ok: false, message: "the key has no primary", unavailable: true });
+      return;
+    }
+    this.replica.mintAsFallback(req, hint, onMinted);
   }
 
   /** handleReplicateAck: a replica's write is durable (or a duplicate / stale ack). */

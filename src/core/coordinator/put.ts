@@ -4,8 +4,8 @@
 // Must not know: how the write is applied or replicated (mint.ts), storage.
 //
 // - The minting replica is this node if it is a primary of the key, else the first primary
-//   not suspected. Only primaries mint (see replica.ts: their object holds every dot they
-//   minted for the key). No reachable primary: "unavailable", nothing was applied.
+//   not suspected. With no reachable primary (a minority side of a partition), the first
+//   reachable fallback mints (this node if it is one). Nobody reachable: "unavailable".
 // - No reply by the timeout: we cannot know whether the write was applied, so the client gets
 //   a quorum error with maybeApplied = true (never a blind retry on another primary: that
 //   could apply the write twice under two dots). A "starting" answer means the replica did
@@ -20,7 +20,7 @@ import type { VClock } from "../versioning/types.ts";
 import { decodeClock, decodeSiblingSet, emptyClock, encodeClock } from "../versioning/index.ts";
 import { partitionOf } from "../ring/index.ts";
 import type { MintCoordinator, MintRequest } from "./mint.ts";
-import { validQuorum } from "./quorum.ts";
+import { sloppyTargets, validQuorum } from "./quorum.ts";
 
 type WriteOp = Extract<ClientOp, { type: "put" | "delete" }>;
 
@@ -77,7 +77,18 @@ export class PutCoordinator {
       this.mint.start(request, (result) => this.ctx.reply(clientReqId, toClientResult(op.type, result)));
       return;
     }
-    const candidates = primaries.filter((p) => this.ctx.detector.isUp(p));
+    let candidates = primaries.filter((p) => this.ctx.detector.isUp(p));
+    if (candidates.length === 0) {
+      // No primary reachable (e.g. the minority side of a partition): sloppy quorum lets a
+      // fallback mint, storing the write as a hint. Prefer ourselves when we are one.
+      const { fallbacks } = this.replica.preferences(partition);
+      const sloppy = sloppyTargets(primaries, fallbacks, config.n, (node) => this.ctx.detector.isUp(node)).map((t) => t.node);
+      if (sloppy.includes(this.ctx.self)) {
+        this.mint.start(request, (result) => this.ctx.reply(clientReqId, toClientResult(op.type, result)));
+        return;
+      }
+      candidates = sloppy;
+    }
     const first = candidates.shift();
     if (first === undefined) {
       this.ctx.reply(clientReqId, {

@@ -5,6 +5,7 @@
 //
 //   o:<partition as 4 hex>:<key>                 the object (encodeSiblingSet bytes) of a primary
 //   h:<target, URI-encoded>:<partition hex>:<key> a hinted object held for a down primary
+//   c:<partition hex>:<key>                      highest counter this node minted for a key as a fallback
 //   m:meta                                       the node's meta record (incarnation)
 //
 // Keys are arbitrary UTF-8 strings without NUL. Node ids may contain ':' (production ids are
@@ -13,6 +14,7 @@
 export const META_KEY = "m:meta";
 export const OBJECT_PREFIX = "o:";
 export const HINT_PREFIX = "h:";
+export const MINTED_PREFIX = "c:";
 
 export function partitionHex(partition: number): string {
   if (!Number.isInteger(partition) || partition < 0 || partition > 0xffff) throw new RangeError(`bad partition ${partition}`);
@@ -59,4 +61,9 @@ export function parseHintKey(storageKey: string): { target: string; partition: n
   const partition = parsePartitionHex(rest.slice(colon + 1, colon + 5));
   if (partition === null || rest[colon + 5] !== ":") return null;
   return { target, partition, key: rest.slice(colon + 6) };
+}
+
+/** Storage key of the highest counter this node minted for a key while standing in as a fallback. */
+export function mintedKey(partition: number, key: string): string {
+  return `${MINTED_PREFIX}${partitionHex(partition)}:${key}`;
 }

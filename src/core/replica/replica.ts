@@ -9,19 +9,27 @@
 //   writes to one key must never interleave between their read and their write.
 // - A replica merges (dvvset sync) whatever it receives with what it holds; it never replaces
 //   (the planted bug "overwrite" does). A merge that changes nothing writes nothing.
-// - Only a primary mints dots, always against its own object, which holds every dot this
-//   actor ever minted for the key (objects are never deleted, see reap below). So a dot is
-//   never issued twice while the node keeps its data; a node that lost its data boots with a
-//   new incarnation, i.e. a new actor.
+// - A primary mints dots against its own object, which holds every dot this actor ever
+//   minted for the key (objects are never deleted, see reap below). So a dot is never issued
+//   twice while the node keeps its data; a node that lost its data boots with a new
+//   incarnation, i.e. a new actor.
+// - A fallback mints only when no primary is reachable (a minority side of a partition). Its
+//   dots live in hints, which are deleted after handoff, so it also records (atomically with
+//   the hint, key c:<partition>:<key>) the highest counter it minted for the key, and refuses
+//   to mint when the hints it still holds do not cover that counter: minting again would
+//   re-issue a dot, and raising the counter without holding the old sibling would make sync
+//   drop that sibling elsewhere. The client then gets "unavailable" (nothing was applied).
 // - Reaping replaces a tombstone-only object with a sibling-less set that keeps its clock (a
 //   "remnant"). A real delete would let a late hint, repair or anti-entropy message resurrect
 //   an older value, and would let this actor re-mint counter 1 for the key. The remnant's
 //   clock drops every older sibling on merge; it costs one clock per reaped key.
+import { decode as msgpackDecode, encode as msgpackEncode } from "@msgpack/msgpack";
 import type { NodeContext } from "../context.ts";
 import type { Dot, SiblingSet, VClock } from "../versioning/types.ts";
 import type { NodeId, StorageResult } from "../types.ts";
 import {
   applyWrite,
+  counterOf,
   decodeSiblingSet,
   emptySet,
   encodeSiblingSet,
@@ -32,7 +40,8 @@ import {
 } from "../versioning/index.ts";
 import { preferenceList } from "../ring/index.ts";
 import { AntiEntropyTrees } from "./anti-entropy.ts";
-import { HINT_PREFIX, OBJECT_PREFIX, hintKey, objectKey, parseHintKey, parseObjectKey } from "./keys.ts";
+import { HINT_PREFIX, OBJECT_PREFIX, hintKey, mintedKey, objectKey, parseHintKey, parseObjectKey } from "./keys.ts";
+
 
 /** Per-storage-key FIFO of read-modify-write bodies; a body calls release when its write completed. */
 export class KeyLocks {
@@ -110,7 +119,7 @@ export type ReadResult = { readonly ok: true; readonly set: SiblingSet | null } 
 
 export type MintResult =
   | { readonly ok: true; readonly set: SiblingSet; readonly bytes: Uint8Array; readonly dot: Dot }
-  | { readonly ok: false; readonly message: string };
+  | { readonly ok: false; readonly message: string; readonly unavailable?: true };
 
 export interface WriteSpec {
   readonly partition: number;
@@ -259,12 +268,7 @@ export class Replica {
           return done({ ok: false, message: "storage read failed" });
         }
         // Teaching mode client-vclock: the client's id is the actor (the original MecDB's scheme).
-        const actor = this.ctx.config.mode === "client-vclock" && spec.clientId !== null && spec.clientId !== "" ? spec.clientId : this.ctx.actor;
-        const { set, dot } = applyWrite(this.ctx.mode, local.set ?? emptySet(), spec.context, actor, {
-          value: spec.value,
-          contentType: spec.contentType,
-          timestamp: nanosFromMillis(Math.max(0, this.ctx.now())),
-        });
+        const { set, dot } = applyWrite(this.ctx.mode, local.set ?? emptySet(), spec.context, this.actorFor(spec), this.writeOf(spec));
         this.ctx.emit({ type: "dot-minted", key: spec.key, actor: dot.actor, counter: dot.counter });
         const bytes = encodeSiblingSet(set);
         this.ctx.storage({ type: "put", key: storageKey, value: bytes }, (w) => {
@@ -276,6 +280,65 @@ export class Replica {
           this.trees.update(spec.partition, spec.key, bytes);
           release();
           done({ ok: true, set, bytes, dot });
+        });
+      });
+    });
+  }
+
+  /** The actor a write is minted under: the node's, or the client's id in the client-vclock teaching mode. */
+  private actorFor(spec: WriteSpec): string {
+    return this.ctx.config.mode === "client-vclock" && spec.clientId !== null && spec.clientId !== "" ? spec.clientId : this.ctx.actor;
+  }
+
+  private writeOf(spec: WriteSpec): { value: Uint8Array | null; contentType: string; timestamp: bigint } {
+    return { value: spec.value, contentType: spec.contentType, timestamp: nanosFromMillis(Math.max(0, this.ctx.now())) };
+  }
+
+  /**
+   * Applies a client write on a fallback (no primary reachable): minted against the hints this
+   * node holds for the key, stored as a hint for `target`. See the header for the refusal rule.
+   */
+  mintAsFallback(spec: WriteSpec, target: NodeId, done: (result: MintResult) => void): void {
+    const recordKey = mintedKey(spec.partition, spec.key);
+    const storageKey = hintKey(target, spec.partition, spec.key);
+    // The record's lock serialises every fallback mint of this key (whatever the hint target);
+    // the hint's lock serialises the hint's read-modify-write with incoming merges.
+    this.locks.run(recordKey, (releaseRecord) => {
+      const fail = (message: string, unavailable = false): void => {
+        releaseRecord();
+        done(unavailable ? { ok: false, message, unavailable: true } : { ok: false, message });
+      };
+      this.ctx.storage({ type: "get", key: recordKey }, (rec) => {
+        if (!rec.ok) return fail("storage read failed");
+        const recorded = rec.value === undefined ? 0 : parseCounter(rec.value);
+        this.localView(spec.partition, spec.key, (view) => {
+          if (!view.ok) return fail("storage read failed");
+          const base = view.set ?? emptySet();
+          const actor = this.actorFor(spec);
+          if (counterOf(base.clock, actor) < recorded) {
+            return fail("this fallback already handed off a write it minted for the key; a primary must take the next one", true);
+          }
+          const { set, dot } = applyWrite(this.ctx.mode, base, spec.context, actor, this.writeOf(spec));
+          this.ctx.emit({ type: "dot-minted", key: spec.key, actor: dot.actor, counter: dot.counter });
+          this.locks.run(storageKey, (releaseHint) => {
+            this.read(storageKey, (held) => {
+              if (!held.ok) {
+                releaseHint();
+                return fail("storage read failed");
+              }
+              const stored = held.set === null ? set : mergeReplicas(this.ctx.mode, held.set, set);
+              const bytes = encodeSiblingSet(stored);
+              const counter = Math.max(recorded, actor === this.ctx.actor ? dot.counter : 0);
+              this.ctx.storage({ type: "batch", puts: [[storageKey, bytes], [recordKey, msgpackEncode(counter).slice()]], dels: [] }, (w) => {
+                releaseHint();
+                if (!w.ok) return fail("storage write failed");
+                if (held.set === null) this.ctx.emit({ type: "hint-stored", key: spec.key, forNode: target });
+                this.hints.add({ storageKey, target, partition: spec.partition, key: spec.key });
+                releaseRecord();
+                done({ ok: true, set, bytes: encodeSiblingSet(set), dot });
+              });
+            });
+          });
         });
       });
     });
@@ -331,4 +394,13 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+function parseCounter(bytes: Uint8Array): number {
+  try {
+    const v: unknown = msgpackDecode(bytes);
+    return typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? v : Number.MAX_SAFE_INTEGER;
+  } catch {
+    return Number.MAX_SAFE_INTEGER; // unreadable: refuse to mint rather than risk a re-issued dot
+  }
 }
