@@ -65,6 +65,8 @@ export class SimCluster {
   /** Node events with a key, per key and type (scenario expectations). */
   readonly keyEventCounts = new Map<string, number>();
   maxSiblings = new Map<string, number>();
+  /** Nodes the clients send requests to (scenarios can restrict it); all members by default. */
+  clientTargets: readonly NodeId[];
 
   constructor(
     readonly spec: ClusterSpec,
@@ -73,6 +75,7 @@ export class SimCluster {
   ) {
     this.rng = new Rng(spec.seed, fnv32("cluster"));
     this.members = Array.from({ length: spec.size }, (_, i) => `n${i + 1}`);
+    this.clientTargets = this.members;
     this.network = new SimNetwork(this.sched, this.rng.fork("network"), tracer, sut, spec.latency, (to, from, bytes) => {
       const p = this.processes.get(to);
       return p !== undefined && p.receive(from, bytes);

@@ -85,7 +85,7 @@ export class Workload {
   /** Invokes op on a node; done gets the history record after it completed. */
   invoke(client: number, rng: Rng, op: ClientOp, value: string | null, done: (rec: HistoryOp) => void): void {
     this.opsStarted++;
-    const node: NodeId = rng.pick(this.cluster.members);
+    const node: NodeId = rng.pick(this.cluster.clientTargets);
     const rec: HistoryOp = {
       id: this.history.length,
       client,

@@ -15,3 +15,4 @@ export function checkAll(run: RunRecord): Violation[] {
 
 export { checkConvergence, checkFinalSiblings, checkLostWrites, checkQuorums, checkUniqueDots };
 export type { Checker, Property, RunRecord, Violation } from "./types.ts";
+export { PROPERTIES } from "./types.ts";

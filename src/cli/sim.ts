@@ -1,5 +1,262 @@
-// Placeholder: the owner of this subcommand replaces this file.
+// `mec sim`: runs the deterministic simulator.
+//   mec sim [--scenario FILE] [--seed N | --seeds COUNT] [--workers K] [--shard I/N]
+//           [--bug NAME] [--schedule JSON] [--trace FILE] [--json]
+// One seed (--seed N, or a random one): prints seed= and the drawn configuration first, runs
+// it twice (checker 6 compares the trace hashes), and on a violation prints the property, the
+// shrunk fault schedule and the command that replays it. Many seeds (--seeds COUNT: seeds
+// 1..COUNT, or N..N+COUNT-1 with --seed N) run on worker threads; --shard I/N (1 <= I <= N)
+// keeps the seeds whose position modulo N is I-1, so N machines cover the range disjointly.
+// --json prints one JSON object. Exit 0: no violation; 1: a violation (or a scenario's
+// expectation unmet); 2: bad usage or a bad scenario file.
+import { createWriteStream, type WriteStream } from "node:fs";
+import { availableParallelism } from "node:os";
 import type { Command } from "commander";
-import type { CommandOutcome } from "./errors.ts";
+import { BUG_NAMES, type BugName } from "../core/types.ts";
+import { UsageError, type CommandOutcome } from "./errors.ts";
 
-export function registerSim(_program: Command, _outcome: CommandOutcome): void {}
+interface SimOptions {
+  scenario?: string;
+  seed?: string;
+  seeds?: string;
+  workers?: string;
+  shard?: string;
+  bug?: string[];
+  schedule?: string;
+  trace?: string;
+  json?: boolean;
+  shrink?: boolean;
+  shrinkTimeMs?: string;
+}
+
+interface Failure {
+  seed: number;
+  property: string;
+  detail: string;
+  replay: string;
+  schedule?: unknown;
+  shrunkReplay?: string;
+}
+
+function parseIntArg(name: string, text: string, min: number): number {
+  if (!/^\d+$/.test(text)) throw new UsageError(`${name} must be a non-negative integer, got ${JSON.stringify(text)}`);
+  const v = Number(text);
+  if (!Number.isSafeInteger(v) || v < min) throw new UsageError(`${name} must be an integer >= ${min}, got ${text}`);
+  return v;
+}
+
+function parseBugs(bugs: readonly string[] | undefined): BugName[] {
+  const out: BugName[] = [];
+  for (const b of bugs ?? []) {
+    if (!(BUG_NAMES as readonly string[]).includes(b)) throw new UsageError(`--bug must be one of ${BUG_NAMES.join(", ")}, got ${JSON.stringify(b)}`);
+    out.push(b as BugName);
+  }
+  return out;
+}
+
+function openTrace(path: string | undefined): { stream: WriteStream | null; sink?: (line: string) => void } {
+  if (path === undefined) return { stream: null };
+  const stream = createWriteStream(path);
+  return { stream, sink: (line) => stream.write(line + "\n") };
+}
+
+async function closeTrace(stream: WriteStream | null): Promise<void> {
+  if (stream === null) return;
+  await new Promise<void>((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
+}
+
+export function registerSim(program: Command, outcome: CommandOutcome): void {
+  program
+    .command("sim")
+    .description("run the deterministic simulator: seeded swarm runs with faults and checkers, or a scenario file")
+    .option("--scenario <file>", "run a scenario (scenarios/*.toml) and check its expectations")
+    .option("--seed <n>", "run this seed (default: a random seed, printed first)")
+    .option("--seeds <count>", "run COUNT seeds (1..COUNT, or from --seed on)")
+    .option("--workers <k>", "worker threads for many seeds (default: number of cores)")
+    .option("--shard <i/n>", "run only the I-th of N disjoint slices of the seeds (1 <= I <= N)")
+    .option("--bug <name...>", `switch on a planted bug in every node: ${BUG_NAMES.join(", ")}`)
+    .option("--schedule <json>", "replay this fault schedule (as printed after shrinking) instead of the seed's own")
+    .option("--trace <file>", "write one JSON line per simulator event to FILE")
+    .option("--json", "print one JSON object instead of text")
+    .option("--no-shrink", "do not shrink a failing schedule")
+    .option("--shrink-time-ms <ms>", "time budget for shrinking", "30000")
+    .action(async (opts: SimOptions) => {
+      outcome.exitCode = await runSimCommand(opts);
+    });
+}
+
+async function runSimCommand(opts: SimOptions): Promise<number> {
+  const bugs = parseBugs(opts.bug);
+  const json = opts.json === true;
+  const out = (line: string): void => {
+    if (!json) process.stdout.write(line + "\n");
+  };
+  const seedArg = opts.seed !== undefined ? parseIntArg("--seed", opts.seed, 0) : undefined;
+  if (seedArg !== undefined && seedArg > 0xffffffff) throw new UsageError(`--seed must be < 2^32, got ${seedArg}`);
+  const count = opts.seeds !== undefined ? parseIntArg("--seeds", opts.seeds, 1) : undefined;
+  const workers = opts.workers !== undefined ? parseIntArg("--workers", opts.workers, 1) : availableParallelism();
+  let shard: { index: number; of: number } | null = null;
+  if (opts.shard !== undefined) {
+    const m = /^(\d+)\/(\d+)$/.exec(opts.shard);
+    const index = Number(m?.[1]);
+    const of = Number(m?.[2]);
+    if (m === null || of < 1 || index < 1 || index > of) throw new UsageError(`--shard must be I/N with 1 <= I <= N, got ${JSON.stringify(opts.shard)}`);
+    shard = { index, of };
+  }
+  const shrinkTimeMs = parseIntArg("--shrink-time-ms", opts.shrinkTimeMs ?? "30000", 0);
+  const { parseSchedule } = await import("../../sim/faults.ts");
+  let schedule: import("../../sim/faults.ts").FaultSchedule | undefined;
+  if (opts.schedule !== undefined) {
+    const parsed = parseSchedule(opts.schedule);
+    if (typeof parsed === "string") throw new UsageError(parsed);
+    schedule = parsed;
+    if (count !== undefined) throw new UsageError("--schedule replays one seed: use it with --seed, not --seeds");
+  }
+
+  if (opts.scenario !== undefined) {
+    if (count !== undefined || shard !== null) throw new UsageError("--scenario runs one seeded scenario: --seeds and --shard do not apply");
+    return runScenarioCommand(opts.scenario, seedArg, bugs, opts.trace, json);
+  }
+
+  const { mecdb } = await import("../../sim/mecdb.ts");
+  const { runSeed, shrinkSchedule, replayCommand } = await import("../../sim/seeds.ts");
+  const { drawWorld, describeWorld } = await import("../../sim/swarm.ts");
+  const started = performance.now();
+
+  if (count === undefined) {
+    // One seed.
+    const seed = seedArg ?? (Math.floor(Math.random() * 0xffffffff) >>> 0);
+    const world = drawWorld(seed, { bugs });
+    out(`seed=${seed}`);
+    out(`config: ${describeWorld(world)}`);
+    const { stream, sink } = openTrace(opts.trace);
+    const result = runSeed(mecdb, seed, { bugs, determinism: true, ...(schedule ? { schedule } : {}), trace: sink ? { sink } : {} });
+    await closeTrace(stream);
+    out(`schedule: ${JSON.stringify(result.schedule)}`);
+    const s = result.stats;
+    out(
+      `ran: ${s.ops} client ops (${s.ok} ok, ${s.failed} failed, ${s.unknown} unknown), ${s.messages} messages (${s.dropped} dropped, ${s.duplicated} duplicated), ${s.wipes} wipes`,
+    );
+    out(`node events: ${Object.entries(s.nodeEvents).map(([k, v]) => `${k}=${v}`).join(" ")}`);
+    const failures: Failure[] = [];
+    if (result.violations.length > 0) {
+      const first = result.violations[0]!;
+      const failure: Failure = { seed, property: first.property, detail: first.detail, replay: replayCommand(seed, bugs, schedule) };
+      for (const v of result.violations) out(`VIOLATION ${v.property}: ${v.detail}`);
+      if (opts.shrink !== false && first.property !== "determinism") {
+        out(`shrinking the fault schedule (${result.schedule.episodes.length} episodes, up to ${shrinkTimeMs} ms)...`);
+        const shrunk = shrinkSchedule(mecdb, world, result.schedule, first.property, shrinkTimeMs);
+        if (shrunk !== null) {
+          failure.schedule = shrunk.schedule;
+          failure.shrunkReplay = replayCommand(seed, bugs, shrunk.schedule);
+          out(`shrunk schedule (${shrunk.runs} runs${shrunk.interrupted ? ", stopped at the time budget" : ""}): ${JSON.stringify(shrunk.schedule)}`);
+          out(`  still fails: ${shrunk.violation.property}: ${shrunk.violation.detail}`);
+          out(`replay the shrunk schedule: ${failure.shrunkReplay}`);
+        }
+      }
+      out(`replay: ${failure.replay}`);
+      failures.push(failure);
+    } else {
+      out(`ok: no violation; trace ${result.traceHash.slice(0, 16)} (same on a second run)`);
+    }
+    const wallMs = performance.now() - started;
+    out(`${result.events} events, ${(result.simulatedMs / 1000).toFixed(1)} s simulated in ${(wallMs / 1000).toFixed(2)} s`);
+    if (json) {
+      process.stdout.write(
+        JSON.stringify({ seeds: 1, failures, events: result.events, simulatedMs: result.simulatedMs, wallMs: Math.round(wallMs), traceHash: result.traceHash }) + "\n",
+      );
+    }
+    return failures.length > 0 ? 1 : 0;
+  }
+
+  // Many seeds.
+  if (opts.trace !== undefined) throw new UsageError("--trace writes one run: use it with --seed, not --seeds");
+  const base = seedArg ?? 1;
+  let seeds = Array.from({ length: count }, (_, i) => base + i);
+  if (shard !== null) {
+    const { index, of } = shard;
+    seeds = seeds.filter((_, i) => i % of === index - 1);
+  }
+  out(`seeds=${seeds.length} (${base}..${base + count - 1}${shard ? `, shard ${shard.index}/${shard.of}` : ""}) workers=${workers}${bugs.length ? ` bugs=${bugs.join(",")}` : ""}`);
+  const { runSeeds } = await import("../../sim/pool.ts");
+  let bar: import("cli-progress").SingleBar | null = null;
+  if (!json && process.stderr.isTTY && seeds.length > 1) {
+    const { default: cliProgress } = await import("cli-progress");
+    bar = new cliProgress.SingleBar({ stream: process.stderr, format: "{bar} {value}/{total} seeds | {failures} failing | eta {eta}s" }, cliProgress.Presets.shades_classic);
+    bar.start(seeds.length, 0, { failures: 0 });
+  }
+  let failing = 0;
+  const results = await runSeeds(mecdb, seeds, {
+    bugs,
+    workers,
+    determinismEvery: 64,
+    onResult: (o) => {
+      if (o.violations.length > 0) failing++;
+      bar?.increment(1, { failures: failing });
+    },
+  });
+  bar?.stop();
+  results.sort((a, b) => a.seed - b.seed);
+  const failures: Failure[] = [];
+  let events = 0;
+  let simulatedMs = 0;
+  for (const r of results) {
+    events += r.events;
+    simulatedMs += r.simulatedMs;
+    const first = r.violations[0];
+    if (first === undefined) continue;
+    failures.push({ seed: r.seed, property: first.property, detail: first.detail, replay: replayCommand(r.seed, bugs) });
+  }
+  for (const f of failures.slice(0, 20)) {
+    out(`seed=${f.seed} VIOLATION ${f.property}: ${f.detail}`);
+    out(`  config: ${results.find((r) => r.seed === f.seed)?.config ?? ""}`);
+    out(`  replay: ${f.replay}`);
+  }
+  if (failures.length > 20) out(`... and ${failures.length - 20} more failing seeds`);
+  // Shrink the first failure (the others replay with their seed).
+  const firstFailure = failures[0];
+  if (firstFailure !== undefined && opts.shrink !== false && firstFailure.property !== "determinism") {
+    const r = results.find((x) => x.seed === firstFailure.seed)!;
+    const world = drawWorld(r.seed, { bugs });
+    out(`shrinking seed ${r.seed} (${r.schedule.episodes.length} episodes, up to ${shrinkTimeMs} ms)...`);
+    const shrunk = shrinkSchedule(mecdb, world, r.schedule, firstFailure.property as import("../../sim/checkers/index.ts").Property, shrinkTimeMs);
+    if (shrunk !== null) {
+      firstFailure.schedule = shrunk.schedule;
+      firstFailure.shrunkReplay = replayCommand(r.seed, bugs, shrunk.schedule);
+      out(`shrunk schedule: ${JSON.stringify(shrunk.schedule)}`);
+      out(`replay the shrunk schedule: ${firstFailure.shrunkReplay}`);
+    }
+  }
+  const wallMs = performance.now() - started;
+  out(
+    `${results.length} seeds, ${failures.length} failing, ${events} events, ${(simulatedMs / 1000).toFixed(0)} s simulated in ${(wallMs / 1000).toFixed(1)} s (${((results.length * 1000) / wallMs).toFixed(1)} seeds/s)`,
+  );
+  if (json) process.stdout.write(JSON.stringify({ seeds: results.length, failures, events, simulatedMs, wallMs: Math.round(wallMs) }) + "\n");
+  return failures.length > 0 ? 1 : 0;
+}
+
+async function runScenarioCommand(path: string, seed: number | undefined, bugs: BugName[], tracePath: string | undefined, json: boolean): Promise<number> {
+  const { loadScenarioFile, runScenario, ScenarioError } = await import("../../sim/scenario.ts");
+  let scenario;
+  try {
+    scenario = loadScenarioFile(path);
+  } catch (e) {
+    if (e instanceof ScenarioError) throw new UsageError(e.message);
+    throw e;
+  }
+  const { mecdb } = await import("../../sim/mecdb.ts");
+  const started = performance.now();
+  const { stream, sink } = openTrace(tracePath);
+  const result = runScenario(mecdb, scenario, { ...(seed !== undefined ? { seed } : {}), bugs, trace: sink ? { sink, hash: true } : { hash: true } });
+  await closeTrace(stream);
+  const wallMs = performance.now() - started;
+  if (!json) {
+    for (const line of result.report) process.stdout.write(line + "\n");
+  } else {
+    const failures = result.failures.map((f) => ({ seed: result.seed, property: f.property, detail: f.detail, replay: result.replay }));
+    process.stdout.write(
+      JSON.stringify({ seeds: 1, scenario: scenario.name, passed: result.passed, failures, events: result.events, simulatedMs: result.simulatedMs, wallMs: Math.round(wallMs), traceHash: result.traceHash }) +
+        "\n",
+    );
+  }
+  return result.passed ? 0 : 1;
+}

@@ -1,0 +1,50 @@
+// Binds the simulator to MecDB's node: createNode, the peer message codec (type + reqId; reply
+// types end in "-reply" / "-ack"), the storage key layout (objects under "o:", decoded as
+// sibling sets; hints and meta ignored), the ring's preference lists, and setsEqual.
+import type { NodeId } from "../src/core/types.ts";
+import type { SiblingSet } from "../src/core/versioning/types.ts";
+import { createNode } from "../src/core/node.ts";
+import { decodeMessage, isReplyType } from "../src/core/messages.ts";
+import { parseObjectKey } from "../src/core/replica/keys.ts";
+import { createRing, partitionOf, preferenceList } from "../src/core/ring/index.ts";
+import { decodeSiblingSet, setsEqual } from "../src/core/versioning/index.ts";
+import type { MessageInfo, SystemUnderTest } from "./sut.ts";
+
+const rings = new Map<string, ReturnType<typeof createRing>>();
+
+function ringFor(members: readonly NodeId[], partitionCount: number): ReturnType<typeof createRing> {
+  const k = `${partitionCount} ${members.join(",")}`;
+  let ring = rings.get(k);
+  if (ring === undefined) {
+    ring = createRing(members, partitionCount);
+    rings.set(k, ring);
+  }
+  return ring;
+}
+
+export const mecdb: SystemUnderTest = {
+  createNode,
+  describeMessage(bytes: Uint8Array): MessageInfo | null {
+    try {
+      const msg = decodeMessage(bytes);
+      const reqId = "reqId" in msg ? msg.reqId : null;
+      return { type: msg.type, reqId, isReply: isReplyType(msg.type) };
+    } catch {
+      return null;
+    }
+  },
+  readObjects(entries) {
+    const out = new Map<string, SiblingSet>();
+    for (const [storageKey, bytes] of entries) {
+      const parsed = parseObjectKey(storageKey);
+      if (parsed === null) continue;
+      out.set(parsed.key, decodeSiblingSet(bytes));
+    }
+    return out;
+  },
+  primaries(members, partitionCount, n, key) {
+    const ring = ringFor(members, partitionCount);
+    return [...preferenceList(ring, partitionOf(key, partitionCount), n).primaries];
+  },
+  setsEqual,
+};
