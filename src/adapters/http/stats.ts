@@ -135,6 +135,9 @@ export class NodeStats {
   private readonly mSiblingsMax: Gauge;
   private readonly mSuspected: Gauge;
   private readonly mReady: Gauge;
+  /** Label-bound children, cached: prom-client hashes the label object on every unbound call. */
+  private readonly requestChildren = new Map<string, { inc(): void }>();
+  private readonly durationChildren = new Map<RequestOp, { observe(v: number): void }>();
 
   constructor(readonly options: NodeStatsOptions) {
     this.clock = options.clock ?? Date.now;
@@ -246,8 +249,19 @@ export class NodeStats {
     const byStatus = this.opStatus.get(op);
     if (byStatus !== undefined) byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
     this.opLatency.get(op)?.add(latencyMs);
-    this.mRequests.inc({ op, status: String(status) });
-    this.mDuration.observe({ op }, latencyMs / 1000);
+    const key = `${op} ${status}`;
+    let counter = this.requestChildren.get(key);
+    if (counter === undefined) {
+      counter = this.mRequests.labels({ op, status: String(status) });
+      this.requestChildren.set(key, counter);
+    }
+    counter.inc();
+    let histogram = this.durationChildren.get(op);
+    if (histogram === undefined) {
+      histogram = this.mDuration.labels({ op });
+      this.durationChildren.set(op, histogram);
+    }
+    histogram.observe(latencyMs / 1000);
   }
 
   /** Marks the node ready without a "ready" event (for handles that know readiness otherwise). */

@@ -1,0 +1,416 @@
+// `npm run bench`: HTTP throughput and latency of MecDB against its bound, side by side in one
+// run (absolute numbers swing 30-40% between runs on this machine: compare the ratios).
+//
+//   (a) bare Fastify doing one classic-level put/get per request (bench/lib/bare-server.ts)
+//   (b) one MecDB node, N=R=W=1                  (a real `node bin/mec.js --config FILE`)
+//   (c) a 3-node local MecDB cluster, N=3 R=2 W=2 (three real node processes; the load is
+//       spread over the three nodes, as Dynamo clients do: any node coordinates)
+//
+// For each: PUT of a fresh key with a 100-byte body, and GET of a random one of 1000
+// pre-written keys, with autocannon (programmatic) on loopback, `--duration` seconds each
+// after a 1 s warm-up. Targets (issue 4, "Speed"): b >= 60% of a, c >= 25% of a, in req/s.
+// Every server runs in its own process and is stopped before the next scenario starts, so
+// the scenarios do not compete for the two cores; autocannon runs in this process.
+//
+// Options: --duration S (5)  --connections C (12)  --body BYTES (100)  --keys K (1000)
+//          --only a,b,c  --sync (storage writes synced, in a and in b/c)  --json
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import autocannon from "autocannon";
+
+const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
+const MEC_BIN = join(ROOT, "bin", "mec.js");
+const BARE_SERVER = join(ROOT, "bench", "lib", "bare-server.ts");
+
+interface Options {
+  durationS: number;
+  connections: number;
+  bodyBytes: number;
+  keys: number;
+  only: Set<string>;
+  sync: boolean;
+  json: boolean;
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  const o: Options = { durationS: 5, connections: 12, bodyBytes: 100, keys: 1000, only: new Set(["a", "b", "c"]), sync: false, json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === "--duration") o.durationS = Number(next());
+    else if (a === "--connections") o.connections = Number(next());
+    else if (a === "--body") o.bodyBytes = Number(next());
+    else if (a === "--keys") o.keys = Number(next());
+    else if (a === "--only") o.only = new Set(next().split(","));
+    else if (a === "--sync") o.sync = true;
+    else if (a === "--json") o.json = true;
+    else throw new Error(`unknown option ${a} (see the header of bench/http.ts)`);
+  }
+  if (!(o.durationS > 0 && o.connections > 0 && o.bodyBytes >= 0 && o.keys > 0)) throw new Error("bad numeric option");
+  return o;
+}
+
+// ---------------------------------------------------------------------------------------
+// Processes and ports
+
+const children = new Set<ChildProcess>();
+
+function killAll(signal: NodeJS.Signals): void {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill(signal);
+}
+process.on("exit", () => killAll("SIGKILL"));
+process.on("SIGINT", () => {
+  killAll("SIGKILL");
+  process.exit(130);
+});
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    children.delete(child);
+    return;
+  }
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
+  await exited;
+  clearTimeout(timer);
+  children.delete(child);
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const s = createServer();
+    s.once("error", () => res(false));
+    s.listen({ host: "127.0.0.1", port, exclusive: true }, () => s.close(() => res(true)));
+  });
+}
+
+const takenPorts = new Set<number>();
+/** A port p with p and p+1 free (a MecDB node binds port and port+1). */
+async function freePortPair(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const p = 20000 + 2 * Math.floor(Math.random() * 15000);
+    if (takenPorts.has(p) || takenPorts.has(p + 1)) continue;
+    if ((await portFree(p)) && (await portFree(p + 1))) {
+      takenPorts.add(p);
+      takenPorts.add(p + 1);
+      return p;
+    }
+  }
+  throw new Error("no free port pair found");
+}
+
+function spawnLogged(args: string[], logFile: string): ChildProcess {
+  const fd = openSync(logFile, "a");
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", fd, fd] });
+  children.add(child);
+  return child;
+}
+
+function tail(file: string): string {
+  try {
+    return readFileSync(file, "utf8").trim().split("\n").slice(-8).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
+
+/** Polls until GET url answers something other than 503 / a connection error. */
+async function waitReady(url: string, child: ChildProcess, logFile: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`process exited (${child.exitCode ?? child.signalCode}):\n${tail(logFile)}`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      if (res.status !== 503) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`not ready after ${timeoutMs} ms: ${url}\n${tail(logFile)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Targets
+
+interface Target {
+  readonly urls: string[];
+  stop(): Promise<void>;
+}
+
+async function startBare(dir: string, sync: boolean): Promise<Target> {
+  const port = await freePortPair();
+  const log = join(dir, "bare.log");
+  const child = spawnLogged(["--import", "tsx", BARE_SERVER, String(port), join(dir, "bare-db"), sync ? "1" : "0"], log);
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(`${url}/mec/__bench_ready__`, child, log);
+  return { urls: [url], stop: () => stopChild(child) };
+}
+
+interface NodeSpec {
+  name: string;
+  port: number;
+  httpport: number;
+  root: string;
+}
+
+/** The original README's TOML plus the optional keys the bench needs. */
+function nodeToml(self: NodeSpec, all: readonly NodeSpec[], nrw: { n: number; r: number; w: number }, sync: boolean): string {
+  const lines = [
+    `name = "${self.name}"`,
+    `port = ${self.port}`,
+    `httpport = ${self.httpport}`,
+    `root = "${self.root}"`,
+    `n = ${nrw.n}`,
+    `r = ${nrw.r}`,
+    `w = ${nrw.w}`,
+    `sync = ${sync}`,
+    `log_level = "warn"`,
+  ];
+  for (const other of all) {
+    if (other === self) continue;
+    lines.push("", "[[node]]", `host = "127.0.0.1"`, `port = ${other.port}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+async function startCluster(dir: string, count: number, nrw: { n: number; r: number; w: number }, sync: boolean): Promise<Target> {
+  mkdirSync(dir, { recursive: true });
+  const specs: NodeSpec[] = [];
+  for (let i = 1; i <= count; i++) {
+    specs.push({ name: `bench${i}`, port: await freePortPair(), httpport: await freePortPair(), root: join(dir, `node${i}`) });
+  }
+  const procs: { child: ChildProcess; log: string; url: string }[] = [];
+  for (const spec of specs) {
+    const config = join(dir, `${spec.name}.toml`);
+    writeFileSync(config, nodeToml(spec, specs, nrw, sync));
+    const log = join(dir, `${spec.name}.log`);
+    const child = spawnLogged([MEC_BIN, "--config", config], log);
+    procs.push({ child, log, url: `http://127.0.0.1:${spec.httpport}` });
+  }
+  const stop = async (): Promise<void> => {
+    await Promise.all(procs.map((p) => stopChild(p.child)));
+  };
+  try {
+    for (const p of procs) await waitReady(`${p.url}/mec/__bench_ready__`, p.child, p.log);
+    // A write that needs every replica proves the cluster is connected, not just listening.
+    await retry(async () => {
+      const res = await fetch(`${procs[0]!.url}/mec/__bench_ready__?w=${nrw.n}`, { method: "PUT", body: "x", headers: { "content-type": "text/plain" } });
+      await res.arrayBuffer();
+      if (res.status !== 200) throw new Error(`cluster not connected yet (PUT w=${nrw.n} -> ${res.status})`);
+    }, 30_000);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { urls: procs.map((p) => p.url), stop };
+}
+
+async function retry(f: () => Promise<void>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await f();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Measuring
+
+interface Measure {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  errors: number;
+  non2xx: number;
+}
+
+async function prefill(urls: readonly string[], keys: number, body: Buffer): Promise<void> {
+  let next = 0;
+  const worker = async (w: number): Promise<void> => {
+    for (let i = next++; i < keys; i = next++) {
+      const url = urls[(i + w) % urls.length]!;
+      const res = await fetch(`${url}/mec/bench-get-${i}`, { method: "PUT", body, headers: { "content-type": "text/plain" } });
+      await res.arrayBuffer();
+      if (res.status !== 200) throw new Error(`prefill PUT bench-get-${i} -> ${res.status}`);
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, (_, w) => worker(w)));
+}
+
+let putCounter = 0;
+
+async function load(urls: readonly string[], op: "put" | "get", o: Options, durationS: number, body: Buffer): Promise<Measure> {
+  const run = op === "put" ? `${process.pid}-${Date.now()}` : "";
+  const connections = Math.max(urls.length, Math.round(o.connections / urls.length) * urls.length);
+  const instance = autocannon({
+    url: [...urls],
+    connections,
+    duration: durationS,
+    timeout: 10,
+    requests: [
+      op === "put"
+        ? {
+            method: "PUT",
+            headers: { "content-type": "text/plain" },
+            body,
+            setupRequest: (req) => ({ ...req, path: `/mec/bench-put-${run}-${putCounter++}` }),
+          }
+        : {
+            method: "GET",
+            setupRequest: (req) => ({ ...req, path: `/mec/bench-get-${Math.floor(Math.random() * o.keys)}` }),
+          },
+    ],
+  });
+  // autocannon's own histogram rounds latencies to whole milliseconds; keep the exact ones.
+  const latenciesMs: number[] = [];
+  instance.on("response", (_client, _status, _bytes, ms) => void latenciesMs.push(ms));
+  const result = await instance;
+  const requests = result["2xx"] + result.non2xx;
+  latenciesMs.sort((x, y) => x - y);
+  const pct = (q: number): number => latenciesMs[Math.min(latenciesMs.length - 1, Math.max(0, Math.ceil(q * latenciesMs.length) - 1))] ?? NaN;
+  return {
+    rps: requests / result.duration,
+    p50Ms: pct(0.5),
+    p99Ms: pct(0.99),
+    requests,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+  };
+}
+
+interface Row {
+  id: "a" | "b" | "c";
+  label: string;
+  put: Measure | null;
+  get: Measure | null;
+  error: string | null;
+}
+
+async function runScenario(id: Row["id"], label: string, start: () => Promise<Target>, o: Options): Promise<Row> {
+  const body = Buffer.alloc(o.bodyBytes, "m");
+  let target: Target | null = null;
+  try {
+    process.stderr.write(`${id}: starting ${label} ...\n`);
+    target = await start();
+    process.stderr.write(`${id}: prefilling ${o.keys} keys, then PUT and GET for ${o.durationS} s each\n`);
+    await prefill(target.urls, o.keys, body);
+    await load(target.urls, "put", o, 1, body); // warm-up
+    const put = await load(target.urls, "put", o, o.durationS, body);
+    await load(target.urls, "get", o, 1, body); // warm-up
+    const get = await load(target.urls, "get", o, o.durationS, body);
+    return { id, label, put, get, error: null };
+  } catch (err) {
+    return { id, label, put: null, get: null, error: (err as Error).message };
+  } finally {
+    await target?.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Report
+
+const TARGETS = { b: 0.6, c: 0.25 } as const;
+
+function fmt(x: number, digits = 0): string {
+  return x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function report(rows: readonly Row[], o: Options): string {
+  const out: string[] = [];
+  out.push(
+    `MecDB HTTP bench: ${o.durationS} s per measurement, ${o.connections} connections, ${o.bodyBytes}-byte values, ` +
+      `GET over ${o.keys} keys, storage sync ${o.sync ? "on" : "off"}, loopback, node ${process.version}`,
+  );
+  out.push("");
+  const head = ["scenario", "PUT req/s", "p50 ms", "p99 ms", "GET req/s", "p50 ms", "p99 ms", "errors"];
+  const widths = [44, 10, 7, 7, 10, 7, 7, 7];
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  out.push(line(head));
+  out.push(line(widths.map((w) => "-".repeat(w))));
+  for (const r of rows) {
+    if (r.put === null || r.get === null) {
+      out.push(line([`(${r.id}) ${r.label}`, "-", "-", "-", "-", "-", "-", "-"]));
+      out.push(`      not measured: ${(r.error ?? "").split("\n").join("\n      ")}`);
+      continue;
+    }
+    const errs = r.put.errors + r.put.non2xx + r.get.errors + r.get.non2xx;
+    out.push(
+      line([
+        `(${r.id}) ${r.label}`,
+        fmt(r.put.rps),
+        fmt(r.put.p50Ms, 2),
+        fmt(r.put.p99Ms, 2),
+        fmt(r.get.rps),
+        fmt(r.get.p50Ms, 2),
+        fmt(r.get.p99Ms, 2),
+        String(errs),
+      ]),
+    );
+  }
+  out.push("");
+  const a = rows.find((r) => r.id === "a");
+  for (const id of ["b", "c"] as const) {
+    const r = rows.find((x) => x.id === id);
+    if (r === undefined) continue;
+    const goal = TARGETS[id];
+    if (a?.put == null || a.get == null || r.put === null || r.get === null) {
+      out.push(`${id}/a: not available (target >= ${fmt(goal * 100)}%)`);
+      continue;
+    }
+    const put = r.put.rps / a.put.rps;
+    const get = r.get.rps / a.get.rps;
+    const met = (x: number): string => (x >= goal ? "met" : "NOT met");
+    out.push(
+      `${id}/a: PUT ${fmt(put * 100)}% (${met(put)}), GET ${fmt(get * 100)}% (${met(get)})   target >= ${fmt(goal * 100)}% of a`,
+    );
+  }
+  return out.join("\n");
+}
+
+async function main(): Promise<number> {
+  const o = parseArgs(process.argv.slice(2));
+  const dir = mkdtempSync(join(tmpdir(), "mec-bench-"));
+  const rows: Row[] = [];
+  try {
+    if (o.only.has("a")) rows.push(await runScenario("a", "bare Fastify + classic-level (the bound)", () => startBare(dir, o.sync), o));
+    if (o.only.has("b")) {
+      rows.push(await runScenario("b", "MecDB, 1 node, N=R=W=1", () => startCluster(join(dir, "b"), 1, { n: 1, r: 1, w: 1 }, o.sync), o));
+    }
+    if (o.only.has("c")) {
+      rows.push(await runScenario("c", "MecDB, 3 nodes, N=3 R=2 W=2", () => startCluster(join(dir, "c"), 3, { n: 3, r: 2, w: 2 }, o.sync), o));
+    }
+  } finally {
+    killAll("SIGKILL");
+  }
+  if (o.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+  else process.stdout.write(`${report(rows, o)}\n`);
+  const failed = rows.some((r) => r.error !== null);
+  if (!failed) rmSync(dir, { recursive: true, force: true });
+  else process.stderr.write(`logs kept in ${dir}\n`);
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`bench: ${(err as Error).message}\n`);
+    killAll("SIGKILL");
+    process.exit(2);
+  },
+);
