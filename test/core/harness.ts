@@ -66,9 +66,13 @@ export class Harness {
   readonly sent: { from: NodeId; to: NodeId; msg: PeerMessage; fate: Fate }[] = [];
   /** Every effect of every node, serialised (for the determinism test). */
   readonly effectLog: string[] = [];
+  /** Every node event with its time and node, in order. */
+  readonly timeline: string[] = [];
   /** A readable global order of sends and storage operations: "n2 send replicate-ack", "n2 storage put o:...". */
   readonly trace: string[] = [];
   latencyMs = 1;
+  /** Latency of one message (default: latencyMs); a test may randomise it to reorder messages. */
+  latencyFn: (from: NodeId, to: NodeId) => number = () => this.latencyMs;
   storageMs = 0.25;
 
   constructor(
@@ -132,7 +136,10 @@ export class Harness {
     };
     const config = { ...this.config(id), ...configOverride, seed: this.config(id).seed + 1000 * (epoch - 1) };
     const host = new NodeHost(createNode(config), ports, {
-      onEvent: (event) => n.events.push(event),
+      onEvent: (event) => {
+        n.events.push(event);
+        this.timeline.push(`${(this.now - T0).toFixed(2)} ${id} ${JSON.stringify(event)}`);
+      },
       onEffect: (effect) => {
         this.effectLog.push(`${this.now} ${id} ${serialiseEffect(effect)}`);
         if (effect.kind === "send") this.trace.push(`${id} send ${decodeMessage(effect.bytes).type} ${effect.to}`);
@@ -143,6 +150,7 @@ export class Harness {
     (n as { deliver?: (from: NodeId, bytes: Uint8Array) => void }).deliver = (from, bytes) => {
       if (alive() && receive !== null) receive(from, bytes);
     };
+    this.timeline.push(`${(this.now - T0).toFixed(2)} ${id} BOOT`);
     host.start();
   }
 
@@ -152,6 +160,7 @@ export class Harness {
 
   stop(id: NodeId): void {
     const n = this.node(id);
+    this.timeline.push(`${(this.now - T0).toFixed(2)} ${id} STOP`);
     n.host?.stop();
     n.host = null;
     n.epoch++;
@@ -170,7 +179,7 @@ export class Harness {
     if (fate === "drop") return;
     const copies = fate === "duplicate" ? 2 : 1;
     for (let i = 0; i < copies; i++) {
-      this.schedule(this.latencyMs + i * 0.5, () => {
+      this.schedule(this.latencyFn(from, to) + i * 0.5, () => {
         const target = this.nodes.get(to) as (HarnessNode & { deliver?: (f: NodeId, b: Uint8Array) => void }) | undefined;
         target?.deliver?.(from, bytes);
       });
@@ -204,6 +213,13 @@ export class Harness {
       next.fire();
     }
     return true;
+  }
+
+  /** Sends a client op to a node without waiting; done runs when it answers. */
+  submit(id: NodeId, op: ClientOp, done: (result: ClientResult) => void): void {
+    const host = this.node(id).host;
+    if (host === null) throw new Error(`${id} is down`);
+    host.request(op, done);
   }
 
   /** Sends a client op to a node and runs until it answers. */

@@ -164,11 +164,16 @@ export class Replica {
     return this.preferences(partition).primaries.includes(this.ctx.self);
   }
 
+  private primaryPartitionsCache: readonly number[] | null = null;
+
   /** Partitions this node is a primary for. */
-  primaryPartitions(): number[] {
-    const out: number[] = [];
-    for (let p = 0; p < this.ctx.config.partitionCount; p++) if (this.isPrimary(p)) out.push(p);
-    return out;
+  primaryPartitions(): readonly number[] {
+    if (this.primaryPartitionsCache === null) {
+      const out: number[] = [];
+      for (let p = 0; p < this.ctx.config.partitionCount; p++) if (this.isPrimary(p)) out.push(p);
+      this.primaryPartitionsCache = out;
+    }
+    return this.primaryPartitionsCache;
   }
 
   /** Rebuilds the anti-entropy trees and the hint index from storage. */
