@@ -101,6 +101,16 @@ describe("GET and PUT /mec/:key", () => {
     expect(re.body).toBe("");
   });
 
+  it("HEAD answers GET's status and headers without a body", async () => {
+    await put("h", "hello");
+    const r = await app.inject({ method: "HEAD", url: "/mec/h" });
+    expect(r.statusCode).toBe(200);
+    expect(r.body).toBe("");
+    expect(r.headers["content-length"]).toBe("5");
+    expect(r.headers["x-mec-vclock"]).toBe(encodeVclock(handle.store.get("h")!.clock));
+    expect((await app.inject({ method: "HEAD", url: "/mec/nothing" })).statusCode).toBe(404);
+  });
+
   it("POST is a write like PUT", async () => {
     const w = await app.inject({ method: "POST", url: "/mec/p", payload: "posted", headers: { "content-type": "text/plain" } });
     expect(w.statusCode).toBe(200);

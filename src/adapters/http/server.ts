@@ -15,7 +15,7 @@
 //
 // Every error is JSON {"error": code, "message": text} with a 4xx status for bad input and
 // 503 when the node cannot answer (starting, quorum not met); a 5xx other than 503 is a bug.
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { ClientOp, ClientResult } from "../../core/types.ts";
 import type { Sibling, SiblingSet, VClock } from "../../core/versioning/index.ts";
 import { decodeVclock, emptyClock, encodeVclock, formatVclockError, isTombstoneOnly, liveSiblings, merge } from "../../core/versioning/index.ts";
@@ -30,6 +30,8 @@ export const DEFAULT_CONTENT_TYPE = "application/octet-stream";
 export interface HttpServerOptions {
   /** A pino logger, pino options, or true/false (Fastify's `logger` option). Default: off. */
   readonly logger?: unknown;
+  /** Log every request and response at info level (Fastify's default). Default false: it costs throughput. */
+  readonly requestLogging?: boolean;
 }
 
 export type ErrorCode =
@@ -260,8 +262,11 @@ const MEC_METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE"];
 
 export function buildHttpServer(handle: NodeApiHandle, stats: NodeStats, opts: HttpServerOptions = {}): FastifyInstance {
   const { n, maxBodyBytes, maxKeyBytes } = handle.limits;
+  const logger = opts.logger ?? false;
+  const isInstance = typeof logger === "object" && logger !== null && typeof (logger as { child?: unknown }).child === "function";
   const app = Fastify({
-    logger: (opts.logger ?? false) as boolean,
+    ...(isInstance ? { loggerInstance: logger as FastifyBaseLogger } : { logger: logger as boolean | Record<string, unknown> }),
+    logController: new LogController({ disableRequestLogging: !(opts.requestLogging ?? false) }),
     bodyLimit: maxBodyBytes,
     // Errors Fastify finds before routing (e.g. a malformed URL) get our JSON shape too.
     frameworkErrors: (error, request, reply) => {
