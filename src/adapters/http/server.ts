@@ -65,6 +65,7 @@ class HttpError extends Error {
 export type KeyResult = { ok: true; key: string } | { ok: false; message: string };
 
 const HEX = /^[0-9A-Fa-f]{2}$/;
+const PLAIN_KEY = /^[\x21-\x24\x26-\x2e\x30-\x7e]+$/;
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** Decodes the raw (still percent-encoded) key segment of a request path; see the header for the rules. */
@@ -72,6 +73,10 @@ export function decodeKey(raw: string, maxKeyBytes: number): KeyResult {
   if (raw.length === 0) return { ok: false, message: "empty key: use /mec/<key>" };
   // A fully encoded key of maxKeyBytes bytes is 3 * maxKeyBytes characters; longer cannot fit.
   if (raw.length > 3 * maxKeyBytes) return { ok: false, message: `key longer than ${maxKeyBytes} bytes` };
+  // Fast path: printable ASCII with no escapes is the key itself.
+  if (PLAIN_KEY.test(raw)) {
+    return raw.length <= maxKeyBytes ? { ok: true, key: raw } : { ok: false, message: `key has ${raw.length} bytes, more than ${maxKeyBytes}` };
+  }
   const bytes: number[] = [];
   for (let i = 0; i < raw.length; i++) {
     const c = raw.charCodeAt(i);
