@@ -273,6 +273,7 @@ describe("the node cannot answer", () => {
       message: "only 1 of 2 replicas answered (the write may still be applied)",
       answered: 1,
       needed: 2,
+      detail: "timeout",
     });
     handle.failNext = { ok: false, type: "get", error: "quorum", message: "timeout", answered: 0, needed: 2, maybeApplied: false };
     const r = await get("k");

@@ -216,7 +216,9 @@ function resultError(result: Extract<ClientResult, { ok: false }>): HttpError {
     case "quorum": {
       const tail = result.type === "get" ? "" : result.maybeApplied ? " (the write may still be applied)" : " (the write was not applied)";
       const msg = `only ${result.answered} of ${result.needed} replicas answered${tail}`;
-      return new HttpError(503, "quorum", msg, extra);
+      // The node's own wording (e.g. why the minting replica failed) rides along as detail.
+      const detail = result.message && result.message !== msg ? { detail: result.message } : {};
+      return new HttpError(503, "quorum", msg, { ...extra, ...detail });
     }
     case "unavailable":
       return new HttpError(503, "unavailable", result.message || "no replica could be reached", extra);
