@@ -274,7 +274,6 @@ export class Replica {
         }
         // Teaching mode client-vclock: the client's id is the actor (the original MecDB's scheme).
         const { set, dot } = applyWrite(this.ctx.mode, local.set ?? emptySet(), spec.context, this.actorFor(spec), this.writeOf(spec));
-        this.ctx.emit({ type: "dot-minted", key: spec.key, actor: dot.actor, counter: dot.counter });
         const bytes = encodeSiblingSet(set);
         this.ctx.storage({ type: "put", key: storageKey, value: bytes }, (w) => {
           if (!w.ok) {
@@ -282,6 +281,9 @@ export class Replica {
             release();
             return done({ ok: false, message: "storage write failed" });
           }
+          // The dot is issued when it is durable: nothing (no replica, no client) saw it before,
+          // so a dot whose write a machine crash lost was never issued and may be minted again.
+          this.ctx.emit({ type: "dot-minted", key: spec.key, actor: dot.actor, counter: dot.counter });
           this.trees.update(spec.partition, spec.key, bytes);
           release();
           done({ ok: true, set, bytes, dot });
@@ -324,7 +326,6 @@ export class Replica {
             return fail("this fallback already handed off a write it minted for the key; a primary must take the next one", true);
           }
           const { set, dot } = applyWrite(this.ctx.mode, base, spec.context, actor, this.writeOf(spec));
-          this.ctx.emit({ type: "dot-minted", key: spec.key, actor: dot.actor, counter: dot.counter });
           this.locks.run(storageKey, (releaseHint) => {
             this.read(storageKey, (held) => {
               if (!held.ok) {
@@ -337,6 +338,7 @@ export class Replica {
               this.ctx.storage({ type: "batch", puts: [[storageKey, bytes], [recordKey, msgpackEncode(counter).slice()]], dels: [] }, (w) => {
                 releaseHint();
                 if (!w.ok) return fail("storage write failed");
+                this.ctx.emit({ type: "dot-minted", key: spec.key, actor: dot.actor, counter: dot.counter }); // durable: issued
                 if (held.set === null) this.ctx.emit({ type: "hint-stored", key: spec.key, forNode: target });
                 this.hints.add({ storageKey, target, partition: spec.partition, key: spec.key });
                 releaseRecord();
