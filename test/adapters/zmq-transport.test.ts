@@ -51,7 +51,7 @@ describe("ZmqTransport", () => {
   it("delivers bytes with the sender's node id, in order, on both channels", async () => {
     const base = await freePortBlock(4);
     // Messages starting with "c" go on the control channel (port), others on data (port + 1).
-    const classify = (b: Uint8Array) => (b[0] === 0x63 ? "control" : "data") as const;
+    const classify = (b: Uint8Array): "control" | "data" => (b[0] === 0x63 ? "control" : "data");
     const a = await start(base, { classify });
     const b = await start(base + 2, { classify });
     const box = inbox(b);

@@ -1,0 +1,73 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync, existsSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { LevelStorage, StorageLockedError } from "../../src/adapters/level-storage.ts";
+import type { StorageResult } from "../../src/core/types.ts";
+import { runStorageContract } from "./storage-contract.ts";
+
+const tmp = mkdtempSync(join(tmpdir(), "mec-level-"));
+let dirs = 0;
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+for (const sync of [false, true]) {
+  runStorageContract(`LevelStorage (sync: ${sync})`, async () => {
+    const storage = await LevelStorage.open(join(tmp, `db${dirs++}`), { sync });
+    return { storage, close: () => storage.close() };
+  });
+}
+
+function submit(s: LevelStorage, op: Parameters<LevelStorage["submit"]>[0]): Promise<StorageResult> {
+  return new Promise((resolve) => s.submit(op, resolve));
+}
+
+describe("LevelStorage", () => {
+  it("creates the root directory if missing, and keeps data across reopen", async () => {
+    const root = join(tmp, "nested", "deeper", "root");
+    expect(existsSync(root)).toBe(false);
+    let s = await LevelStorage.open(root, { sync: false });
+    expect(existsSync(root)).toBe(true);
+    await submit(s, { type: "put", key: "k", value: new Uint8Array([1, 2, 3]) });
+    await s.close();
+    s = await LevelStorage.open(root, { sync: false });
+    const r = await submit(s, { type: "get", key: "k" });
+    expect(r.ok && Array.from(r.value!)).toEqual([1, 2, 3]);
+    await s.close();
+  });
+
+  it("fails fast when the root is held by another handle", async () => {
+    const root = join(tmp, "locked");
+    const s = await LevelStorage.open(root, { sync: false });
+    await expect(LevelStorage.open(root, { sync: false })).rejects.toThrow(StorageLockedError);
+    await expect(LevelStorage.open(root, { sync: false })).rejects.toThrow(`root ${root} is in use by another mec process (LOCK held)`);
+    await s.close();
+  });
+
+  it("fails fast when the root is held by another process", async () => {
+    const root = join(tmp, "locked-by-child");
+    const s = await LevelStorage.open(root, { sync: false });
+    const script = `
+      import { LevelStorage } from "./src/adapters/level-storage.ts";
+      try { await LevelStorage.open(${JSON.stringify(root)}, { sync: false }); process.exit(0); }
+      catch (e) { console.error(e.message); process.exit(3); }
+    `;
+    const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { timeout: 15_000, encoding: "utf8" });
+    expect(r.status).toBe(3);
+    expect(r.stderr).toContain(`root ${root} is in use by another mec process (LOCK held)`);
+    await s.close();
+  });
+
+  it("reports a root that cannot be created", async () => {
+    // A root below a regular file cannot be created (ENOTDIR).
+    writeFileSync(join(tmp, "plain-file"), "x");
+    await expect(LevelStorage.open(join(tmp, "plain-file", "root"), { sync: false })).rejects.toThrow(/cannot create root .*plain-file\/root/);
+  });
+
+  it("answers ops after close with an error, not a crash", async () => {
+    const s = await LevelStorage.open(join(tmp, "closed"), { sync: false });
+    await s.close();
+    const r = await submit(s, { type: "get", key: "k" });
+    expect(r).toEqual({ ok: false, message: "storage is closed" });
+  });
+});

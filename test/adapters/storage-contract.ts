@@ -1,0 +1,205 @@
+// The shared StoragePort contract: every storage adapter (LevelDB in production, the simulated
+// twin in sim/) must pass it, so the node sees the same storage in both worlds.
+// runStorageContract(name, makeStorage) registers a vitest describe block.
+//
+// A harness may be asynchronous in simulated time: `pump()` is called after each submit and
+// must run the adapter until its pending operations completed (the simulator runs its
+// scheduler; a real adapter does nothing and we await the callback).
+import { afterEach, describe, expect, it } from "vitest";
+import type { StorageOp, StorageResult } from "../../src/core/types.ts";
+import type { StoragePort } from "../../src/ports/index.ts";
+
+export interface StorageHarness {
+  readonly storage: StoragePort;
+  /** Runs simulated time until submitted ops completed (no-op for real adapters). */
+  pump?(): void;
+  close(): Promise<void>;
+}
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+const dec = (b: Uint8Array | undefined): string | undefined => (b === undefined ? undefined : new TextDecoder().decode(b));
+
+export function runStorageContract(name: string, makeStorage: () => Promise<StorageHarness>): void {
+  describe(`StoragePort contract: ${name}`, () => {
+    const harnesses: StorageHarness[] = [];
+    afterEach(async () => {
+      for (const h of harnesses.splice(0)) await h.close();
+    });
+
+    async function make(): Promise<StorageHarness> {
+      const h = await makeStorage();
+      harnesses.push(h);
+      return h;
+    }
+
+    /** Submits op and resolves with its result; fails if done is called twice. */
+    function run(h: StorageHarness, op: StorageOp): Promise<StorageResult> {
+      return new Promise((resolve, reject) => {
+        let calls = 0;
+        h.storage.submit(op, (result) => {
+          calls++;
+          if (calls > 1) reject(new Error(`done called ${calls} times for ${op.type}`));
+          else resolve(result);
+        });
+        h.pump?.();
+      });
+    }
+
+    async function ok(h: StorageHarness, op: StorageOp): Promise<StorageResult & { ok: true }> {
+      const result = await run(h, op);
+      if (!result.ok) throw new Error(`${op.type} failed: ${result.message}`);
+      return result;
+    }
+
+    async function scanKeys(h: StorageHarness, prefix: string): Promise<string[]> {
+      return ((await ok(h, { type: "scan", prefix })).entries ?? []).map(([k]) => k);
+    }
+
+    it("get of a missing key is ok with no value", async () => {
+      const h = await make();
+      const r = await ok(h, { type: "get", key: "nope" });
+      expect(r.value).toBeUndefined();
+    });
+
+    it("put then get round-trips binary bytes, including empty values", async () => {
+      const h = await make();
+      const all = new Uint8Array(256).map((_, i) => i);
+      await ok(h, { type: "put", key: "bin", value: all });
+      await ok(h, { type: "put", key: "empty", value: new Uint8Array(0) });
+      const got = await ok(h, { type: "get", key: "bin" });
+      expect(got.value).toBeInstanceOf(Uint8Array);
+      expect(Array.from(got.value!)).toEqual(Array.from(all));
+      const empty = await ok(h, { type: "get", key: "empty" });
+      expect(empty.value).toBeDefined();
+      expect(empty.value!.length).toBe(0);
+    });
+
+    it("stores a copy: mutating the buffer after submit does not change the stored value", async () => {
+      const h = await make();
+      const value = enc("original");
+      const p = run(h, { type: "put", key: "k", value });
+      value.fill(0x21);
+      await p;
+      expect(dec((await ok(h, { type: "get", key: "k" })).value)).toBe("original");
+    });
+
+    it("overwrites", async () => {
+      const h = await make();
+      await ok(h, { type: "put", key: "k", value: enc("v1") });
+      await ok(h, { type: "put", key: "k", value: enc("v2") });
+      expect(dec((await ok(h, { type: "get", key: "k" })).value)).toBe("v2");
+    });
+
+    it("deletes, and deleting a missing key is ok", async () => {
+      const h = await make();
+      await ok(h, { type: "put", key: "k", value: enc("v") });
+      await ok(h, { type: "del", key: "k" });
+      expect((await ok(h, { type: "get", key: "k" })).value).toBeUndefined();
+      await ok(h, { type: "del", key: "never-there" });
+    });
+
+    it("applies a batch of puts and dels together (dels after puts)", async () => {
+      const h = await make();
+      await ok(h, { type: "put", key: "old", value: enc("x") });
+      await ok(h, {
+        type: "batch",
+        puts: [
+          ["a", enc("1")],
+          ["b", enc("2")],
+          ["gone", enc("3")],
+        ],
+        dels: ["old", "gone"],
+      });
+      expect(dec((await ok(h, { type: "get", key: "a" })).value)).toBe("1");
+      expect(dec((await ok(h, { type: "get", key: "b" })).value)).toBe("2");
+      expect((await ok(h, { type: "get", key: "old" })).value).toBeUndefined();
+      expect((await ok(h, { type: "get", key: "gone" })).value).toBeUndefined();
+      expect(await scanKeys(h, "")).toEqual(["a", "b"]);
+    });
+
+    it("scans a prefix in key order, with exact prefix bounds", async () => {
+      const h = await make();
+      const keys = [
+        "o:0001:b",
+        "o:0001:a",
+        "o:0001:",
+        "o:0001:a\u00ff",
+        "o:0001:\u00e9t\u00e9",
+        "o:0001:\u{1f600}",
+        "o:0001:\uffff",
+        "o:0001:\ue000",
+        "o:0001:~",
+        "o:0001",
+        "o:0001;",
+        "o:0002:a",
+        "o:0000:z",
+        "h:x",
+        "m:meta",
+      ];
+      for (const k of keys) await ok(h, { type: "put", key: k, value: enc(k) });
+      const expected = keys.filter((k) => k.startsWith("o:0001:")).sort();
+      const result = await ok(h, { type: "scan", prefix: "o:0001:" });
+      expect(result.entries!.map(([k]) => k)).toEqual(expected);
+      for (const [k, v] of result.entries!) expect(dec(v)).toBe(k);
+      expect(await scanKeys(h, "")).toEqual([...keys].sort());
+      expect(await scanKeys(h, "o:0001:\u00e9")).toEqual(["o:0001:\u00e9t\u00e9"]);
+      expect(await scanKeys(h, "o:0001:\uffff")).toEqual(["o:0001:\uffff"]);
+      expect(await scanKeys(h, "o:0001:\u{1f600}")).toEqual(["o:0001:\u{1f600}"]);
+      expect(await scanKeys(h, "zzz")).toEqual([]);
+    });
+
+    it("keys are exact strings: unicode keys round-trip and differ from look-alikes", async () => {
+      const h = await make();
+      const keys = ["caf\u00e9", "cafe\u0301", "\u{1f600}", "a b", "a%20b", "x/y", "\u00ff\u00fe"];
+      for (const k of keys) await ok(h, { type: "put", key: k, value: enc(`v:${k}`) });
+      for (const k of keys) expect(dec((await ok(h, { type: "get", key: k })).value)).toBe(`v:${k}`);
+      expect(await scanKeys(h, "")).toEqual([...keys].sort());
+    });
+
+    it("a read submitted after a write to the same key sees it, without waiting for the callback", async () => {
+      const h = await make();
+      const results: (string | undefined)[] = [];
+      const order: string[] = [];
+      await new Promise<void>((resolve) => {
+        let pending = 4;
+        const settle = (): void => {
+          if (--pending === 0) resolve();
+        };
+        h.storage.submit({ type: "put", key: "k", value: enc("1") }, () => (order.push("put1"), settle()));
+        h.storage.submit({ type: "get", key: "k" }, (r) => (results.push(r.ok ? dec(r.value) : "error"), settle()));
+        h.storage.submit({ type: "put", key: "k", value: enc("2") }, () => (order.push("put2"), settle()));
+        h.storage.submit({ type: "scan", prefix: "k" }, (r) => (results.push(r.ok ? dec(r.entries?.[0]?.[1]) : "error"), settle()));
+        h.pump?.();
+      });
+      expect(results).toEqual(["1", "2"]);
+      expect(order).toEqual(["put1", "put2"]);
+    });
+
+    it("calls done exactly once for every op, asynchronously", async () => {
+      const h = await make();
+      const ops: StorageOp[] = [
+        { type: "put", key: "a", value: enc("1") },
+        { type: "get", key: "a" },
+        { type: "get", key: "missing" },
+        { type: "del", key: "a" },
+        { type: "batch", puts: [["b", enc("2")]], dels: [] },
+        { type: "scan", prefix: "" },
+      ];
+      const calls = ops.map(() => 0);
+      let synchronous = true;
+      let early = false;
+      ops.forEach((op, i) =>
+        h.storage.submit(op, () => {
+          calls[i]!++;
+          if (synchronous) early = true;
+        }),
+      );
+      synchronous = false;
+      h.pump?.();
+      await new Promise((r) => setTimeout(r, 100));
+      h.pump?.();
+      expect(early).toBe(false);
+      expect(calls).toEqual(ops.map(() => 1));
+    });
+  });
+}
