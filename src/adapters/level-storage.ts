@@ -69,7 +69,7 @@ interface Running {
   readonly finished: Promise<void>;
 }
 
-function conflicts(a: Running, b: Running): boolean {
+function conflicts(a: Omit<Running, "finished">, b: Omit<Running, "finished">): boolean {
   if (!a.write && !b.write) return false; // reads never conflict with reads
   if (a.prefix !== null && b.prefix !== null) return false; // two scans are both reads
   if (a.prefix !== null) return b.keys.some((k) => k.startsWith(a.prefix!));
