@@ -1,0 +1,350 @@
+// Loading and validating a node's TOML config (issue 4 item 1). Owns: the config file format
+// (the original MecDB README's keys plus optional keys with documented defaults, see
+// README.md next to this file), its validation with messages that name the file, the key
+// and the problem, and the mapping to the core's NodeConfig. Must not know: how the node is
+// booted (src/cli), the ring, or storage; it reads one file and nothing else.
+//
+// Every key of the file is described once in KEY_SPECS below; validation, defaults, the
+// unknown-key check and the README table all follow from that list.
+import { mkdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { parse, TomlError } from "smol-toml";
+import type { NodeConfig, NodeId } from "../core/types.ts";
+import type { VersioningMode } from "../core/versioning/types.ts";
+
+/** A config problem: the message names the file, the key (when there is one) and the problem. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(
+    message: string,
+    /** The file (or label) the config came from. */
+    readonly source: string,
+    /** The offending key, e.g. "httpport" or "node[2].port" (1-based [[node]] index); null for file-level errors. */
+    readonly key: string | null = null,
+    /** Extra lines worth showing under the message (the TOML code block around a syntax error). */
+    readonly detail: string | null = null,
+  ) {
+    super(message);
+  }
+}
+
+export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
+export const LOG_LEVELS: readonly LogLevel[] = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
+export const VERSIONING_MODES: readonly VersioningMode[] = ["dvv", "lww", "client-vclock"];
+
+/** One other node of the cluster, as listed in a [[node]] table. */
+export interface PeerAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** A validated config. Field names are the TOML keys in camelCase with units last. */
+export interface MecConfig {
+  /** Where the config came from (the path given to loadConfigFile, or parseConfig's source). */
+  readonly source: string;
+  /** `name`: this instance's name, unique in the cluster; the prefix of its vclock actors. */
+  readonly name: string;
+  /** `port`: cluster/membership port; the ZeroMQ ROUTER for peer requests binds port + 1. */
+  readonly port: number;
+  /** `httpport`: the HTTP API port. */
+  readonly httpPort: number;
+  /** `root`: the LevelDB directory, as an absolute path. */
+  readonly root: string;
+  /** `[[node]]`: the other nodes (this node's own bind:port is dropped if listed). */
+  readonly peers: readonly PeerAddress[];
+  readonly bind: string;
+  readonly n: number;
+  readonly r: number;
+  readonly w: number;
+  /** `partitions` */
+  readonly partitionCount: number;
+  readonly sync: boolean;
+  readonly mode: VersioningMode;
+  readonly requestTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly suspectAfterMs: number;
+  readonly handoffIntervalMs: number;
+  /** 0 = anti-entropy off. */
+  readonly antiEntropyIntervalMs: number;
+  /** -1 = keep tombstones forever. */
+  readonly reapDelayMs: number;
+  readonly maxBodyBytes: number;
+  readonly maxKeyBytes: number;
+  readonly logLevel: LogLevel;
+}
+
+type OptionalField = Exclude<keyof MecConfig, "source" | "name" | "port" | "httpPort" | "root" | "peers">;
+
+/** Defaults of the optional keys (TypeScript field names; the TOML keys are in KEY_SPECS). */
+export const CONFIG_DEFAULTS: { readonly [K in OptionalField]: MecConfig[K] } = Object.freeze({
+  bind: "127.0.0.1",
+  n: 3,
+  r: 2,
+  w: 2,
+  partitionCount: 64,
+  sync: true,
+  mode: "dvv",
+  requestTimeoutMs: 2000,
+  heartbeatIntervalMs: 200,
+  suspectAfterMs: 800,
+  handoffIntervalMs: 1000,
+  antiEntropyIntervalMs: 10000,
+  reapDelayMs: 3000,
+  maxBodyBytes: 1048576,
+  maxKeyBytes: 512,
+  logLevel: "info",
+});
+
+// ---- key specifications ----
+
+type Kind =
+  | { readonly type: "string"; readonly nonEmpty: true }
+  | { readonly type: "integer"; readonly min: number; readonly max: number }
+  | { readonly type: "boolean" }
+  | { readonly type: "enum"; readonly values: readonly string[] };
+
+export interface KeySpec {
+  /** The key as written in TOML. */
+  readonly toml: string;
+  /** The MecConfig field it fills. */
+  readonly field: Exclude<keyof MecConfig, "source" | "peers">;
+  readonly kind: Kind;
+  readonly required: boolean;
+  /** One line for the config reference. */
+  readonly doc: string;
+}
+
+const PORT: Kind = { type: "integer", min: 1, max: 65535 };
+const MS: Kind = { type: "integer", min: 1, max: 86_400_000 };
+const STRING: Kind = { type: "string", nonEmpty: true };
+
+/** Every top-level key of the config file, in the order of the reference table. */
+export const KEY_SPECS: readonly KeySpec[] = [
+  { toml: "name", field: "name", kind: STRING, required: true, doc: "Name of this instance, unique in the cluster (the prefix of its vclock actors)." },
+  { toml: "port", field: "port", kind: { type: "integer", min: 1, max: 65534 }, required: true, doc: "Cluster port (membership/heartbeats); the ZeroMQ ROUTER for peer requests binds `port + 1`, so both must be free." },
+  { toml: "httpport", field: "httpPort", kind: PORT, required: true, doc: "Port of the HTTP API. Must differ from `port` and `port + 1`." },
+  { toml: "root", field: "root", kind: STRING, required: true, doc: "LevelDB directory, created if missing. A relative path is resolved against the config file's directory." },
+  { toml: "bind", field: "bind", kind: STRING, required: false, doc: "Host to bind (all three ports) and this node's own address in the cluster; its id is `bind:port`." },
+  { toml: "n", field: "n", kind: { type: "integer", min: 1, max: 64 }, required: false, doc: "Replicas per key (N)." },
+  { toml: "r", field: "r", kind: { type: "integer", min: 1, max: 64 }, required: false, doc: "Default read quorum (R), 1..n; `?r=` overrides it per request." },
+  { toml: "w", field: "w", kind: { type: "integer", min: 1, max: 64 }, required: false, doc: "Default write quorum (W), 1..n; `?w=` overrides it per request." },
+  { toml: "partitions", field: "partitionCount", kind: { type: "integer", min: 1, max: 65536 }, required: false, doc: "Number of ring partitions; every node of a cluster must use the same value, and it cannot change later." },
+  { toml: "sync", field: "sync", kind: { type: "boolean" }, required: false, doc: "Sync LevelDB writes to disk before acknowledging them (false: a power loss can lose acknowledged writes; a process crash cannot)." },
+  { toml: "mode", field: "mode", kind: { type: "enum", values: VERSIONING_MODES }, required: false, doc: "Versioning: `dvv` (dotted version vectors, correct), or the teaching modes `lww` (last write wins) and `client-vclock` (the original's client-id clocks)." },
+  { toml: "request_timeout_ms", field: "requestTimeoutMs", kind: MS, required: false, doc: "A coordinator gives up on a request (503) after this long." },
+  { toml: "heartbeat_interval_ms", field: "heartbeatIntervalMs", kind: MS, required: false, doc: "Interval between heartbeats to peers." },
+  { toml: "suspect_after_ms", field: "suspectAfterMs", kind: MS, required: false, doc: "A peer silent this long is suspected; sloppy quorum routes around it." },
+  { toml: "handoff_interval_ms", field: "handoffIntervalMs", kind: MS, required: false, doc: "How often hinted handoff retries delivering hints to their owners." },
+  { toml: "anti_entropy_interval_ms", field: "antiEntropyIntervalMs", kind: { type: "integer", min: 0, max: 86_400_000 }, required: false, doc: "Interval between anti-entropy exchanges; 0 turns anti-entropy off." },
+  { toml: "reap_delay_ms", field: "reapDelayMs", kind: { type: "integer", min: -1, max: 86_400_000 * 365 }, required: false, doc: "Tombstones held by all N replicas are removed after this delay; -1 keeps tombstones forever." },
+  { toml: "max_body_bytes", field: "maxBodyBytes", kind: { type: "integer", min: 0, max: 1 << 30 }, required: false, doc: "Largest accepted request body (413 above)." },
+  { toml: "max_key_bytes", field: "maxKeyBytes", kind: { type: "integer", min: 1, max: 65536 }, required: false, doc: "Longest accepted key, in UTF-8 bytes (400 above)." },
+  { toml: "log_level", field: "logLevel", kind: { type: "enum", values: LOG_LEVELS }, required: false, doc: "pino log level: trace, debug, info, warn, error, fatal or silent." },
+];
+
+/** The keys of a [[node]] table. */
+const NODE_KEYS = ["host", "port"] as const;
+
+// ---- helpers ----
+
+/** The cluster-wide id of the node at host:port (what the ring and the transport use). */
+export function nodeIdOf(host: string, port: number): NodeId {
+  return `${host}:${port}`;
+}
+
+/** How a TOML value is shown in a message: strings quoted, the rest by their TOML type. */
+function show(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}...` : v);
+  if (typeof v === "bigint" || typeof v === "boolean") return String(v);
+  if (typeof v === "number") return Number.isInteger(v) ? `${v}.0 (a float)` : `${v} (a float)`;
+  if (Array.isArray(v)) return "an array";
+  if (v !== null && typeof v === "object") return v.constructor?.name === "TomlDate" ? "a date" : "a table";
+  return String(v);
+}
+
+function describe(kind: Kind): string {
+  switch (kind.type) {
+    case "string": return "a non-empty string";
+    case "integer": return kind.min < 0 ? `an integer from ${kind.min} to ${kind.max}` : `an integer ${kind.min}-${kind.max}`;
+    case "boolean": return "true or false";
+    case "enum": return `one of ${kind.values.map((x) => JSON.stringify(x)).join(", ")}`;
+  }
+}
+
+/** Levenshtein distance, for "did you mean" hints on unknown keys (keys are short). */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+function unknownKeyMessage(key: string, known: readonly string[]): string {
+  const close = known.filter((k) => editDistance(key.toLowerCase(), k) <= 2).sort((x, y) => editDistance(key, x) - editDistance(key, y));
+  const hint = close.length > 0 ? `did you mean "${close[0]}"?` : `known keys: ${known.join(", ")}`;
+  return `unknown key (${hint})`;
+}
+
+/** Checks one value against its kind; returns the JS value or throws a ConfigError naming `keyLabel`. */
+function checkValue(source: string, keyLabel: string, kind: Kind, v: unknown): string | number | boolean {
+  const fail = (): never => {
+    throw new ConfigError(`${source}: key "${keyLabel}": expected ${describe(kind)}, got ${show(v)}`, source, keyLabel);
+  };
+  switch (kind.type) {
+    case "string":
+      if (typeof v !== "string" || v.trim().length === 0) fail();
+      return v as string;
+    case "integer": {
+      // Parsed with integersAsBigInt, so a TOML integer is a bigint and a float (3.0) is a number.
+      if (typeof v !== "bigint" || v < BigInt(kind.min) || v > BigInt(kind.max)) fail();
+      return Number(v);
+    }
+    case "boolean":
+      if (typeof v !== "boolean") fail();
+      return v as boolean;
+    case "enum":
+      if (typeof v !== "string" || !kind.values.includes(v)) fail();
+      return v as string;
+  }
+}
+
+// ---- parsing ----
+
+/**
+ * parseConfig validates TOML text. `source` names it in error messages; a relative `root` is
+ * resolved against `baseDir` (by default the directory of `source`, taken as a path).
+ * Throws ConfigError. Reads no files.
+ */
+export function parseConfig(text: string, source: string, baseDir: string = dirname(resolve(source))): MecConfig {
+  let doc: Record<string, unknown>;
+  try {
+    doc = parse(text, { integersAsBigInt: true }) as Record<string, unknown>;
+  } catch (e) {
+    if (e instanceof TomlError) {
+      const problem = e.message.replace(/^Invalid TOML document: /, "").split("\n")[0];
+      throw new ConfigError(`${source}: line ${e.line}, column ${e.column}: invalid TOML: ${problem}`, source, null, e.codeblock);
+    }
+    throw new ConfigError(`${source}: invalid TOML: ${e instanceof Error ? e.message : String(e)}`, source);
+  }
+
+  // Unknown keys first: a misspelt optional key would otherwise silently take its default.
+  const knownTop = [...KEY_SPECS.map((s) => s.toml), "node"];
+  for (const key of Object.keys(doc)) {
+    if (!knownTop.includes(key)) throw new ConfigError(`${source}: key "${key}": ${unknownKeyMessage(key, knownTop)}`, source, key);
+  }
+
+  const values: Record<string, string | number | boolean> = {};
+  for (const spec of KEY_SPECS) {
+    const v = doc[spec.toml];
+    if (v === undefined) {
+      if (spec.required) throw new ConfigError(`${source}: key "${spec.toml}": required but missing (${describe(spec.kind)})`, source, spec.toml);
+      values[spec.field] = CONFIG_DEFAULTS[spec.field as OptionalField];
+    } else {
+      values[spec.field] = checkValue(source, spec.toml, spec.kind, v);
+    }
+  }
+  const cfg = values as unknown as Omit<MecConfig, "source" | "peers" | "root"> & { root: string };
+
+  // Cross-key rules.
+  const err = (key: string, problem: string): never => {
+    throw new ConfigError(`${source}: key "${key}": ${problem}`, source, key);
+  };
+  if (cfg.r > cfg.n) err("r", `must be at most n (${cfg.n}), got ${cfg.r}`);
+  if (cfg.w > cfg.n) err("w", `must be at most n (${cfg.n}), got ${cfg.w}`);
+  if (cfg.httpPort === cfg.port) err("httpport", `must differ from port (${cfg.port}), got ${cfg.httpPort}`);
+  if (cfg.httpPort === cfg.port + 1) err("httpport", `must differ from port + 1 (${cfg.port + 1}, the ZeroMQ ROUTER), got ${cfg.httpPort}`);
+
+  // [[node]]: the other nodes. Missing means a single-node cluster.
+  const peers: PeerAddress[] = [];
+  const rawNodes = doc["node"];
+  if (rawNodes !== undefined) {
+    if (!Array.isArray(rawNodes)) err("node", `expected an array of tables ([[node]] with host and port), got ${show(rawNodes)}`);
+    const selfId = nodeIdOf(cfg.bind, cfg.port);
+    const seen = new Set<string>();
+    (rawNodes as unknown[]).forEach((entry, i) => {
+      const where = `node[${i + 1}]`;
+      if (entry === null || typeof entry !== "object" || Array.isArray(entry)) err(where, `expected a table with host and port, got ${show(entry)}`);
+      const table = entry as Record<string, unknown>;
+      for (const key of Object.keys(table)) {
+        if (!(NODE_KEYS as readonly string[]).includes(key)) err(`${where}.${key}`, unknownKeyMessage(key, NODE_KEYS));
+      }
+      if (table["host"] === undefined) err(`${where}.host`, "required but missing (a non-empty string)");
+      if (table["port"] === undefined) err(`${where}.port`, "required but missing (an integer 1-65534)");
+      const host = checkValue(source, `${where}.host`, STRING, table["host"]) as string;
+      const port = checkValue(source, `${where}.port`, { type: "integer", min: 1, max: 65534 }, table["port"]) as number;
+      const id = nodeIdOf(host, port);
+      if (id === selfId) return; // listing oneself is harmless: drop it
+      if (seen.has(id)) err(`${where}`, `duplicate node ${id}`);
+      seen.add(id);
+      peers.push({ host, port });
+    });
+  }
+
+  const memberCount = peers.length + 1;
+  if (cfg.partitionCount < memberCount) err("partitions", `must be at least the number of nodes (${memberCount}: every node owns a partition), got ${cfg.partitionCount}`);
+
+  const root = isAbsolute(cfg.root) ? cfg.root : resolve(baseDir, cfg.root);
+  return Object.freeze({ ...cfg, source, root, peers: Object.freeze(peers) });
+}
+
+/**
+ * loadConfigFile reads and validates the TOML file at `path`. A relative `root` is resolved
+ * against the file's directory. Throws ConfigError (missing or unreadable file, bad TOML,
+ * bad keys, or a `root` that exists but is not a directory). Does not create `root`: the
+ * storage adapter creates it when it opens the database (see ensureRootDir).
+ */
+export function loadConfigFile(path: string): MecConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory, not a file" : code === "EACCES" ? "permission denied" : e instanceof Error ? e.message : String(e);
+    throw new ConfigError(`${path}: cannot read the config file: ${why}`, path);
+  }
+  const cfg = parseConfig(text, path, dirname(resolve(path)));
+  try {
+    if (!statSync(cfg.root).isDirectory()) throw new ConfigError(`${path}: key "root": ${cfg.root} exists and is not a directory`, path, "root");
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    // Missing is fine (created on open); anything else is reported when the database opens.
+  }
+  return cfg;
+}
+
+/** Creates the `root` directory (and its parents) if missing; a failure is a ConfigError naming root. */
+export function ensureRootDir(cfg: MecConfig): void {
+  try {
+    mkdirSync(cfg.root, { recursive: true });
+  } catch (e) {
+    throw new ConfigError(`${cfg.source}: key "root": cannot create ${cfg.root}: ${e instanceof Error ? e.message : String(e)}`, cfg.source, "root");
+  }
+}
+
+/** Maps a config to the core node's config. `seed` seeds the node's PRNG (production: e.g. from the OS). */
+export function toNodeConfig(cfg: MecConfig, seed: number): NodeConfig {
+  const id = nodeIdOf(cfg.bind, cfg.port);
+  const members = [...new Set([id, ...cfg.peers.map((p) => nodeIdOf(p.host, p.port))])].sort();
+  return {
+    id,
+    name: cfg.name,
+    members,
+    n: cfg.n,
+    r: cfg.r,
+    w: cfg.w,
+    partitionCount: cfg.partitionCount,
+    mode: cfg.mode,
+    seed,
+    requestTimeoutMs: cfg.requestTimeoutMs,
+    heartbeatIntervalMs: cfg.heartbeatIntervalMs,
+    suspectAfterMs: cfg.suspectAfterMs,
+    handoffIntervalMs: cfg.handoffIntervalMs,
+    antiEntropyIntervalMs: cfg.antiEntropyIntervalMs,
+    reapDelayMs: cfg.reapDelayMs < 0 ? null : cfg.reapDelayMs,
+    syncWrites: cfg.sync,
+    bugs: [],
+  };
+}
