@@ -41,6 +41,12 @@ export interface MintedDot {
   readonly key: string;
   readonly actor: string;
   readonly counter: number;
+  /**
+   * Set when the minting machine crashed before the dot left its memory (no durable write,
+   * no message, no reply carried it): such a dot never existed anywhere, and minting it again
+   * is harmless. Checker 3 ignores retracted mints.
+   */
+  retracted?: boolean;
 }
 
 export interface QuorumRecord {
@@ -65,6 +71,21 @@ export class SimCluster {
   /** Node events with a key, per key and type (scenario expectations). */
   readonly keyEventCounts = new Map<string, number>();
   maxSiblings = new Map<string, number>();
+  private writeAckWaiters: (() => void)[] = [];
+
+  /** Runs fn once, when the next client write is acknowledged (a nemesis that aims). */
+  onNextWriteAck(fn: () => void): void {
+    this.writeAckWaiters.push(fn);
+  }
+
+  /** Called by the workload for every acknowledged write. */
+  writeAcked(): void {
+    if (this.writeAckWaiters.length === 0) return;
+    const waiters = this.writeAckWaiters;
+    this.writeAckWaiters = [];
+    for (const fn of waiters) fn();
+  }
+
   /** Nodes the clients send requests to (scenarios can restrict it); all members by default. */
   clientTargets: readonly NodeId[];
 
@@ -129,7 +150,11 @@ export class SimCluster {
     }
     switch (event.type) {
       case "dot-minted":
-        this.minted.push({ node, atMs: nowMs, key: event.key, actor: event.actor, counter: event.counter });
+        {
+          const rec: MintedDot = { node, atMs: nowMs, key: event.key, actor: event.actor, counter: event.counter };
+          this.minted.push(rec);
+          this.process(node).noteMint(rec);
+        }
         break;
       case "quorum":
         this.quorums.push({ node, atMs: nowMs, op: event.op, reqId: event.reqId, key: event.key, needed: event.needed, replicas: [...event.replicas] });

@@ -12,6 +12,9 @@ export const EPISODE_KINDS = [
   "crash", // process crash, restart after durMs
   "machine-crash", // machine crash: loses unsynced writes; restart after durMs
   "power-loss", // every machine crashes at once; restart after durMs
+  "outage", // power loss, and one machine also loses its disk (counts as a wipe). The nemesis
+  //           aims (unless mask % 4 == 3): it strikes right after the next acknowledged write
+  //           and takes the disk of the machine that minted the latest dot; else node's disk.
   "pause", // the process is frozen for durMs
   "wipe", // machine crash + data loss; restart (new incarnation) after durMs
   "partition", // symmetric partition by a bit mask of nodes
@@ -168,8 +171,12 @@ export class FaultDriver {
     return g;
   }
 
-  startEpisode(ep: Episode): void {
+  startEpisode(ep: Episode, waited = false): void {
     if (this.healed) return;
+    if (ep.kind === "outage" && ep.mask % 4 !== 3 && !waited) {
+      this.cluster.onNextWriteAck(() => this.cluster.sched.after(0, () => this.startEpisode(ep, true)));
+      return;
+    }
     const c = this.cluster;
     const endAt = c.sched.now + ep.durMs;
     const token = {};
@@ -190,11 +197,20 @@ export class FaultDriver {
         c.sched.at(endAt, () => this.restartIf(id, token));
         return;
       }
-      case "power-loss": {
+      case "power-loss":
+      case "outage": {
+        const latest = c.minted[c.minted.length - 1];
+        const target = ep.mask % 4 !== 3 && latest !== undefined ? latest.node : this.node(ep.node);
+        const wiped = ep.kind === "outage" && this.wipes < this.limits.wipesMax ? target : null;
+        if (wiped !== null) this.wipes++;
         for (const id of c.members) {
           const p = c.process(id);
-          if (!p.isUp) continue;
-          p.crash(true);
+          if (!p.isUp) {
+            if (id === wiped) p.storage.wipe();
+            continue;
+          }
+          if (id === wiped) p.wipe();
+          else p.crash(true);
           this.downBy.set(id, token);
           this.pausedBy.delete(id);
           c.sched.at(endAt, () => this.restartIf(id, token));

@@ -3,7 +3,8 @@
 // crash, machine crash, pause / resume, data wipe, restart. Every callback into the node is
 // tied to the process epoch, so nothing from a crashed incarnation reaches the next one;
 // while paused, inputs (messages, timers, storage completions, client requests) wait in order.
-import type { ClientOp, ClientResult, NodeConfig, NodeEvent, NodeId } from "../src/core/types.ts";
+import type { ClientOp, ClientResult, Effect, NodeConfig, NodeEvent, NodeId, StorageOp } from "../src/core/types.ts";
+import type { MintedDot } from "./cluster.ts";
 import type { Ports } from "../src/ports/index.ts";
 import { NodeHost } from "../src/host/host.ts";
 import type { Scheduler } from "./scheduler.ts";
@@ -28,6 +29,8 @@ export class SimProcess {
   private readonly pendingClient = new Map<number, (outcome: ClientOutcome) => void>();
   private nextClientId = 1;
   boots = 0;
+  /** Dots minted by the current process that have not yet left its memory (see MintedDot.retracted). */
+  private volatileMints: MintedDot[] = [];
 
   constructor(
     readonly id: NodeId,
@@ -77,6 +80,7 @@ export class SimProcess {
       storage: {
         submit: (op, done) =>
           this.storage.submit(op, (result) => {
+            if (this.volatileMints.length > 0 && this.epoch === epoch) this.escapeByWrite(op);
             if (this.epoch !== epoch) return;
             this.run(() => done(result));
           }),
@@ -90,9 +94,37 @@ export class SimProcess {
     const node = this.sut.createNode(config);
     this.host = new NodeHost(node, ports, {
       onEvent: (event, now) => this.hooks.onNodeEvent(this.id, event, now),
+      onEffect: (effect) => {
+        if (this.volatileMints.length > 0) this.escapeByEffect(effect);
+      },
     });
     if (this.tracer.on) this.tracer.emit(sched.now, "boot", this.id, { seed: config.seed, boot: this.boots });
     this.host.start();
+  }
+
+  noteMint(rec: MintedDot): void {
+    this.volatileMints.push(rec);
+  }
+
+  // A minted dot escapes the process's memory when a durable write, a message or a client
+  // reply may carry it. Conservative: any written or sent bytes containing the actor's name.
+  private escapeWhere(carries: (m: MintedDot) => boolean): void {
+    this.volatileMints = this.volatileMints.filter((m) => !carries(m));
+  }
+
+  private escapeByWrite(op: StorageOp): void {
+    const values = op.type === "put" ? [op.value] : op.type === "batch" ? op.puts.map(([, v]) => v) : [];
+    this.escapeWhere((m) => values.some((v) => containsText(v, m.actor)));
+  }
+
+  private escapeByEffect(effect: Effect): void {
+    if (effect.kind === "send") this.escapeWhere((m) => containsText(effect.bytes, m.actor));
+    else if (effect.kind === "reply") {
+      const r = effect.result;
+      if (!r.ok) return;
+      const set = r.set;
+      this.escapeWhere((m) => (r.type !== "get" && r.dot.actor === m.actor && r.dot.counter === m.counter) || (set !== null && set.siblings.some((s) => s.dot.actor === m.actor)) || (set?.clock.has(m.actor) ?? false));
+    }
   }
 
   /** A message arrived from the network; false when there is no process to take it. */
@@ -162,6 +194,9 @@ export class SimProcess {
     this.paused = false;
     this.held = [];
     const lost = machine ? this.storage.crashMachine() : (this.storage.crashProcess(), 0);
+    // Dots still only in memory die with a machine; after a process crash their writes land.
+    if (machine) for (const m of this.volatileMints) m.retracted = true;
+    this.volatileMints = [];
     if (this.tracer.on) this.tracer.emit(this.sched.now, machine ? "machine-crash" : "crash", this.id, { lostWrites: lost });
     const pending = [...this.pendingClient.values()];
     this.pendingClient.clear();
@@ -174,4 +209,24 @@ export class SimProcess {
     this.storage.wipe();
     if (this.tracer.on) this.tracer.emit(this.sched.now, "wipe", this.id);
   }
+}
+
+const textEncoder = new TextEncoder();
+const needleCache = new Map<string, Uint8Array>();
+
+/** Whether bytes contain the UTF-8 encoding of text (naive search; needles are short). */
+export function containsText(bytes: Uint8Array, text: string): boolean {
+  let needle = needleCache.get(text);
+  if (needle === undefined) {
+    needle = textEncoder.encode(text);
+    needleCache.set(text, needle);
+  }
+  const n = needle.length;
+  const first = needle[0];
+  outer: for (let i = 0; i + n <= bytes.length; i++) {
+    if (bytes[i] !== first) continue;
+    for (let j = 1; j < n; j++) if (bytes[i + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
 }

@@ -61,7 +61,8 @@ export function drawWorld(seed: number, options: SwarmOptions = {}): SwarmWorld 
         readMinMs: 0.1,
         readMaxMs: 0.5 + rng.next() * 2,
         writeMinMs: 0.5,
-        writeMaxMs: 2 + rng.next() * 25,
+        // Some seeds get slow disks: a longer window between a write and its sync.
+        writeMaxMs: rng.chance(0.3) ? 40 + rng.next() * 100 : 2 + rng.next() * 25,
       },
     },
     workload: {
@@ -95,8 +96,9 @@ export function drawWorld(seed: number, options: SwarmOptions = {}): SwarmWorld 
       crash: 3,
       "machine-crash": 2,
       "power-loss": 1,
+      outage: 5,
       pause: 2,
-      wipe: 3,
+      wipe: 5,
       partition: 3,
       isolate: 2,
       "one-way": 1,

@@ -125,7 +125,10 @@ export class Workload {
     if (outcome.ok) {
       rec.outcome = "ok";
       if (outcome.type === "get") rec.readSet = outcome.set;
-      else rec.dot = outcome.dot;
+      else {
+        rec.dot = outcome.dot;
+        this.cluster.writeAcked();
+      }
     } else if (!("error" in outcome)) {
       if (outcome.type === "refused") {
         rec.outcome = "failed";

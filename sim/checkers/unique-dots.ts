@@ -2,6 +2,8 @@
 // run (the dot-minted node events) is a violation, and so are two acknowledged writes of one
 // key that report the same dot (the Riak kv679 failure: a node that lost its data and kept
 // its actor id re-issues old dots, and replicas then silently drop one of the two values).
+// A mint retracted by a machine crash (the dot never left the node's memory: see
+// MintedDot.retracted) does not count: minting it again harms no one.
 import { dotKey } from "../history.ts";
 import { SIM_EPOCH_MS } from "../scheduler.ts";
 import type { HistoryOp } from "../history.ts";
@@ -13,6 +15,7 @@ export function checkUniqueDots(run: RunRecord): Violation[] {
   const out: Violation[] = [];
   const minted = new Map<string, MintedDot>();
   for (const m of run.minted) {
+    if (m.retracted) continue;
     const k = `${m.key} ${m.actor}:${m.counter}`;
     const first = minted.get(k);
     if (first === undefined) {
