@@ -37,6 +37,8 @@ interface GetRequest {
 
 export class GetCoordinator {
   private readonly pending = new Map<string, GetRequest>();
+  /** Keys with a reap scheduled by this coordinator (one at a time per key). */
+  private readonly reapsPending = new Set<string>();
 
   constructor(
     private readonly ctx: NodeContext,
@@ -156,9 +158,12 @@ export class GetCoordinator {
     const { reapDelayMs } = this.ctx.config;
     if (reapDelayMs === null) return;
     const tomb = reapableSet(new Map(entries), req.primaries);
-    if (tomb === null) return;
+    const reapKey = `${req.partition}:${req.key}`;
+    if (tomb === null || this.reapsPending.has(reapKey)) return;
+    this.reapsPending.add(reapKey);
     const tombBytes = encodeSiblingSet(tomb);
     this.ctx.setTimer(reapDelayMs, () => {
+      this.reapsPending.delete(reapKey);
       for (const p of req.primaries) {
         if (p === this.ctx.self) this.replica.reap(req.partition, req.key, tomb);
         else this.ctx.send(p, { type: "reap", reqId: this.ctx.newReqId(), from: this.ctx.self, partition: req.partition, key: req.key, set: tombBytes });

@@ -157,14 +157,18 @@ export class PutCoordinator {
     const replyTo = (result: WireWriteResult): void => {
       this.ctx.send(msg.from, { type: "put-reply", reqId: msg.reqId, from: this.ctx.self, result });
     };
-    if (!ready) {
-      replyTo({ ok: false, error: "starting", message: "the minting replica is starting", answered: 0, needed: msg.w, maybeApplied: false });
-      return;
-    }
     if (this.seen.has(msg.reqId)) {
       const outcome = this.seen.get(msg.reqId);
       if (outcome !== undefined) replyTo(outcome); // duplicate after the fact: same answer
       return; // duplicate while in progress: the answer will come
+    }
+    if (!ready) {
+      // Refused for good: the coordinator will try another primary, so a duplicate of this
+      // forward arriving after we are ready must get the same answer, never be applied.
+      const refused: WireWriteResult = { ok: false, error: "starting", message: "the minting replica is starting", answered: 0, needed: msg.w, maybeApplied: false };
+      this.remember(msg.reqId, refused);
+      replyTo(refused);
+      return;
     }
     if (this.ctx.now() - msg.sentAt > this.ctx.config.requestTimeoutMs) {
       this.ctx.log("debug", "dropping a stale forwarded write", { reqId: msg.reqId });
