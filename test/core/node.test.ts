@@ -165,6 +165,34 @@ describe("node: delete", () => {
   });
 });
 
+describe("node: reaping is safe against late hints", () => {
+  it("a hint of an older value handed off after the reap does not resurrect it", () => {
+    const h = new Harness(4, { reapDelayMs: 5 });
+    h.startAll();
+    const key = keyWithFirstPrimary(h, "n1");
+    const { primaries, fallbacks } = prefs(h, key);
+    const c = primaries[2] ?? "";
+    const f = fallbacks[0] ?? "";
+    h.stop(c);
+    h.runFor(200);
+    expect(put(h, primaries[0] ?? "", key, "old", null, { w: 3 }).ok).toBe(true);
+    expect(h.hints(f)).toHaveLength(1);
+    // The fallback cannot reach c for a while: its hint stays.
+    h.netFilter = (from, to, msg) => (from === f && to === c && msg.type === "handoff" ? "drop" : "deliver");
+    h.boot(c);
+    h.runFor(300);
+    const ctx = okSet(get(h, primaries[0] ?? "", key, 2))?.clock ?? null;
+    expect(h.request(primaries[0] ?? "", { type: "delete", key, context: ctx, w: 3 })).toMatchObject({ ok: true });
+    get(h, primaries[1] ?? "", key, 3);
+    h.runFor(100);
+    expect(h.allEvents("reap").length).toBe(3);
+    h.netFilter = () => "deliver";
+    expect(h.runUntil(() => h.hints(f).length === 0, 3000)).toBe(true);
+    expect(get(h, primaries[1] ?? "", key, 3)).toMatchObject({ ok: true, set: null });
+    for (const p of primaries) expect(values(h.objects(p).get(key) ?? null)).toEqual([]);
+  });
+});
+
 describe("node: failures", () => {
   it("sloppy quorum: W=2 writes succeed with a primary down, and the hint is handed off when it returns", () => {
     const h = new Harness(4);
