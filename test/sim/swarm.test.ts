@@ -1,0 +1,31 @@
+// The default swarm against MecDB's node: 200 seeds on worker threads with no violation, and
+// checker 6 (same seed -> byte-identical trace; different seeds -> different traces).
+import { describe, expect, it } from "vitest";
+import { mecdb } from "../../sim/mecdb.ts";
+import { runSeeds } from "../../sim/pool.ts";
+import { runSeed } from "../../sim/seeds.ts";
+
+describe("swarm", () => {
+  it("200 seeds of the default swarm: no violation", async () => {
+    const seeds = Array.from({ length: 200 }, (_, i) => 1 + i);
+    const results = await runSeeds(mecdb, seeds, { bugs: [], workers: 2, determinismEvery: 0 });
+    expect(results.map((r) => r.seed).sort((a, b) => a - b)).toEqual(seeds);
+    const failures = results.filter((r) => r.violations.length > 0).map((r) => `seed ${r.seed}: ${r.violations[0]?.property}: ${r.violations[0]?.detail} (npx mec sim --seed ${r.seed})`);
+    expect(failures).toEqual([]);
+    // The swarm really exercised something.
+    expect(results.reduce((n, r) => n + r.events, 0)).toBeGreaterThan(200 * 2000);
+    expect(results.filter((r) => r.schedule.episodes.length > 0).length).toBeGreaterThan(150);
+  }, 180_000);
+
+  it("checker 6: the same seed twice gives byte-identical traces, other seeds other traces", () => {
+    const hashes = new Map<number, string>();
+    for (const seed of [1, 2, 3, 4]) {
+      const o = runSeed(mecdb, seed, { determinism: true });
+      expect(o.violations.filter((v) => v.property === "determinism")).toEqual([]);
+      expect(o.traceHash).toMatch(/^[0-9a-f]{64}$/);
+      hashes.set(seed, o.traceHash);
+    }
+    expect(new Set(hashes.values()).size).toBe(4);
+    expect(runSeed(mecdb, 3, { trace: { hash: true } }).traceHash).toBe(hashes.get(3));
+  }, 60_000);
+});
