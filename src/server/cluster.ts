@@ -1,0 +1,285 @@
+// `mec cluster`: a local cluster of real node processes on loopback, for trying MecDB out
+// (`npm start` runs it). A supervisor, not a node: it writes one TOML config per node, spawns
+// `node bin/mec.js --config FILE` per node, waits until every node's GET /ping answers (a node
+// only listens for HTTP once it is ready), prints the URLs and curl examples, and on Ctrl-C /
+// SIGTERM stops the nodes (SIGTERM, then SIGKILL after a grace period) and exits.
+//
+// Layout of DIR (default `.mec-cluster/` in the current directory, git-ignored; it is kept
+// between runs so the data survives a restart of the cluster):
+//   DIR/node-1.toml      the node's config (rewritten on every start)
+//   DIR/node-1.log       its pino log (stdout) and stderr
+//   DIR/node-1/          its LevelDB root
+// Node i (1-based) uses cluster port base + 10*(i-1) (and that + 1 for the ZeroMQ data socket)
+// and HTTP port httpBase + (i-1).
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export interface ClusterOptions {
+  readonly nodes: number;
+  readonly dir: string;
+  readonly basePort: number;
+  readonly httpBasePort: number;
+  readonly bind?: string;
+  /** Extra TOML lines added to every node's config (e.g. `log_level = "warn"`). */
+  readonly extraToml?: readonly string[];
+  /** Give up if the nodes are not all answering /ping after this long. Default 60 s. */
+  readonly readyTimeoutMs?: number;
+  /** Where the supervisor writes its messages. Default process.stdout / process.stderr. */
+  readonly out?: (text: string) => void;
+  readonly err?: (text: string) => void;
+}
+
+export interface ClusterNodeSpec {
+  readonly name: string;
+  readonly port: number;
+  readonly httpPort: number;
+  readonly configPath: string;
+  readonly logPath: string;
+  readonly root: string;
+  readonly url: string;
+}
+
+const BIN_MEC = fileURLToPath(new URL("../../bin/mec.js", import.meta.url));
+/** Cluster ports of consecutive nodes are this far apart (each node uses port and port + 1). */
+export const CLUSTER_PORT_STEP = 10;
+const STOP_GRACE_MS = 10_000;
+
+function tomlString(s: string): string {
+  return JSON.stringify(s); // a JSON string is a valid TOML basic string
+}
+
+/** The specs (ports, paths) of an n-node local cluster. */
+export function clusterSpecs(opts: Pick<ClusterOptions, "nodes" | "dir" | "basePort" | "httpBasePort" | "bind">): ClusterNodeSpec[] {
+  const dir = resolve(opts.dir);
+  const bind = opts.bind ?? "127.0.0.1";
+  return Array.from({ length: opts.nodes }, (_, i) => {
+    const name = `node-${i + 1}`;
+    const httpPort = opts.httpBasePort + i;
+    return {
+      name,
+      port: opts.basePort + CLUSTER_PORT_STEP * i,
+      httpPort,
+      configPath: join(dir, `${name}.toml`),
+      logPath: join(dir, `${name}.log`),
+      root: join(dir, name),
+      url: `http://${bind}:${httpPort}`,
+    };
+  });
+}
+
+/** One node's config file, in the original MecDB format plus the bind host. */
+export function clusterNodeToml(spec: ClusterNodeSpec, all: readonly ClusterNodeSpec[], bind: string, extra: readonly string[] = []): string {
+  const lines = [
+    `# Written by \`mec cluster\`; rewritten on every start.`,
+    `name = ${tomlString(spec.name)}`,
+    `port = ${spec.port}`,
+    `httpport = ${spec.httpPort}`,
+    `root = ${tomlString(spec.root)}`,
+    `bind = ${tomlString(bind)}`,
+    ...extra,
+    "",
+    "# every node of the cluster (this node's own entry is ignored)",
+  ];
+  for (const other of all) lines.push("[[node]]", `    host = ${tomlString(bind)}`, `    port = ${other.port}`);
+  return lines.join("\n") + "\n";
+}
+
+/** Checks the cluster options; returns a problem or null. */
+export function validateClusterOptions(opts: ClusterOptions): string | null {
+  if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > 64) return `--nodes must be an integer 1-64, got ${opts.nodes}`;
+  const lastPort = opts.basePort + CLUSTER_PORT_STEP * (opts.nodes - 1) + 1;
+  if (!Number.isInteger(opts.basePort) || opts.basePort < 1 || lastPort > 65535) return `--base-port must leave room for ${opts.nodes} nodes below 65536, got ${opts.basePort}`;
+  const lastHttp = opts.httpBasePort + opts.nodes - 1;
+  if (!Number.isInteger(opts.httpBasePort) || opts.httpBasePort < 1 || lastHttp > 65535) return `--http-base-port must leave room for ${opts.nodes} nodes below 65536, got ${opts.httpBasePort}`;
+  const cluster = new Set<number>();
+  for (let i = 0; i < opts.nodes; i++) cluster.add(opts.basePort + CLUSTER_PORT_STEP * i).add(opts.basePort + CLUSTER_PORT_STEP * i + 1);
+  for (let i = 0; i < opts.nodes; i++) {
+    if (cluster.has(opts.httpBasePort + i)) return `HTTP port ${opts.httpBasePort + i} clashes with a cluster port: choose --http-base-port and --base-port further apart`;
+  }
+  return null;
+}
+
+function examples(specs: readonly ClusterNodeSpec[]): string {
+  const a = specs[0]!.url;
+  const b = (specs[1] ?? specs[0]!).url;
+  const c = (specs[2] ?? specs[specs.length - 1]!).url;
+  return [
+    "Try it:",
+    "",
+    "  # write, then read it back through another node",
+    `  curl -i -X PUT -H 'Content-Type: text/plain' --data-binary 'hello' ${a}/mec/greeting`,
+    `  curl -i ${b}/mec/greeting`,
+    "",
+    "  # two blind writes through two nodes: the read answers 300 with both siblings",
+    `  curl -X PUT -H 'Content-Type: text/plain' --data-binary 'Mary' ${a}/mec/guest`,
+    `  curl -X PUT -H 'Content-Type: text/plain' --data-binary 'Peter' ${b}/mec/guest`,
+    `  curl -i ${c}/mec/guest`,
+    "",
+    "  # resolve: write the merged value back with the X-Mec-Vclock of that read",
+    `  VC=$(curl -s -o /dev/null -D - ${c}/mec/guest | tr -d '\\r' | sed -n 's/^x-mec-vclock: //Ip')`,
+    `  curl -i -X PUT -H "X-Mec-Vclock: $VC" -H 'Content-Type: text/plain' --data-binary 'Mary and Peter' ${a}/mec/guest`,
+    "",
+    "  # delete with the context of a read, then the key is gone (404)",
+    `  VC=$(curl -s -o /dev/null -D - ${a}/mec/guest | tr -d '\\r' | sed -n 's/^x-mec-vclock: //Ip')`,
+    `  curl -i -X DELETE -H "X-Mec-Vclock: $VC" ${b}/mec/guest`,
+    `  curl -i ${c}/mec/guest`,
+    "",
+    `  # per-request quorums, and what the node has been doing`,
+    `  curl -i '${a}/mec/greeting?r=3'`,
+    `  curl -s ${a}/stats`,
+  ].join("\n");
+}
+
+interface Child {
+  readonly spec: ClusterNodeSpec;
+  readonly proc: ChildProcess;
+  stderr: string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  exit: { code: number | null; signal: NodeJS.Signals | null } | null;
+}
+
+async function ping(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/ping`, { signal: AbortSignal.timeout(1000) });
+    await res.arrayBuffer();
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Runs the cluster until SIGINT/SIGTERM (or `stopSignal` resolves); resolves with the exit
+ * code: 0 after a clean stop, 1 if a node failed to boot.
+ */
+export async function runCluster(opts: ClusterOptions, stopSignal?: Promise<unknown>): Promise<number> {
+  const out = opts.out ?? ((s: string) => void process.stdout.write(s));
+  const err = opts.err ?? ((s: string) => void process.stderr.write(s));
+  const bind = opts.bind ?? "127.0.0.1";
+  const specs = clusterSpecs(opts);
+  const dir = resolve(opts.dir);
+  mkdirSync(dir, { recursive: true });
+  for (const spec of specs) writeFileSync(spec.configPath, clusterNodeToml(spec, specs, bind, opts.extraToml ?? []));
+  out(`Starting ${specs.length} MecDB node${specs.length === 1 ? "" : "s"} in ${dir} ...\n`);
+
+  const children: Child[] = specs.map((spec) => {
+    const logFd = openSync(spec.logPath, "a");
+    const proc = spawn(process.execPath, [BIN_MEC, "--config", spec.configPath], { stdio: ["ignore", logFd, "pipe"], env: process.env });
+    closeSync(logFd);
+    const child: Child = { spec, proc, stderr: "", exited: Promise.resolve({ code: null, signal: null }), exit: null };
+    proc.stderr?.on("data", (chunk: Buffer) => {
+      child.stderr = (child.stderr + chunk.toString("utf8")).slice(-20_000);
+      try {
+        const fd = openSync(spec.logPath, "a");
+        writeSync(fd, chunk);
+        closeSync(fd);
+      } catch {
+        // the log is best effort
+      }
+    });
+    child.exited = new Promise((res) => {
+      proc.on("exit", (code, signal) => {
+        child.exit = { code, signal };
+        res({ code, signal });
+      });
+      proc.on("error", (e) => {
+        child.stderr += `\n${e.message}`;
+        child.exit = { code: 1, signal: null };
+        res({ code: 1, signal: null });
+      });
+    });
+    return child;
+  });
+
+  const stopAll = async (): Promise<void> => {
+    for (const c of children) if (c.exit === null) c.proc.kill("SIGTERM");
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), STOP_GRACE_MS)));
+    try {
+      for (const c of children) {
+        if ((await Promise.race([c.exited, grace])) === "timeout" && c.exit === null) {
+          err(`${c.spec.name} did not stop within ${STOP_GRACE_MS / 1000} s: killing it\n`);
+          c.proc.kill("SIGKILL");
+          await c.exited;
+        }
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  let signalled: string | null = null;
+  let wake: () => void = () => {};
+  const woken = new Promise<void>((r) => (wake = r));
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (signalled !== null) {
+      // A second Ctrl-C: do not wait for graceful stops.
+      for (const c of children) if (c.exit === null) c.proc.kill("SIGKILL");
+      return;
+    }
+    signalled = sig;
+    wake();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  void stopSignal?.then(() => onSignal("SIGTERM"));
+
+  try {
+    // Wait until every node answers /ping, or one of them dies, or we are told to stop.
+    const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
+    const ready = new Set<string>();
+    while (ready.size < children.length) {
+      const dead = children.find((c) => c.exit !== null);
+      if (dead) {
+        await sleep(50); // let the last stderr chunks arrive
+        err(`${dead.spec.name} exited during boot (${dead.exit!.signal ?? `code ${dead.exit!.code}`}). Its stderr:\n`);
+        err(dead.stderr.trim() === "" ? "  (empty; see the log)\n" : dead.stderr.replace(/\s*$/, "\n"));
+        err(`Log: ${dead.spec.logPath}\n`);
+        await stopAll();
+        return 1;
+      }
+      if (signalled !== null) {
+        await stopAll();
+        return 0;
+      }
+      if (Date.now() > deadline) {
+        const waiting = children.filter((c) => !ready.has(c.spec.name)).map((c) => `${c.spec.name} (log: ${c.spec.logPath})`);
+        err(`nodes not ready after ${(opts.readyTimeoutMs ?? 60_000) / 1000} s: ${waiting.join(", ")}\n`);
+        await stopAll();
+        return 1;
+      }
+      await Promise.all(
+        children.filter((c) => !ready.has(c.spec.name)).map(async (c) => {
+          if (await ping(c.spec.url)) ready.add(c.spec.name);
+        }),
+      );
+      if (ready.size < children.length) await Promise.race([sleep(100), woken]);
+    }
+
+    const width = Math.max(...specs.map((s) => s.name.length));
+    out(`\nMecDB cluster ready: ${specs.length} node${specs.length === 1 ? "" : "s"} (N, R, W from the configs; defaults 3/2/2).\n\n`);
+    for (const s of specs) out(`  ${s.name.padEnd(width)}  ${s.url}   cluster port ${s.port} (+1)   log ${s.logPath}\n`);
+    out(`\n${examples(specs)}\n\nPress Ctrl-C to stop the cluster.\n`);
+
+    // Running: report nodes that die; stop on a signal.
+    for (const c of children) {
+      void c.exited.then((e) => {
+        if (signalled === null) err(`\n${c.spec.name} exited (${e.signal ?? `code ${e.code}`}); the others keep running. Log: ${c.spec.logPath}\n${c.stderr.trim().split("\n").slice(-10).join("\n")}\n`);
+      });
+    }
+    await woken;
+    out(`\nStopping the cluster (${signalled}) ...\n`);
+    await stopAll();
+    const unclean = children.filter((c) => c.exit !== null && c.exit.code !== 0 && c.exit.signal === null);
+    out(`Cluster stopped.${unclean.length > 0 ? ` (${unclean.map((c) => `${c.spec.name}: code ${c.exit!.code}`).join(", ")})` : ""}\n`);
+    return 0;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    for (const c of children) if (c.exit === null) c.proc.kill("SIGKILL");
+  }
+}
