@@ -345,7 +345,8 @@ class Node implements NodeMachine {
       case "get":
         this.replica.localView(msg.partition, msg.key, (r) => {
           if (!r.ok) return; // a storage failure is no answer; the coordinator times out
-          this.send(msg.from, { type: "get-reply", reqId: msg.reqId, from: self, set: r.set === null ? null : encodeSiblingSet(r.set) });
+          const set = r.set === null ? null : (r.bytes ?? encodeSiblingSet(r.set));
+          this.send(msg.from, { type: "get-reply", reqId: msg.reqId, from: self, set });
         });
         return;
       case "get-reply":

@@ -38,15 +38,43 @@ export class AntiEntropyExchange {
     private readonly replica: Replica,
   ) {}
 
-  /** One round: called every antiEntropyIntervalMs. Picks a partition and a peer with the PRNG. */
+  /** Every (partition, peer) pair this node exchanges on, in a PRNG-shuffled order, walked in turn. */
+  private schedule: readonly (readonly [number, NodeId])[] | null = null;
+  private cursor = 0;
+
+  /**
+   * The next pair whose peer is not suspected. A shuffled cycle (not an independent random pick
+   * per round) visits every pair once per cycle, so a replica that missed a write is repaired
+   * within (pairs x antiEntropyIntervalMs) of the heal, instead of a coupon collector's ln(pairs) times more.
+   */
+  private nextPair(): readonly [number, NodeId] | undefined {
+    if (this.schedule === null) {
+      const pairs: [number, NodeId][] = [];
+      for (const p of this.replica.primaryPartitions()) {
+        for (const peer of this.replica.preferences(p).primaries) if (peer !== this.ctx.self) pairs.push([p, peer]);
+      }
+      for (let i = pairs.length - 1; i > 0; i--) {
+        const j = this.ctx.rng.nextInt(i + 1);
+        const tmp = pairs[i] as [number, NodeId];
+        pairs[i] = pairs[j] as [number, NodeId];
+        pairs[j] = tmp;
+      }
+      this.schedule = pairs;
+    }
+    for (let tries = 0; tries < this.schedule.length; tries++) {
+      const pair = this.schedule[this.cursor % this.schedule.length];
+      this.cursor = (this.cursor + 1) % this.schedule.length;
+      if (pair !== undefined && this.ctx.detector.isUp(pair[1])) return pair;
+    }
+    return undefined;
+  }
+
+  /** One round: called every antiEntropyIntervalMs. */
   tick(): void {
     if (this.current !== null) return;
-    const partitions = this.replica.primaryPartitions();
-    const partition = this.ctx.rng.pick(partitions);
-    if (partition === undefined) return;
-    const peers = this.replica.preferences(partition).primaries.filter((p) => p !== this.ctx.self && this.ctx.detector.isUp(p));
-    const peer = this.ctx.rng.pick(peers);
-    if (peer === undefined) return;
+    const pair = this.nextPair();
+    if (pair === undefined) return;
+    const [partition, peer] = pair;
     const reqId = this.ctx.newReqId();
     const timerId = this.ctx.setTimer(this.ctx.config.requestTimeoutMs, () => {
       if (this.current?.reqId === reqId) this.current = null;

@@ -208,8 +208,14 @@ export class Replica {
   }
 
   /** What this node holds for a key: its object (if a primary) merged with any hints it holds. */
-  localView(partition: number, key: string, done: (result: ReadResult) => void): void {
-    const storageKeys = [objectKey(partition, key), ...this.hints.forKey(partition, key)];
+  localView(partition: number, key: string, done: (result: ReadResult & { bytes?: Uint8Array }) => void): void {
+    const hintKeys = this.hints.forKey(partition, key);
+    if (hintKeys.length === 0) {
+      // The common case: just the object; its stored bytes can be sent as they are.
+      this.read(objectKey(partition, key), done);
+      return;
+    }
+    const storageKeys = [objectKey(partition, key), ...hintKeys];
     let pending = storageKeys.length;
     let failed = false;
     let acc: SiblingSet | null = null;
