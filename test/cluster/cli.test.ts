@@ -1,0 +1,135 @@
+// The `mec` command as a user runs it: `mec --config FILE` with bad configs, and `mec cluster`
+// (boot, URLs and curl examples, Ctrl-C, a node that fails at boot).
+import { afterAll, describe, expect, it } from "vitest";
+import { createServer, type Server } from "node:net";
+import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePortBlock } from "../adapters/free-ports.ts";
+import { killAllSpawned, ping, sleep, spawnMec } from "./harness.ts";
+
+const tmp = mkdtempSync(join(tmpdir(), "mec-cli-test-"));
+afterAll(async () => {
+  await killAllSpawned();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+function writeConfig(name: string, body: string): string {
+  const path = join(tmp, name);
+  writeFileSync(path, body);
+  return path;
+}
+
+describe("mec --config FILE", () => {
+  it("exits 2 naming an unknown key", async () => {
+    const path = writeConfig("unknown.toml", `name = "a"\nport = 7000\nhttpport = 3000\nroot = "data"\nhttp_port = 3001\n`);
+    const p = spawnMec(["--config", path]);
+    const exit = await p.waitExit(20_000);
+    expect(exit.code).toBe(2);
+    expect(p.stderr).toContain('key "http_port": unknown key');
+    expect(p.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  it("exits 2 naming a key of the wrong type, and a missing file", async () => {
+    const path = writeConfig("wrongtype.toml", `name = "a"\nport = "seven"\nhttpport = 3000\nroot = "data"\n`);
+    const p = spawnMec(["--config", path]);
+    expect((await p.waitExit(20_000)).code).toBe(2);
+    expect(p.stderr).toMatch(/key "port"/);
+    const q = spawnMec(["--config", join(tmp, "nope.toml")]);
+    expect((await q.waitExit(20_000)).code).toBe(2);
+    expect(q.stderr).toMatch(/nope\.toml.*no such file/);
+  });
+
+  it("boots a single node that serves and stops cleanly on SIGTERM", async () => {
+    const base = await freePortBlock(3);
+    const path = writeConfig(
+      "single.toml",
+      `name = "solo"\nport = ${base}\nhttpport = ${base + 2}\nroot = "solo-data"\nn = 1\nr = 1\nw = 1\nsync = false\nlog_level = "info"\n`,
+    );
+    const p = spawnMec(["--config", path]);
+    const url = `http://127.0.0.1:${base + 2}`;
+    const until = Date.now() + 20_000;
+    while (!(await ping(url))) {
+      if (p.exit !== null || Date.now() > until) throw new Error(`node did not start: ${p.stderr}`);
+      await sleep(50);
+    }
+    const put = await fetch(`${url}/mec/hello`, { method: "PUT", headers: { "content-type": "text/plain" }, body: "world" });
+    expect(put.status).toBe(200);
+    expect(await (await fetch(`${url}/mec/hello`)).text()).toBe("world");
+    expect(existsSync(join(tmp, "solo-data"))).toBe(true); // root relative to the config file
+    // Structured logs: pino JSON lines on stdout, with the node's name.
+    const ready = p.stdout.split("\n").find((l) => l.includes('"node ready"'));
+    expect(ready).toBeDefined();
+    expect(JSON.parse(ready!)).toMatchObject({ node: "solo", url });
+    p.proc.kill("SIGTERM");
+    expect(await p.waitExit(10_000)).toEqual({ code: 0, signal: null });
+    expect(p.stdout).toContain('"node stopped"');
+  });
+
+  it("exits 1 with a clear message when its HTTP port is taken", async () => {
+    const base = await freePortBlock(3);
+    const blocker: Server = createServer();
+    await new Promise<void>((r) => blocker.listen(base + 2, "127.0.0.1", r));
+    try {
+      const path = writeConfig("taken.toml", `name = "t"\nport = ${base}\nhttpport = ${base + 2}\nroot = "taken-data"\nn = 1\nr = 1\nw = 1\n`);
+      const p = spawnMec(["--config", path]);
+      expect((await p.waitExit(20_000)).code).toBe(1);
+      expect(p.stderr).toContain(`cannot listen for HTTP on 127.0.0.1:${base + 2}: already in use`);
+    } finally {
+      blocker.close();
+    }
+  });
+});
+
+describe("mec cluster", () => {
+  it("starts the nodes, prints URLs and curl examples, and stops them all on Ctrl-C", async () => {
+    const base = await freePortBlock(25);
+    const dir = join(tmp, "cluster");
+    const p = spawnMec(["cluster", "--nodes", "2", "--dir", dir, "--base-port", String(base), "--http-base-port", String(base + 22), "--log-level", "warn"]);
+    const until = Date.now() + 40_000;
+    while (!p.stdout.includes("Press Ctrl-C")) {
+      if (p.exit !== null || Date.now() > until) throw new Error(`cluster did not start: ${p.stdout}\n${p.stderr}`);
+      await sleep(100);
+    }
+    const urls = [`http://127.0.0.1:${base + 22}`, `http://127.0.0.1:${base + 23}`];
+    for (const url of urls) {
+      expect(p.stdout).toContain(url);
+      expect(await ping(url)).toBe(true);
+    }
+    expect(p.stdout).toContain(`curl -i -X PUT -H 'Content-Type: text/plain' --data-binary 'hello' ${urls[0]}/mec/greeting`);
+    expect(p.stdout).toContain("X-Mec-Vclock: $VC");
+    expect(readFileSync(join(dir, "node-1.toml"), "utf8")).toContain(`port = ${base}`);
+    expect(readFileSync(join(dir, "node-2.toml"), "utf8")).toContain(`port = ${base + 10}`);
+
+    // Writes through one node are read through the other.
+    expect((await fetch(`${urls[0]}/mec/k`, { method: "PUT", body: "v", headers: { "content-type": "text/plain" } })).status).toBe(200);
+    expect(await (await fetch(`${urls[1]}/mec/k`)).text()).toBe("v");
+
+    p.proc.kill("SIGINT");
+    expect(await p.waitExit(20_000)).toEqual({ code: 0, signal: null });
+    expect(p.stdout).toContain("Cluster stopped.");
+    for (const url of urls) expect(await ping(url)).toBe(false);
+  });
+
+  it("prints a node's stderr and exits non-zero when it dies at boot", async () => {
+    const base = await freePortBlock(25);
+    const blocker: Server = createServer();
+    await new Promise<void>((r) => blocker.listen(base + 23, "127.0.0.1", r)); // node-2's HTTP port
+    try {
+      const p = spawnMec(["cluster", "--nodes", "2", "--dir", join(tmp, "cluster-fail"), "--base-port", String(base), "--http-base-port", String(base + 22)]);
+      const exit = await p.waitExit(40_000);
+      expect(exit.code).toBe(1);
+      expect(p.stderr).toContain("node-2 exited during boot");
+      expect(p.stderr).toContain(`cannot listen for HTTP on 127.0.0.1:${base + 23}: already in use`);
+      expect(await ping(`http://127.0.0.1:${base + 22}`)).toBe(false); // node-1 was stopped too
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it("rejects bad options with exit 2", async () => {
+    const p = spawnMec(["cluster", "--nodes", "0"]);
+    expect((await p.waitExit(20_000)).code).toBe(2);
+    expect(p.stderr).toContain("--nodes");
+  });
+});
