@@ -8,8 +8,8 @@
 //   reachable fallback mints (this node if it is one). Nobody reachable: "unavailable".
 // - No reply by the timeout: we cannot know whether the write was applied, so the client gets
 //   a quorum error with maybeApplied = true (never a blind retry on another primary: that
-//   could apply the write twice under two dots). A "starting" answer means the replica did
-//   nothing, so the next primary is tried.
+//   could apply the write twice under two dots). An answer that says nothing was applied
+//   ("starting", a refusal, a storage failure) lets the next candidate be tried.
 // - Forwarded writes are deduplicated by request id (the network may duplicate them), and a
 //   forward older than the request timeout is dropped (its coordinator already gave up).
 import type { NodeContext } from "../context.ts";
@@ -120,10 +120,11 @@ export class PutCoordinator {
     const fwd = this.pending.get(reqId);
     if (fwd === undefined || from !== fwd.to) return; // stale, duplicate or misrouted
     this.ctx.cancelTimer(fwd.timerId);
-    if (!result.ok && result.error === "starting" && !result.maybeApplied) {
+    if (!result.ok && !result.maybeApplied && result.error !== "bad-request") {
       const next = fwd.remaining.shift();
       if (next !== undefined) {
-        // The replica did nothing (still booting): safe to try the next primary under a new id.
+        // The replica applied nothing (booting, refused, storage failure): safe to try the next
+        // candidate under a new request id.
         this.pending.delete(reqId);
         const retry: Forward = { ...fwd, reqId: this.ctx.newReqId(), to: next, timerId: -1 };
         this.pending.set(retry.reqId, retry);
