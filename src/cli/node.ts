@@ -45,13 +45,15 @@ export async function runNodeFromConfigFile(configPath: string): Promise<number>
   }
   return await new Promise<number>((resolve) => {
     let stopping = false;
-    const onSignal = (signal: NodeJS.Signals): void => {
+    const stop = (reason: string, force: boolean): void => {
       if (stopping) {
-        process.stderr.write(`mec: ${signal} again: exiting without a clean stop\n`);
+        if (!force) return;
+        process.stderr.write(`mec: ${reason} again: exiting without a clean stop\n`);
         process.exit(130);
       }
       stopping = true;
-      node.logger.info({ signal }, "signal received, stopping");
+      if (force) node.logger.info({ reason }, "stopping");
+      else node.logger.warn({ reason }, `stopping: ${reason}`);
       node.stop().then(
         () => finish(0),
         (err: unknown) => {
@@ -60,15 +62,25 @@ export async function runNodeFromConfigFile(configPath: string): Promise<number>
         },
       );
     };
+    // A second Ctrl-C / SIGTERM while stopping forces the exit.
+    const onSignal = (signal: NodeJS.Signals): void => stop(signal, true);
+    // Started by `mec cluster` with an IPC channel: when the supervisor goes away (even if it
+    // was SIGKILLed), stop too, so a cluster never leaves orphan nodes behind.
+    const onDisconnect = (): void => stop("supervisor gone", false);
     const finish = (code: number): void => {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
+      process.off("disconnect", onDisconnect);
       // Everything is closed, so the process exits by itself; should a handle leak, do not hang.
       setTimeout(() => process.exit(code), 3000).unref();
       resolve(code);
     };
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
+    if (process.channel) {
+      process.on("disconnect", onDisconnect);
+      process.channel.unref();
+    }
   });
 }
 

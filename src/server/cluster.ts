@@ -168,7 +168,10 @@ export async function runCluster(opts: ClusterOptions, stopSignal?: Promise<unkn
 
   const children: Child[] = specs.map((spec) => {
     const logFd = openSync(spec.logPath, "a");
-    const proc = spawn(process.execPath, [BIN_MEC, "--config", spec.configPath], { stdio: ["ignore", logFd, "pipe"], env: process.env });
+    // Each node in its own process group (detached), so a terminal's Ctrl-C reaches only the
+    // supervisor, which stops the nodes once (SIGTERM); an IPC channel lets a node notice when
+    // the supervisor dies without stopping it, and stop itself.
+    const proc = spawn(process.execPath, [BIN_MEC, "--config", spec.configPath], { stdio: ["ignore", logFd, "pipe", "ipc"], detached: true, env: process.env });
     closeSync(logFd);
     const child: Child = { spec, proc, stderr: "", exited: Promise.resolve({ code: null, signal: null }), exit: null };
     proc.stderr?.on("data", (chunk: Buffer) => {

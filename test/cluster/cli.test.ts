@@ -111,6 +111,25 @@ describe("mec cluster", () => {
     for (const url of urls) expect(await ping(url)).toBe(false);
   });
 
+  it("leaves no orphan nodes when the supervisor itself is SIGKILLed", async () => {
+    const base = await freePortBlock(12);
+    const p = spawnMec(["cluster", "--nodes", "1", "--dir", join(tmp, "cluster-orphan"), "--base-port", String(base), "--http-base-port", String(base + 11), "--log-level", "warn"]);
+    const until = Date.now() + 40_000;
+    while (!p.stdout.includes("Press Ctrl-C")) {
+      if (p.exit !== null || Date.now() > until) throw new Error(`cluster did not start: ${p.stdout}\n${p.stderr}`);
+      await sleep(100);
+    }
+    const url = `http://127.0.0.1:${base + 11}`;
+    expect(await ping(url)).toBe(true);
+    p.proc.kill("SIGKILL");
+    const gone = Date.now() + 10_000;
+    while ((await ping(url)) && Date.now() < gone) await sleep(100);
+    expect(await ping(url)).toBe(false);
+    // It stopped cleanly (the log says so), not by a signal.
+    await sleep(300);
+    expect(readFileSync(join(tmp, "cluster-orphan", "node-1.log"), "utf8")).toContain('"supervisor gone"');
+  });
+
   it("prints a node's stderr and exits non-zero when it dies at boot", async () => {
     const base = await freePortBlock(25);
     const blocker: Server = createServer();
