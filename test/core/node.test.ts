@@ -242,6 +242,29 @@ describe("node: failures", () => {
     expect(new Set(dots).size).toBe(dots.length);
   });
 
+  it("a hint that took a newer write during its handoff is not deleted by the older handoff's ack", () => {
+    const h = new Harness(4);
+    h.startAll();
+    const key = keyWithFirstPrimary(h, "n1");
+    const { primaries, fallbacks } = prefs(h, key);
+    const [a, , c] = primaries as [NodeId, NodeId, NodeId];
+    const f = fallbacks[0] ?? "";
+    h.stop(c);
+    h.runFor(200);
+    expect(put(h, a, key, "v1", null, { w: 3 }).ok).toBe(true);
+    expect(h.hints(f)).toHaveLength(1);
+    // a keeps suspecting c (c's messages to a are lost); c's acks to f are slow.
+    h.netFilter = (from, to) => (from === c && to === a ? "drop" : "deliver");
+    h.latencyFn = (from, to) => (from === c && to === f ? 60 : 1);
+    h.boot(c);
+    const sentBefore = h.sent.length;
+    expect(h.runUntil(() => h.sent.slice(sentBefore).some((x) => x.msg.type === "handoff" && x.from === f), 2000)).toBe(true);
+    const ctx = okSet(get(h, a, key, 1))?.clock ?? null;
+    expect(put(h, a, key, "v2", ctx, { w: 3 }).ok).toBe(true); // merges into f's hint while the v1 handoff is in flight
+    expect(h.runUntil(() => h.hints(f).length === 0, 5000)).toBe(true);
+    expect(values(h.objects(c).get(key) ?? null)).toEqual(["v2"]);
+  });
+
   it("the fallback serves reads from its hints while the primary is down", () => {
     const h = new Harness(4);
     h.startAll();
