@@ -70,6 +70,10 @@ export class Harness {
   readonly timeline: string[] = [];
   /** A readable global order of sends and storage operations: "n2 send replicate-ack", "n2 storage put o:...". */
   readonly trace: string[] = [];
+  /** Record every effect serialised in effectLog (slow; for the determinism test). */
+  recordEffects = false;
+  /** Record sends and storage operations in trace. */
+  recordTrace = false;
   latencyMs = 1;
   /** Latency of one message (default: latencyMs); a test may randomise it to reorder messages. */
   latencyFn: (from: NodeId, to: NodeId) => number = () => this.latencyMs;
@@ -141,7 +145,8 @@ export class Harness {
         this.timeline.push(`${(this.now - T0).toFixed(2)} ${id} ${JSON.stringify(event)}`);
       },
       onEffect: (effect) => {
-        this.effectLog.push(`${this.now} ${id} ${serialiseEffect(effect)}`);
+        if (this.recordEffects) this.effectLog.push(`${this.now} ${id} ${serialiseEffect(effect)}`);
+        if (!this.recordTrace) return;
         if (effect.kind === "send") this.trace.push(`${id} send ${decodeMessage(effect.bytes).type} ${effect.to}`);
         if (effect.kind === "storage") this.trace.push(`${id} storage ${effect.op.type} ${"key" in effect.op ? effect.op.key : ""}`);
       },

@@ -359,6 +359,7 @@ describe("node: failures", () => {
 describe("node: determinism", () => {
   function scenario(): string[] {
     const h = new Harness(4, { antiEntropyIntervalMs: 40 });
+    h.recordEffects = true;
     h.startAll();
     put(h, "n1", "a", "1");
     put(h, "n2", "a", "2");
@@ -433,6 +434,7 @@ describe("node: planted bugs", () => {
   it("ack-before-durable: a replica acknowledges before its storage write", () => {
     for (const [bugs, ackFirst] of [[["ack-before-durable"], true], [[], false]] as const) {
       const h = new Harness(3, { bugs: [...bugs] });
+      h.recordTrace = true;
       h.startAll();
       const key = keyWithFirstPrimary(h, "n1");
       h.trace.length = 0;
