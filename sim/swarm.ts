@@ -44,10 +44,10 @@ export function drawWorld(seed: number, options: SwarmOptions = {}): SwarmWorld 
       bugs: options.bugs ?? [],
       timings: {
         requestTimeoutMs: 1000,
-        heartbeatIntervalMs: 250,
-        suspectAfterMs: 1000,
+        heartbeatIntervalMs: 1000,
+        suspectAfterMs: 2500,
         handoffIntervalMs: 500,
-        antiEntropyIntervalMs: 1000,
+        antiEntropyIntervalMs: 2000,
         reapDelayMs: 2000,
       },
       latency: {
@@ -68,8 +68,8 @@ export function drawWorld(seed: number, options: SwarmOptions = {}): SwarmWorld 
     workload: {
       clients: rng.int(2, 5),
       keys: Array.from({ length: keyCount }, (_, i) => `k${i}`),
-      thinkMinMs: 1,
-      thinkMaxMs: 10 + rng.next() * 70,
+      thinkMinMs: 5,
+      thinkMaxMs: 30 + rng.next() * 200,
       mix: {
         blind: 0.1 + rng.next(),
         rmw: 0.1 + rng.next(),
@@ -82,7 +82,7 @@ export function drawWorld(seed: number, options: SwarmOptions = {}): SwarmWorld 
     warmupMs: 300,
     faultPhaseMs,
     healPhaseMs: 3000,
-    quietMs: 12000,
+    quietMs: 60000,
     wipesMax: Math.max(0, w - 1),
   };
   const shape: ScheduleShape = {
@@ -91,7 +91,7 @@ export function drawWorld(seed: number, options: SwarmOptions = {}): SwarmWorld 
     dropRateMax: rng.chance(0.5) ? 0.1 : 0,
     dupRateMax: rng.chance(0.6) ? 0.3 : 0,
     durMinMs: 50,
-    durMaxMs: 3000,
+    durMaxMs: 4000,
     weights: {
       crash: 3,
       "machine-crash": 2,

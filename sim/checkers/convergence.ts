@@ -1,6 +1,7 @@
 // Checker 5: after the heal, all primaries of every key converge. It runs at the end of the
 // quiet period, so the documented bound is: heal + healed phase + quiet period (the swarm's
-// defaults: every replica equal at most 3 s + 12 s = 15 s of simulated time after the heal).
+// defaults: every replica equal at most 3 s + 60 s = 63 s of simulated time after the heal,
+// i.e. about 30 anti-entropy rounds per node at the swarm's 2 s interval).
 // A key that is absent on a primary and tombstone-only on another counts as converged:
 // reaping removes tombstones one replica at a time.
 import type { SiblingSet } from "../../src/core/versioning/types.ts";

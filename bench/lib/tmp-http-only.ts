@@ -1,0 +1,11 @@
+import { buildHttpServer } from "../../src/adapters/http/server.ts";
+import { NodeStats } from "../../src/adapters/http/stats.ts";
+import { FakeHandle } from "../../test/http/fake-handle.ts";
+const h = new FakeHandle({ n: 1, r: 1, w: 1, maxBodyBytes: 1 << 20, maxKeyBytes: 1024 });
+const app = buildHttpServer(h, new NodeStats({ nodeId: "x", name: "x" }));
+await app.listen({ host: "127.0.0.1", port: Number(process.argv[2]) });
+process.stdout.write("ready\n");
+let reqs = 0;
+app.server.on("request", () => reqs++);
+const c0 = process.cpuUsage();
+process.on("SIGINT", () => { const c = process.cpuUsage(c0); console.error(`cpu us/request ${((c.user + c.system) / reqs).toFixed(1)} over ${reqs}`); process.exit(0); });
