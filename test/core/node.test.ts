@@ -381,6 +381,26 @@ describe("node: determinism", () => {
   });
 });
 
+describe("node: teaching modes", () => {
+  it("client-vclock: the client's id is the actor", () => {
+    const h = new Harness(3, { mode: "client-vclock" });
+    h.startAll();
+    const r = h.request("n2", { type: "put", key: "k", value: bytes("v"), contentType: "text/plain", context: null, clientId: "alice" });
+    expect(r).toMatchObject({ ok: true, dot: { actor: "alice", counter: 1 } });
+    const r2 = h.request("n1", { type: "put", key: "k", value: bytes("w"), contentType: "text/plain", context: null });
+    expect(r2.ok && r2.type !== "get" && r2.dot.actor).toMatch(/^n\d\.[0-9a-f]{8}$/); // no client id: the node's actor
+  });
+  it("lww: concurrent writes resolve to the newest one", () => {
+    const h = new Harness(3, { mode: "lww" });
+    h.startAll();
+    const { primaries } = prefs(h, "k");
+    put(h, primaries[0] ?? "", "k", "first");
+    h.runFor(5);
+    put(h, primaries[1] ?? "", "k", "second");
+    expect(values(okSet(get(h, "n3", "k", 3)))).toEqual(["second"]);
+  });
+});
+
 describe("node: planted bugs", () => {
   function concurrentAtThird(bugs: NodeConfig["bugs"]): Harness {
     const h = new Harness(3, { bugs });
