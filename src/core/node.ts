@@ -48,7 +48,6 @@ import type {
   StorageResult,
 } from "./types.ts";
 import type { VersioningMode } from "./versioning/types.ts";
-import { encodeSiblingSet } from "./versioning/index.ts";
 
 /** Delay before retrying a failed boot step (storage error). */
 const BOOT_RETRY_MS = 1000;
@@ -343,10 +342,9 @@ class Node implements NodeMachine {
       case "heartbeat":
         return;
       case "get":
-        this.replica.localView(msg.partition, msg.key, (r) => {
+        this.replica.localViewBytes(msg.partition, msg.key, (r) => {
           if (!r.ok) return; // a storage failure is no answer; the coordinator times out
-          const set = r.set === null ? null : (r.bytes ?? encodeSiblingSet(r.set));
-          this.send(msg.from, { type: "get-reply", reqId: msg.reqId, from: self, set });
+          this.send(msg.from, { type: "get-reply", reqId: msg.reqId, from: self, set: r.bytes });
         });
         return;
       case "get-reply":

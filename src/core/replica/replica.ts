@@ -208,14 +208,8 @@ export class Replica {
   }
 
   /** What this node holds for a key: its object (if a primary) merged with any hints it holds. */
-  localView(partition: number, key: string, done: (result: ReadResult & { bytes?: Uint8Array }) => void): void {
-    const hintKeys = this.hints.forKey(partition, key);
-    if (hintKeys.length === 0) {
-      // The common case: just the object; its stored bytes can be sent as they are.
-      this.read(objectKey(partition, key), done);
-      return;
-    }
-    const storageKeys = [objectKey(partition, key), ...hintKeys];
+  localView(partition: number, key: string, done: (result: ReadResult) => void): void {
+    const storageKeys = [objectKey(partition, key), ...this.hints.forKey(partition, key)];
     let pending = storageKeys.length;
     let failed = false;
     let acc: SiblingSet | null = null;
@@ -226,6 +220,25 @@ export class Replica {
         if (--pending === 0) done(failed ? { ok: false } : { ok: true, set: acc });
       });
     }
+  }
+
+  /**
+   * The local view as bytes, for a get-reply. The common case (no hints for the key) sends the
+   * stored bytes as they are, without decoding them (the coordinator validates what it gets).
+   */
+  localViewBytes(partition: number, key: string, done: (result: { ok: false } | { ok: true; bytes: Uint8Array | null }) => void): void {
+    if (this.hints.forKey(partition, key).length > 0) {
+      this.localView(partition, key, (r) => done(r.ok ? { ok: true, bytes: r.set === null ? null : encodeSiblingSet(r.set) } : r));
+      return;
+    }
+    const storageKey = objectKey(partition, key);
+    this.ctx.storage({ type: "get", key: storageKey }, (r) => {
+      if (!r.ok) {
+        this.ctx.log("error", "storage read failed", { key: storageKey, error: r.message });
+        return done({ ok: false });
+      }
+      done({ ok: true, bytes: r.value ?? null });
+    });
   }
 
   /**
