@@ -8,10 +8,8 @@ import { decodeMessage, isReplyType } from "../src/core/messages.ts";
 import { parseObjectKey } from "../src/core/replica/keys.ts";
 import { createRing, partitionOf, preferenceList } from "../src/core/ring/index.ts";
 import { decodeSiblingSet, setsEqual } from "../src/core/versioning/index.ts";
-import { peekStrings } from "./msgpack-peek.ts";
+import { peekTypeAndReqId } from "./msgpack-peek.ts";
 import type { MessageInfo, SystemUnderTest } from "./sut.ts";
-
-const PEEKED = ["type", "reqId"] as const;
 
 const rings = new Map<string, ReturnType<typeof createRing>>();
 
@@ -29,9 +27,8 @@ export const mecdb: SystemUnderTest = {
   createNode,
   describeMessage(bytes: Uint8Array): MessageInfo | null {
     // Fast path: read only type and reqId (every message is a map with a string "type").
-    const peeked = peekStrings(bytes, PEEKED);
-    const type = peeked?.get("type");
-    if (peeked !== null && type !== undefined) return { type, reqId: peeked.get("reqId") ?? null, isReply: isReplyType(type) };
+    const peeked = peekTypeAndReqId(bytes);
+    if (peeked !== null) return { type: peeked.type, reqId: peeked.reqId, isReply: isReplyType(peeked.type) };
     try {
       const msg = decodeMessage(bytes);
       const reqId = "reqId" in msg ? msg.reqId : null;

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { encode } from "@msgpack/msgpack";
-import { peekStrings } from "../../sim/msgpack-peek.ts";
+import { peekStrings, peekTypeAndReqId } from "../../sim/msgpack-peek.ts";
 import { decodeMessage, encodeMessage } from "../../src/core/messages.ts";
 import { mecdb } from "../../sim/mecdb.ts";
 
@@ -14,11 +14,12 @@ describe("peekStrings", () => {
         const got = peekStrings(bytes, ["type", "reqId"]);
         expect(got?.get("type")).toBe(type);
         expect(got?.get("reqId")).toBe(reqId);
+        expect(peekTypeAndReqId(bytes)).toEqual({ type, reqId });
       }),
     );
   });
   it("returns null on garbage, never throws", () => {
-    fc.assert(fc.property(fc.uint8Array(), (bytes) => void peekStrings(bytes, ["type"])));
+    fc.assert(fc.property(fc.uint8Array(), (bytes) => void (peekStrings(bytes, ["type"]), peekTypeAndReqId(bytes))));
     expect(peekStrings(new Uint8Array([0x93, 1, 2, 3]), ["type"])).toBeNull();
   });
   it("agrees with decodeMessage on real peer messages", () => {
