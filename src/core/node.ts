@@ -190,6 +190,7 @@ class Node implements NodeMachine {
 
   private send(to: NodeId, msg: PeerMessage): void {
     assert(to !== this.config.id, `node ${to} sends a message to itself`);
+    this.lastSentMs.set(to, this.nowMs);
     this.effects.push({ kind: "send", to, bytes: encodeMessage(msg) });
   }
 
@@ -279,11 +280,31 @@ class Node implements NodeMachine {
     this.emit({ type: "ready", actor: this.actor, incarnation: this.incarnation });
     const c = this.config;
     this.every(c.heartbeatIntervalMs, () => {
-      for (const p of this.peers) this.send(p, { type: "heartbeat", from: c.id });
+      // Any message proves liveness: a peer we sent something to within the last interval
+      // needs no heartbeat (under load this removes most heartbeat traffic).
+      for (const p of this.peers) {
+        if (this.nowMs - (this.lastSentMs.get(p) ?? -Infinity) >= c.heartbeatIntervalMs) this.send(p, { type: "heartbeat", from: c.id });
+      }
       this.emitTransitions(this.detector.tick(this.nowMs));
     });
-    this.every(c.handoffIntervalMs, () => this.handoff.tick());
+    // The handoff loop runs only while this node holds hints (no idle timer events).
+    this.replica.hints.onAdd = () => this.armHandoff();
+    if (this.replica.hints.size > 0) this.armHandoff();
     if (c.antiEntropyIntervalMs > 0) this.every(c.antiEntropyIntervalMs, () => this.antiEntropy.tick());
+  }
+
+  private handoffArmed = false;
+  /** When this node last sent anything to each peer (heartbeats are skipped right after traffic). */
+  private readonly lastSentMs = new Map<NodeId, number>();
+
+  private armHandoff(): void {
+    if (this.handoffArmed || this.phase !== "ready") return;
+    this.handoffArmed = true;
+    this.setTimer(this.config.handoffIntervalMs, () => {
+      this.handoffArmed = false;
+      this.handoff.tick();
+      if (this.replica.hints.size > 0) this.armHandoff();
+    });
   }
 
   // ---- client ops ----

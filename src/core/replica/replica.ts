@@ -82,9 +82,13 @@ export class HintIndex {
   private readonly byStorageKey = new Map<string, HintEntry>();
   private readonly byKey = new Map<string, Set<string>>();
 
+  /** Called after a new hint was indexed (the node arms its handoff loop). */
+  onAdd: (() => void) | null = null;
+
   add(entry: HintEntry): void {
     if (this.byStorageKey.has(entry.storageKey)) return;
     this.byStorageKey.set(entry.storageKey, entry);
+    this.onAdd?.();
     const k = `${entry.partition}:${entry.key}`;
     let set = this.byKey.get(k);
     if (set === undefined) this.byKey.set(k, (set = new Set()));
