@@ -130,11 +130,17 @@ export class SimProcess {
   /** A message arrived from the network; false when there is no process to take it. */
   receive(from: NodeId, bytes: Uint8Array): boolean {
     if (this.host === null) return false;
-    this.run(() => {
-      this.network.noteReceived(this.id, from, bytes);
-      this.receiver?.(from, bytes);
-    });
+    if (this.paused) {
+      this.held.push(() => this.take(from, bytes));
+      return true;
+    }
+    this.take(from, bytes);
     return true;
+  }
+
+  private take(from: NodeId, bytes: Uint8Array): void {
+    this.network.noteReceived(this.id, from, bytes);
+    this.receiver?.(from, bytes);
   }
 
   /** A client request to this node. */
