@@ -19,16 +19,21 @@
 //   dropped and counted (it is the stalest, and the node retries what matters).
 //
 // Socket options and their trade-offs
-// - `immediate: true` on DEALERs: messages are queued only on completed connections. A peer
-//   that is down (or not started yet) gets nothing: send() fails at once with EAGAIN and the
-//   message is dropped and counted as `unreachable`. Without it, libzmq would buffer up to the
-//   high-water mark for a dead peer and deliver that stale backlog in a burst when the peer
-//   restarts; the node tolerates that too (request ids make late replies harmless), but
-//   dropping matches what the node's failure detector and hinted handoff already assume, and
-//   keeps memory bounded. The price: the first messages after a peer (re)starts are lost until
-//   the TCP connection completes (reconnectInterval, ~100 ms).
+// - `immediate: false` (libzmq's default) on DEALERs: a message for a peer whose connection
+//   is not (yet, or no longer) established waits in libzmq's queue, up to the high-water mark,
+//   and is delivered when the connection comes up. That matters at boot and after a restart:
+//   a DEALER retries its connect every reconnectInterval (backing off to
+//   reconnectMaxInterval), and with `immediate: true` every message in that window, e.g. the
+//   first replicate of the first write after `mec cluster` reported ready, was dropped and
+//   the request failed its quorum (seen in test/cluster under load). The price: after an
+//   outage the peer receives a burst of stale messages. The node is built for that: every
+//   request carries a request id (with a boot nonce), so a late reply never counts toward a
+//   new request, stale forwarded writes are dropped by their sentAt, and replicated sets merge
+//   idempotently. The burst is bounded by the high-water marks: small on the control channel
+//   (a stale heartbeat is worthless), larger on the data channel. Beyond the mark send()
+//   fails at once (sendTimeout 0) and the message is dropped and counted as `unreachable`.
 // - `sendTimeout` (default 0): send() never blocks; if libzmq cannot queue the message now
-//   (no connection, or the high-water mark is reached on a slow peer), it is dropped.
+//   (the high-water mark is reached for a dead or slow peer), it is dropped.
 // - `linger: 0` on every socket: close() discards anything unsent, so the process can always
 //   exit, even with messages for a dead peer.
 // - `handover: true` on ROUTERs: when a peer restarts and reconnects with the same routing id
@@ -52,11 +57,7 @@ export interface ZmqTransportOptions {
   readonly port: number;
   /** Maps a node id to its host and cluster port; default parses "host:port". */
   readonly addressOf?: (id: NodeId) => { host: string; port: number };
-  /**
-   * Peers to connect to at start, on both channels, so the connections are up before the first
-   * message (with `immediate`, a message on a connection still being set up is dropped).
-   * Other peers are connected on first send.
-   */
+  /** Peers to connect to at start, on both channels, so the connections are up before the first message. Others are connected on first send. */
   readonly peers?: readonly NodeId[];
   /** Which channel a message takes; default: data. */
   readonly classify?: (bytes: Uint8Array) => Channel;
@@ -64,8 +65,12 @@ export interface ZmqTransportOptions {
   readonly queueMax?: number;
   /** zeromq sendTimeout in ms: 0 = drop at once if libzmq cannot queue the message. */
   readonly sendTimeoutMs?: number;
-  /** libzmq high-water mark per peer connection (messages). */
+  /** libzmq high-water mark of each data-channel DEALER (messages). Default 1000. */
   readonly sendHighWaterMark?: number;
+  /** libzmq high-water mark of each control-channel DEALER (heartbeats). Default 16. */
+  readonly controlHighWaterMark?: number;
+  /** Queue messages for peers not connected (yet); see the header. Default false. */
+  readonly immediate?: boolean;
   readonly reconnectIntervalMs?: number;
   readonly reconnectMaxIntervalMs?: number;
   /** Called for transport trouble worth a log line (dropped messages are only counted). */
@@ -252,11 +257,11 @@ export class ZmqTransport implements TransportPort {
     const dealer = new Dealer({
       routingId: this.opts.selfId,
       linger: 0,
-      immediate: true,
+      immediate: this.opts.immediate ?? false,
       sendTimeout: this.opts.sendTimeoutMs ?? 0,
-      sendHighWaterMark: this.opts.sendHighWaterMark ?? 10_000,
+      sendHighWaterMark: channel === "control" ? (this.opts.controlHighWaterMark ?? 16) : (this.opts.sendHighWaterMark ?? 1000),
       reconnectInterval: this.opts.reconnectIntervalMs ?? 100,
-      reconnectMaxInterval: this.opts.reconnectMaxIntervalMs ?? 1000,
+      reconnectMaxInterval: this.opts.reconnectMaxIntervalMs ?? 500,
     });
     dealer.connect(tcpUrl(host, channel === "control" ? port : port + 1));
     const peer = new PeerSocket(dealer, this.opts.queueMax ?? 1000, this.stats);
