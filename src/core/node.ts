@@ -17,6 +17,14 @@
 //   applied, the coordinator may try the next primary), other peer messages are dropped
 //   (senders cope with loss), but every message still counts as proof of life.
 // - A malformed peer message is logged and dropped; it never crashes the node.
+// - Periodic work: heartbeats every heartbeatIntervalMs (skipped to a peer that got any other
+//   message within the interval: every message proves liveness), the failure detector's check
+//   on the same tick, hinted handoff every handoffIntervalMs while hints exist, anti-entropy
+//   every antiEntropyIntervalMs (0 = off).
+//
+// Where things live: coordinator/ (get.ts, put.ts, mint.ts and the pure quorum.ts), replica/
+// (replica.ts: storage read-modify-writes, hints, trees; handoff.ts; ae-exchange.ts;
+// anti-entropy.ts; keys.ts), membership/failure-detector.ts, messages.ts, random.ts.
 import { decode as msgpackDecode, encode as msgpackEncode } from "@msgpack/msgpack";
 import { assert, assertNever } from "./assert.ts";
 import type { NodeContext } from "./context.ts";
