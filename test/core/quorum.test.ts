@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import fc from "fast-check";
 import { ReplyTally, mergeReplies, readRepairTargets, reapableSet, sloppyTargets, validQuorum } from "../../src/core/coordinator/quorum.ts";
 import { emptyClock, emptySet, update } from "../../src/core/versioning/index.ts";
 import type { SiblingSet } from "../../src/core/versioning/types.ts";
@@ -96,5 +97,49 @@ describe("merge, read repair and reap decisions", () => {
     expect(reapableSet(new Map([["a", t], ["b", t], ["c", s2]]), ["a", "b", "c"])).toBeNull();
     const t2 = update(t, emptyClock(), "y.1", w(null)).set; // another tombstone, different set
     expect(reapableSet(new Map([["a", t], ["b", t2], ["c", t]]), ["a", "b", "c"])).toBeNull();
+  });
+});
+
+describe("ReplyTally properties", () => {
+  const nodes = ["a", "b", "c", "d", "e", "x", "y"];
+  it("reached iff at least `needed` distinct targets replied, whatever the duplicates and strangers", () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.constantFrom("a", "b", "c", "d", "e"), { minLength: 1, maxLength: 5 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.array(fc.constantFrom(...nodes), { maxLength: 30 }),
+        (targets, needed, replies) => {
+          const t = new ReplyTally<number>(targets, needed);
+          replies.forEach((r, i) => t.record(r, i));
+          const distinct = new Set(replies.filter((r) => targets.includes(r)));
+          expect(t.reached).toBe(distinct.size >= needed);
+          expect(t.answered).toBe(distinct.size);
+          expect(new Set(t.repliers()).size).toBe(t.repliers().length);
+          expect(t.complete).toBe(distinct.size === targets.length);
+          // The first reply of each target is the one kept.
+          for (const [node, v] of t.entries()) expect(v).toBe(replies.indexOf(node));
+        },
+      ),
+    );
+  });
+  it("sloppy targets: at most n, distinct, primaries first, every hint names a skipped primary", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5 }), fc.subarray(["p1", "p2", "p3", "f1", "f2", "f3"]), (n, down) => {
+        const primaries = ["p1", "p2", "p3"];
+        const fallbacks = ["f1", "f2", "f3"];
+        const ts = sloppyTargets(primaries, fallbacks, n, (x) => !down.includes(x));
+        expect(ts.length).toBeLessThanOrEqual(n);
+        expect(new Set(ts.map((t) => t.node)).size).toBe(ts.length);
+        for (const t of ts) {
+          expect(down).not.toContain(t.node);
+          if (t.hint !== null) {
+            expect(fallbacks).toContain(t.node);
+            expect(down).toContain(t.hint);
+          }
+        }
+        const hints = ts.flatMap((t) => (t.hint === null ? [] : [t.hint]));
+        expect(new Set(hints).size).toBe(hints.length);
+      }),
+    );
   });
 });
