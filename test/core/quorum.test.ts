@@ -111,7 +111,7 @@ describe("ReplyTally properties", () => {
         (targets, needed, replies) => {
           const t = new ReplyTally<number>(targets, needed);
           replies.forEach((r, i) => t.record(r, i));
-          const distinct = new Set(replies.filter((r) => targets.includes(r)));
+          const distinct = new Set(replies.filter((r) => (targets as readonly string[]).includes(r)));
           expect(t.reached).toBe(distinct.size >= needed);
           expect(t.answered).toBe(distinct.size);
           expect(new Set(t.repliers()).size).toBe(t.repliers().length);
