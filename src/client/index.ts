@@ -84,6 +84,8 @@ export interface MecClientOptions {
   readonly timeoutMs?: number;
   /** Another fetch implementation (tests); default the global fetch. */
   readonly fetch?: typeof fetch;
+  /** Sent as X-Mec-Client-Id on writes (only the client-vclock teaching mode uses it). */
+  readonly clientId?: string;
 }
 
 const VCLOCK = "x-mec-vclock";
@@ -109,8 +111,10 @@ export class MecClient {
   readonly baseUrl: string;
   private readonly timeoutMs: number;
   private readonly fetchImpl: typeof fetch;
+  private readonly clientId: string | null;
 
   constructor(baseUrl: string, options: MecClientOptions = {}) {
+    this.clientId = options.clientId ?? null;
     this.baseUrl = baseUrl.replace(/\/+$/, "");
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.fetchImpl = options.fetch ?? fetch;
@@ -126,6 +130,7 @@ export class MecClient {
     const contentType = options.contentType ?? (typeof value === "string" ? "text/plain; charset=utf-8" : "application/octet-stream");
     const headers: Record<string, string> = { "content-type": contentType };
     if (options.vclock) headers[VCLOCK] = options.vclock;
+    if (this.clientId !== null) headers["x-mec-client-id"] = this.clientId;
     const res = await this.send("PUT", keyPath(key) + query({ w: options.w }), headers, body);
     await res.arrayBuffer();
     return { vclock: res.headers.get(VCLOCK) };
@@ -134,6 +139,7 @@ export class MecClient {
   async delete(key: string, options: DeleteOptions = {}): Promise<WriteResult> {
     const headers: Record<string, string> = {};
     if (options.vclock) headers[VCLOCK] = options.vclock;
+    if (this.clientId !== null) headers["x-mec-client-id"] = this.clientId;
     const res = await this.send("DELETE", keyPath(key) + query({ w: options.w }), headers);
     await res.arrayBuffer();
     return { vclock: res.headers.get(VCLOCK) };

@@ -150,6 +150,13 @@ describe("MecClient", () => {
     await expect(dead.ping()).rejects.toMatchObject({ status: 0, code: "unreachable" });
   });
 
+  it("sends its clientId on writes", async () => {
+    const named = new MecClient(baseUrl, { clientId: "mary" });
+    await named.put("k", "v");
+    await named.delete("k");
+    expect(handle.ops.map((o) => (o.type === "get" ? null : o.clientId))).toEqual(["mary", "mary"]);
+  });
+
   it("ping and stats", async () => {
     expect(await db.ping()).toBe(true);
     const s = await db.stats();

@@ -381,6 +381,17 @@ describe("bad input is a 4xx with a JSON error", () => {
     expect([...back.keys()]).toEqual(["A", "B", "C", "fake.1"]);
   });
 
+  it("X-Mec-Client-Id is passed on (client-vclock teaching mode); a bad one is 400", async () => {
+    expect((await put("c", "v", { "x-mec-client-id": "cormacrelf" })).statusCode).toBe(200);
+    const op = handle.ops[0]!;
+    expect(op.type === "put" && op.clientId).toBe("cormacrelf");
+    expect((await put("c", "v")).statusCode).toBe(200);
+    expect("clientId" in handle.ops[1]!).toBe(false);
+    const bad = await put("c", "v", { "x-mec-client-id": "has space" });
+    expect(bad.statusCode).toBe(400);
+    expect(errorBody(bad).error).toBe("bad-request");
+  });
+
   it("an empty X-Mec-Vclock is a blind write", async () => {
     expect((await put("k", "v", { "x-mec-vclock": "" })).statusCode).toBe(200);
     const op = handle.ops[0]!;

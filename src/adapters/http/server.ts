@@ -25,6 +25,8 @@ import { bufferOf, chooseBoundary, encodeMultipart } from "./multipart.ts";
 
 export const VCLOCK_HEADER = "x-mec-vclock";
 export const TIMESTAMP_HEADER = "x-mec-timestamp";
+/** Names the writing client; only the client-vclock teaching mode uses it (as the actor, as the original did). */
+export const CLIENT_ID_HEADER = "x-mec-client-id";
 export const DEFAULT_CONTENT_TYPE = "application/octet-stream";
 
 export interface HttpServerOptions {
@@ -149,6 +151,16 @@ function contextOf(request: FastifyRequest): VClock | null {
   const decoded = decodeVclock(text);
   if (!decoded.ok) throw new HttpError(400, "bad-vclock", `malformed X-Mec-Vclock: ${formatVclockError(decoded.error)}`);
   return decoded.clock;
+}
+
+/** The X-Mec-Client-Id header: absent, or 1..255 printable ASCII characters. */
+function clientIdOf(request: FastifyRequest): { clientId?: string } {
+  const header = request.headers[CLIENT_ID_HEADER];
+  if (header === undefined) return {};
+  if (typeof header !== "string" || !/^[\x21-\x7e]{1,255}$/.test(header)) {
+    throw new HttpError(400, "bad-request", "X-Mec-Client-Id must be 1 to 255 printable ASCII characters without spaces");
+  }
+  return { clientId: header };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -361,14 +373,14 @@ export function buildHttpServer(handle: NodeApiHandle, stats: NodeStats, opts: H
         const value = Buffer.isBuffer(body) ? new Uint8Array(body.buffer, body.byteOffset, body.byteLength) : new Uint8Array(0);
         const ctHeader = request.headers["content-type"];
         const contentType = typeof ctHeader === "string" && ctHeader.length > 0 ? ctHeader : DEFAULT_CONTENT_TYPE;
-        op = { type: "put", key, value, contentType, context, ...(w === undefined ? {} : { w }) };
+        op = { type: "put", key, value, contentType, context, ...(w === undefined ? {} : { w }), ...clientIdOf(request) };
         break;
       }
       case "DELETE": {
         quorumParam(request, "r", n);
         const w = quorumParam(request, "w", n);
         context = contextOf(request);
-        op = { type: "delete", key, context, ...(w === undefined ? {} : { w }) };
+        op = { type: "delete", key, context, ...(w === undefined ? {} : { w }), ...clientIdOf(request) };
         break;
       }
       default:
