@@ -127,8 +127,8 @@ export class LevelStorage implements StoragePort {
     let settle!: () => void;
     const mine: Running = { ...entry, finished: new Promise<void>((r) => (settle = r)) };
     this.running.add(mine);
-    void Promise.all(before)
-      .then(() => this.execute(op))
+    const started = before.length === 0 ? this.execute(op) : Promise.all(before).then(() => this.execute(op));
+    void started
       .then(
         (result) => result,
         (err: unknown): StorageResult => ({ ok: false, message: `${op.type} failed: ${(err as Error).message ?? String(err)}` }),
