@@ -107,6 +107,12 @@ describe("checker 3: every dot issued once", () => {
     expect(v).toHaveLength(1);
     expect(v[0]?.detail).toContain("minted twice");
   });
+  it("ignores a mint retracted by a machine crash (the dot never left the node's memory)", () => {
+    const first: MintedDot = { node: "n1", atMs: 0, key: "k", actor: "n1.1", counter: 1, retracted: true };
+    const again: MintedDot = { node: "n1", atMs: 5, key: "k", actor: "n1.1", counter: 1 };
+    expect(checkUniqueDots(record({ minted: [first, again] }))).toEqual([]);
+    expect(checkUniqueDots(record({ minted: [{ ...first, retracted: false }, again] }))).toHaveLength(1);
+  });
   it("catches two acknowledged writes with one dot", () => {
     const a = put("k", "a", "ok", { actor: "x", counter: 1 });
     const b = put("k", "b", "ok", { actor: "x", counter: 1 });

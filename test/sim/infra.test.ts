@@ -130,4 +130,17 @@ describe("determinism (checker 6) on the stand-in node", () => {
     const kinds = new Set(lines.map((l) => (JSON.parse(l) as { ev: string }).ev));
     for (const k of ["send", "deliver", "duplicate", "crash", "machine-crash", "boot", "pause", "resume", "cut", "uncut", "storage-op", "storage-done", "invoke", "complete", "node-event"]) expect(kinds).toContain(k);
   });
+  it("a mint is retracted only when a machine crash lost it before anyone saw it", () => {
+    const a = spec(8);
+    const slow = { ...a.spec, cluster: { ...a.spec.cluster, storage: { ...a.spec.cluster.storage, writeMinMs: 20, writeMaxMs: 60 } } };
+    const episodes = Array.from({ length: 12 }, (_, i) => ({ atMs: 300 + i * 600, durMs: 100, kind: "power-loss" as const, node: 0, peer: 0, mask: 0 }));
+    const res = runSimulation(standinSut, slow, { dropRate: 0, dupRate: 0, episodes });
+    const retracted = res.cluster.minted.filter((m) => m.retracted);
+    expect(retracted.length).toBeGreaterThan(0);
+    for (const m of retracted) {
+      const acked = res.history.find((op) => op.outcome === "ok" && op.dot?.actor === m.actor && op.dot.counter === m.counter && op.key === m.key);
+      expect(acked).toBeUndefined();
+    }
+    expect(res.violations.filter((v) => v.property === "unique-dots")).toEqual([]);
+  });
 });
