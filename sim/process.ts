@@ -31,6 +31,7 @@ export class SimProcess {
   boots = 0;
   /** Dots minted by the current process that have not yet left its memory (see MintedDot.retracted). */
   private volatileMints: MintedDot[] = [];
+  private lastTimerId = -1;
 
   constructor(
     readonly id: NodeId,
@@ -61,10 +62,12 @@ export class SimProcess {
       clock: {
         now: () => sched.now,
         setTimer: (afterMs, fire) => {
+          // The host reports the set-timer effect (onEffect) just before calling this.
+          const timerId = this.lastTimerId;
           const event = sched.after(afterMs, () => {
             if (this.epoch !== epoch) return;
             this.run(() => {
-              if (this.tracer.on) this.tracer.emit(sched.now, "timer", this.id);
+              if (this.tracer.on) this.tracer.emit(sched.now, "timer", this.id, { timerId });
               fire();
             });
           });
@@ -95,6 +98,7 @@ export class SimProcess {
     this.host = new NodeHost(node, ports, {
       onEvent: (event, now) => this.hooks.onNodeEvent(this.id, event, now),
       onEffect: (effect) => {
+        if (effect.kind === "set-timer") this.lastTimerId = effect.timerId;
         if (this.volatileMints.length > 0) this.escapeByEffect(effect);
       },
     });

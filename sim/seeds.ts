@@ -4,7 +4,7 @@
 import fc from "fast-check";
 import type { BugName } from "../src/core/types.ts";
 import type { VersioningMode } from "../src/core/versioning/types.ts";
-import type { Property, Violation } from "./checkers/index.ts";
+import { checkDeterminism, type Property, type Violation } from "./checkers/index.ts";
 import type { FaultSchedule } from "./faults.ts";
 import { runSimulation, type RunResult } from "./run.ts";
 import type { SystemUnderTest } from "./sut.ts";
@@ -45,8 +45,7 @@ export function runSeed(sut: SystemUnderTest, seed: number, options: SeedOptions
   const simulatedMs = result.simulatedMs;
   if (options.determinism) {
     const again = runSimulation(sut, world.spec, schedule, { hash: true });
-    if (again.traceHash !== result.traceHash)
-      violations.push({ property: "determinism", detail: `seed ${seed} ran twice gave trace hashes ${result.traceHash.slice(0, 16)} and ${again.traceHash.slice(0, 16)}` });
+    violations.push(...checkDeterminism(seed, result.traceHash, again.traceHash));
   }
   return {
     seed,

@@ -1,6 +1,7 @@
 // The checkers, in the order the issue numbers them. Checker 6 (same seed, same trace) is not
-// a function of one run: sim/swarm.ts runs a seed twice and compares trace hashes.
+// a function of one run: sim/seeds.ts runs a seed twice and gives both hashes to determinism.ts.
 import { checkConvergence } from "./convergence.ts";
+import { checkDeterminism } from "./determinism.ts";
 import { checkFinalSiblings } from "./final-siblings.ts";
 import { checkLostWrites } from "./lost-writes.ts";
 import { checkQuorums } from "./quorum.ts";
@@ -13,6 +14,6 @@ export function checkAll(run: RunRecord): Violation[] {
   return CHECKERS.flatMap((check) => check(run));
 }
 
-export { checkConvergence, checkFinalSiblings, checkLostWrites, checkQuorums, checkUniqueDots };
+export { checkConvergence, checkDeterminism, checkFinalSiblings, checkLostWrites, checkQuorums, checkUniqueDots };
 export type { Checker, Property, RunRecord, Violation } from "./types.ts";
 export { PROPERTIES } from "./types.ts";
