@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { NodeId } from "../../src/core/types.ts";
 import type { Dot, Sibling, SiblingSet, VClock } from "../../src/core/versioning/types.ts";
 import { setsEqual } from "../../src/core/versioning/index.ts";
-import { checkConvergence, checkFinalSiblings, checkLostWrites, checkQuorums, checkUniqueDots, type RunRecord } from "../../sim/checkers/index.ts";
+import { checkConvergence, checkDeterminism, checkFinalSiblings, checkLostWrites, checkQuorums, checkUniqueDots, type RunRecord } from "../../sim/checkers/index.ts";
 import type { MintedDot, QuorumRecord } from "../../sim/cluster.ts";
 import type { HistoryOp } from "../../sim/history.ts";
 
@@ -141,5 +141,12 @@ describe("checker 5: convergence", () => {
     const v = checkConvergence(record({ final: { n1: { k: s1 }, n2: { k: s1 }, n3: {} } }));
     expect(v).toHaveLength(1);
     expect(v[0]?.detail).toContain("n3=absent");
+  });
+});
+
+describe("checker 6: determinism", () => {
+  it("equal hashes pass, different hashes are a violation", () => {
+    expect(checkDeterminism(1, "ab", "ab")).toEqual([]);
+    expect(checkDeterminism(1, "ab", "cd")[0]?.property).toBe("determinism");
   });
 });
