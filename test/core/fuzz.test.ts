@@ -5,12 +5,12 @@ import { run } from "./fuzz-run.ts";
 describe("randomised harness runs", () => {
   it("no violations across seeds", () => {
     let acked = 0;
-    for (let seed = 1; seed <= 20; seed++) {
+    for (let seed = 1; seed <= 12; seed++) {
       const r = run(seed);
       expect(r.violations, `seed ${seed}`).toEqual([]);
       acked += r.acked;
     }
-    expect(acked).toBeGreaterThan(80);
+    expect(acked).toBeGreaterThan(50);
   });
   it("the overwrite bug is caught within a few seeds", () => {
     let caught = 0;
