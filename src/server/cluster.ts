@@ -230,6 +230,12 @@ export async function runCluster(opts: ClusterOptions, stopSignal?: Promise<unkn
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   void stopSignal?.then(() => onSignal("SIGTERM"));
+  // Started with an IPC channel (e.g. by a test): stop when the parent goes away.
+  const onDisconnect = (): void => onSignal("SIGTERM");
+  if (process.channel) {
+    process.on("disconnect", onDisconnect);
+    process.channel.unref();
+  }
 
   try {
     // Wait until every node answers /ping, or one of them dies, or we are told to stop.
@@ -283,6 +289,7 @@ export async function runCluster(opts: ClusterOptions, stopSignal?: Promise<unkn
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    process.off("disconnect", onDisconnect);
     for (const c of children) if (c.exit === null) c.proc.kill("SIGKILL");
   }
 }

@@ -72,7 +72,8 @@ const everyProcess = new Set<MecProcess>();
 
 /** Spawns `node bin/mec.js ARGS` (tracked: killed by killAllSpawned). */
 export function spawnMec(args: readonly string[], opts: { cwd?: string } = {}): MecProcess {
-  const proc = spawn(process.execPath, [MEC_BIN, ...args], { cwd: opts.cwd ?? REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env } });
+  // With an IPC channel, a node stops by itself should this test process die without afterAll.
+  const proc = spawn(process.execPath, [MEC_BIN, ...args], { cwd: opts.cwd ?? REPO_ROOT, stdio: ["ignore", "pipe", "pipe", "ipc"], env: { ...process.env } });
   const p = new MecProcess(proc);
   everyProcess.add(p);
   void p.exited.then(() => everyProcess.delete(p));
