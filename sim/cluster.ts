@@ -3,7 +3,7 @@
 // named n1..nK; a node's PRNG seed on each boot derives from the run seed, the node and the
 // boot number, so restarts are as reproducible as everything else.
 import type { BugName, NodeConfig, NodeEvent, NodeId } from "../src/core/types.ts";
-import type { VersioningMode } from "../src/core/versioning/types.ts";
+import type { SiblingSet, VersioningMode } from "../src/core/versioning/types.ts";
 import { Rng, fnv32 } from "./rng.ts";
 import { Scheduler } from "./scheduler.ts";
 import { SimNetwork, type LatencyModel } from "./network.ts";
@@ -169,8 +169,8 @@ export class SimCluster {
   }
 
   /** Objects in each node's durable storage. */
-  snapshot(): Map<NodeId, Map<string, import("../src/core/versioning/types.ts").SiblingSet>> {
-    const out = new Map<NodeId, Map<string, import("../src/core/versioning/types.ts").SiblingSet>>();
+  snapshot(): Map<NodeId, Map<string, SiblingSet>> {
+    const out = new Map<NodeId, Map<string, SiblingSet>>();
     for (const [id, p] of this.processes) out.set(id, this.sut.readObjects(p.storage.entries()));
     return out;
   }

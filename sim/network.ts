@@ -111,8 +111,9 @@ export class SimNetwork {
   }
 
   send(from: NodeId, to: NodeId, bytesIn: Uint8Array): void {
-    // Copy: an encoder may reuse its buffer after send returns.
-    const bytes = bytesIn.slice();
+    // An encoder may reuse its buffer after send returns: copy views into a larger buffer
+    // (the node's encodeMessage already returns a fresh, exact-size copy).
+    const bytes = bytesIn.byteOffset === 0 && bytesIn.byteLength === bytesIn.buffer.byteLength ? bytesIn : bytesIn.slice();
     this.sent++;
     const id = this.sent;
     if (this.tracer.on) this.tracer.emit(this.sched.now, "send", from, { to, id, ...this.summary(bytes) });

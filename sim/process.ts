@@ -85,7 +85,8 @@ export class SimProcess {
           this.storage.submit(op, (result) => {
             if (this.volatileMints.length > 0 && this.epoch === epoch) this.escapeByWrite(op);
             if (this.epoch !== epoch) return;
-            this.run(() => done(result));
+            if (this.paused) this.held.push(() => done(result));
+            else done(result);
           }),
       },
       log: {

@@ -12,7 +12,6 @@ import { checkAll, type RunRecord, type Violation } from "./checkers/index.ts";
 import { SimCluster, type ClusterSpec } from "./cluster.ts";
 import { FaultDriver, type FaultSchedule } from "./faults.ts";
 import type { HistoryOp } from "./history.ts";
-import { fnv32 } from "./rng.ts";
 import type { SystemUnderTest } from "./sut.ts";
 import { Tracer, type TraceOptions } from "./trace.ts";
 import { Workload, type WorkloadSpec } from "./workload.ts";
@@ -128,9 +127,4 @@ export function runSimulation(sut: SystemUnderTest, spec: RunSpec, schedule: Fau
     cluster,
     record,
   };
-}
-
-/** A short stable fingerprint of a value (for labels). */
-export function fingerprint(text: string): string {
-  return fnv32(text).toString(16).padStart(8, "0");
 }
