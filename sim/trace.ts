@@ -3,6 +3,25 @@
 // node event), each with the simulated time and the node. The trace hash (sha256 over the
 // lines) is what the determinism checker (checker 6) compares between two runs of a seed.
 // Tracing is off unless a hash or a sink is requested, so swarm runs pay nothing for it.
+//
+// Line format: {"t": ms since the run began, "ev": kind, "node": id or null, ...fields}
+//   run            spec, schedule                     the run's configuration (first line)
+//   boot           seed, boot                         a node process starts (boot = 1, 2, ...)
+//   send           to, id, type, reqId, size, h       a message leaves (h = fnv32 of its bytes)
+//   duplicate      to, id                             the network will deliver it twice
+//   deliver        from, id                           it reached a live node (node = receiver)
+//   drop           to|from, id, reason                loss | cut | down
+//   timer          timerId                            a node timer fired
+//   storage-op     op, key | prefix | puts, dels      a storage operation was submitted
+//   storage-done   op, ok                             ... and completed (writes are now durable)
+//   invoke         op, client, kind, key, value, context     a client operation starts
+//   complete       op, outcome, dot, error, read      ... and ends (ok | failed | unknown)
+//   node-event     event                              a NodeEvent (dot-minted, quorum, ...)
+//   crash | machine-crash  lostWrites                 a process / machine crash
+//   wipe, pause, resume, cut / uncut (cut), clog (a, b, untilMs), heal, heal-all
+//   violation      property, detail                   a checker's finding (last lines)
+//   log            level, msg, fields                 the node's warnings and errors
+// Bytes are base64, bigints decimal strings, clocks {actor: {counter, timestamp}}.
 import { createHash, type Hash } from "node:crypto";
 import { SIM_EPOCH_MS } from "./scheduler.ts";
 
