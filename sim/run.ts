@@ -72,7 +72,17 @@ export function runSimulation(sut: SystemUnderTest, spec: RunSpec, schedule: Fau
     if (tracer.on) tracer.emit(sched.now, "heal-all", null);
     faults.heal();
   });
-  sched.runUntil(end);
+  // A node that throws (a failed assertion: a programmer error) is a finding, not a crash of
+  // the simulator: the run stops there and reports it with its seed.
+  let thrown: Violation | null = null;
+  try {
+    sched.runUntil(end);
+  } catch (e) {
+    const err = e instanceof Error ? e : new Error(String(e));
+    const where = (err.stack ?? "").split("\n").slice(1, 4).map((l) => l.trim()).join(" < ");
+    thrown = { property: "exception", detail: `at +${Math.round(sched.now - t0)}ms: ${err.message}${where ? ` (${where})` : ""}` };
+    if (tracer.on) tracer.emit(sched.now, "exception", null, { message: err.message });
+  }
 
   const final = cluster.snapshot();
   const primariesCache = new Map<string, readonly NodeId[]>();
@@ -97,7 +107,7 @@ export function runSimulation(sut: SystemUnderTest, spec: RunSpec, schedule: Fau
     },
     setsEqual: (a, b) => sut.setsEqual(a, b),
   };
-  const violations = checkAll(record);
+  const violations = thrown !== null ? [thrown] : checkAll(record);
   let ok = 0;
   let failed = 0;
   let unknown = 0;

@@ -6,8 +6,9 @@ import type { SiblingSet, VersioningMode } from "../../src/core/versioning/types
 import type { MintedDot, QuorumRecord } from "../cluster.ts";
 import type { HistoryOp } from "../history.ts";
 
-export type Property = "lost-write" | "final-siblings" | "unique-dots" | "quorum" | "convergence" | "determinism";
-export const PROPERTIES: readonly Property[] = ["lost-write", "final-siblings", "unique-dots", "quorum", "convergence", "determinism"];
+/** The six checked properties, plus "exception": the node threw (a failed assertion). */
+export type Property = "lost-write" | "final-siblings" | "unique-dots" | "quorum" | "convergence" | "determinism" | "exception";
+export const PROPERTIES: readonly Property[] = ["lost-write", "final-siblings", "unique-dots", "quorum", "convergence", "determinism", "exception"];
 
 export interface Violation {
   readonly property: Property;

@@ -143,4 +143,22 @@ describe("determinism (checker 6) on the stand-in node", () => {
     }
     expect(res.violations.filter((v) => v.property === "unique-dots")).toEqual([]);
   });
+  it("a node that throws is reported as an 'exception' finding, not a simulator crash", () => {
+    let steps = 0;
+    const throwing = {
+      ...standinSut,
+      createNode: (config: Parameters<typeof standinSut.createNode>[0]) => {
+        const node = standinSut.createNode(config);
+        return { id: node.id, step: (s: Parameters<typeof node.step>[0]) => {
+          if (++steps === 500) throw new Error("assertion failed: planted");
+          return node.step(s);
+        } };
+      },
+    };
+    const a = spec(3);
+    const res = runSimulation(throwing, a.spec, { dropRate: 0, dupRate: 0, episodes: [] });
+    expect(res.violations).toHaveLength(1);
+    expect(res.violations[0]?.property).toBe("exception");
+    expect(res.violations[0]?.detail).toContain("assertion failed: planted");
+  });
 });
