@@ -14,6 +14,7 @@
 //
 // Options: --duration S (5)  --connections C (12)  --body BYTES (100)  --keys K (1000)
 //          --only a,b,c (add h: the HTTP layer alone over an in-memory handle)  --sync (storage writes synced, in a and in b/c)  --json
+//          --prof DIR (a V8 CPU profile of each server process, written when it stops)
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -35,10 +36,12 @@ interface Options {
   only: Set<string>;
   sync: boolean;
   json: boolean;
+  /** Write a V8 CPU profile of every server process into this directory (--cpu-prof). */
+  profDir: string | null;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { durationS: 5, connections: 12, bodyBytes: 100, keys: 1000, only: new Set(["a", "b", "c"]), sync: false, json: false };
+  const o: Options = { durationS: 5, connections: 12, bodyBytes: 100, keys: 1000, only: new Set(["a", "b", "c"]), sync: false, json: false, profDir: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): string => {
@@ -53,6 +56,7 @@ function parseArgs(argv: readonly string[]): Options {
     else if (a === "--only") o.only = new Set(next().split(","));
     else if (a === "--sync") o.sync = true;
     else if (a === "--json") o.json = true;
+    else if (a === "--prof") o.profDir = resolve(next());
     else throw new Error(`unknown option ${a} (see the header of bench/http.ts)`);
   }
   if (!(o.durationS > 0 && o.connections > 0 && o.bodyBytes >= 0 && o.keys > 0)) throw new Error("bad numeric option");
@@ -109,9 +113,12 @@ async function freePortPair(): Promise<number> {
   throw new Error("no free port pair found");
 }
 
+let profDir: string | null = null;
+
 function spawnLogged(args: string[], logFile: string): ChildProcess {
   const fd = openSync(logFile, "a");
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", fd, fd] });
+  const prof = profDir === null ? [] : ["--cpu-prof", "--cpu-prof-dir", profDir];
+  const child = spawn(process.execPath, [...prof, ...args], { cwd: ROOT, stdio: ["ignore", fd, fd] });
   children.add(child);
   return child;
 }
@@ -408,6 +415,7 @@ function report(rows: readonly Row[], o: Options): string {
 
 async function main(): Promise<number> {
   const o = parseArgs(process.argv.slice(2));
+  profDir = o.profDir;
   const dir = mkdtempSync(join(tmpdir(), "mec-bench-"));
   const rows: Row[] = [];
   try {

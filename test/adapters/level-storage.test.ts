@@ -70,4 +70,36 @@ describe("LevelStorage", () => {
     const r = await submit(s, { type: "get", key: "k" });
     expect(r).toEqual({ ok: false, message: "storage is closed" });
   });
+
+  it("interleaved writes and reads of the same keys across ticks: each read sees exactly the writes before it", async () => {
+    const s = await LevelStorage.open(join(tmp, "interleaved"), { sync: false });
+    const enc = (x: number): Uint8Array => new TextEncoder().encode(String(x));
+    const model = new Map<string, number | undefined>();
+    const expected: (string | undefined)[] = [];
+    const got: Promise<string | undefined>[] = [];
+    const writes: Promise<StorageResult>[] = [];
+    let seed = 7;
+    const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    for (let round = 0; round < 20; round++) {
+      for (let i = 0; i < 30; i++) {
+        const key = `k${rnd(5)}`;
+        const what = rnd(4);
+        if (what === 0) {
+          writes.push(submit(s, { type: "put", key, value: enc(round * 100 + i) }));
+          model.set(key, round * 100 + i);
+        } else if (what === 1) {
+          writes.push(submit(s, { type: "del", key }));
+          model.set(key, undefined);
+        } else {
+          const m = model.get(key);
+          expected.push(m === undefined ? undefined : String(m));
+          got.push(submit(s, { type: "get", key }).then((r) => (r.ok && r.value !== undefined ? new TextDecoder().decode(r.value) : undefined)));
+        }
+      }
+      if (round % 3 === 0) await new Promise((r) => setImmediate(r)); // some rounds share a group, some not
+    }
+    expect(await Promise.all(got)).toEqual(expected);
+    expect((await Promise.all(writes)).every((r) => r.ok)).toBe(true);
+    await s.close();
+  });
 });
