@@ -12,14 +12,11 @@ import { SimProcess } from "./process.ts";
 import type { SystemUnderTest } from "./sut.ts";
 import { Tracer } from "./trace.ts";
 
-export interface NodeTimings {
-  readonly requestTimeoutMs: number;
-  readonly heartbeatIntervalMs: number;
-  readonly suspectAfterMs: number;
-  readonly handoffIntervalMs: number;
-  readonly antiEntropyIntervalMs: number;
-  readonly reapDelayMs: number | null;
-}
+/** The node timing knobs a simulated cluster sets (the same fields as NodeConfig). */
+export type NodeTimings = Pick<
+  NodeConfig,
+  "requestTimeoutMs" | "heartbeatIntervalMs" | "suspectAfterMs" | "handoffIntervalMs" | "antiEntropyIntervalMs" | "reapDelayMs"
+>;
 
 export interface ClusterSpec {
   readonly seed: number;

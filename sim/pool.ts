@@ -10,15 +10,8 @@ import { runSeed, type SeedOutcome } from "./seeds.ts";
 import type { SystemUnderTest } from "./sut.ts";
 import type { WorkerBatch } from "./worker-main.ts";
 
-export interface CompactOutcome {
-  readonly seed: number;
-  readonly config: string;
-  readonly schedule: FaultSchedule;
-  readonly violations: Violation[];
-  readonly events: number;
-  readonly simulatedMs: number;
-  readonly wallMs: number;
-}
+/** A seed's outcome as it crosses from a worker thread: what the report needs, no trace or stats. */
+export type CompactOutcome = Pick<SeedOutcome, "seed" | "config" | "schedule" | "violations" | "events" | "simulatedMs" | "wallMs">;
 
 export function compactOutcome(o: SeedOutcome): CompactOutcome {
   return { seed: o.seed, config: o.config, schedule: o.schedule, violations: o.violations, events: o.events, simulatedMs: o.simulatedMs, wallMs: o.wallMs };

@@ -1,33 +1,10 @@
 // Seeded PRNG of the simulator (sfc32): every random choice of a run derives from the run
 // seed through named sub-streams (`fork`), so adding a draw in one concern (say, the
 // workload) does not shift the draws of another (the network). No Math.random here.
+import { fnv1a32, mix32 } from "../src/core/hash.ts";
 
-/** Mixes a 32-bit value (splitmix-style finalizer). */
-function mix32(x: number): number {
-  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
-  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
-  return (x ^ (x >>> 16)) >>> 0;
-}
-
-/** FNV-1a 32-bit hash of a string (labels of sub-streams, short trace digests). */
-export function fnv32(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
-/** FNV-1a 32-bit hash of bytes. */
-export function fnv32Bytes(bytes: Uint8Array): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < bytes.length; i++) {
-    h ^= bytes[i]!;
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
+/** FNV-1a 32-bit hashes (labels of sub-streams, short trace digests): the core's, over UTF-8 bytes. */
+export { fnv1a32 as fnv32, fnv1a32 as fnv32Bytes } from "../src/core/hash.ts";
 
 export class Rng {
   private a: number;
@@ -45,7 +22,7 @@ export class Rng {
 
   /** A new independent stream named by label (same seed + label = same stream). */
   fork(label: string): Rng {
-    return new Rng(this.nextU32(), fnv32(label));
+    return new Rng(this.nextU32(), fnv1a32(label));
   }
 
   nextU32(): number {

@@ -3,6 +3,8 @@
 // randomness (Math.random, crypto) or wall time; its state is node state, so a node is
 // deterministic given its seed and its inputs.
 
+import { mix32 } from "./hash.ts";
+
 /** Mixes 32-bit words into one well-spread 32-bit seed (murmur3 finalizer per word). */
 export function mixSeed(...words: readonly number[]): number {
   let h = 0x9e3779b9;
@@ -15,12 +17,7 @@ export function mixSeed(...words: readonly number[]): number {
     h = (h << 13) | (h >>> 19);
     h = (Math.imul(h, 5) + 0xe6546b64) >>> 0;
   }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return mix32(h);
 }
 
 /** The two 32-bit halves of a double's IEEE-754 bits (so fractional simulated times mix in fully). */

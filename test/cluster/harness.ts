@@ -86,15 +86,9 @@ export async function killAllSpawned(): Promise<void> {
   await Promise.all(alive.map((p) => p.exited));
 }
 
-export async function ping(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(`${url}/ping`, { signal: AbortSignal.timeout(1000) });
-    await res.arrayBuffer();
-    return res.ok;
-  } catch {
-    return false;
-  }
-}
+import { ping } from "../../src/server/cluster.ts";
+
+export { ping };
 
 export class TestNode {
   process: MecProcess | null = null;
