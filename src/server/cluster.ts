@@ -140,7 +140,7 @@ interface Child {
   exit: { code: number | null; signal: NodeJS.Signals | null } | null;
 }
 
-async function ping(url: string): Promise<boolean> {
+export async function ping(url: string): Promise<boolean> {
   try {
     const res = await fetch(`${url}/ping`, { signal: AbortSignal.timeout(1000) });
     await res.arrayBuffer();
