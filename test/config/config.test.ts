@@ -225,9 +225,9 @@ describe("bad configs give a ConfigError naming the file, the key and the proble
   });
 });
 
-describe("the config reference (src/config/README.md)", () => {
+describe("the config reference (README.md)", () => {
   it("lists every key with its default", () => {
-    const readme = readFileSync(join(import.meta.dirname, "..", "..", "src", "config", "README.md"), "utf8");
+    const readme = readFileSync(join(import.meta.dirname, "..", "..", "README.md"), "utf8");
     for (const spec of KEY_SPECS) {
       const row = readme.split("\n").find((l) => l.startsWith(`| \`${spec.toml}\` |`));
       expect(row, `README row for ${spec.toml}`).toBeDefined();
