@@ -7,7 +7,9 @@
 //     tcp://bind:port        the control channel: membership / heartbeats.
 //   A ROUTER prefixes every message it receives with the sender's routing id; every node's
 //   DEALERs use the node's own id as routing id, so the first frame names the sender and we
-//   deliver (fromNodeId, bytes) to the one registered receiver.
+//   deliver (fromNodeId, bytes) to the one registered receiver. A zmq message carries one or
+//   more node messages, one frame each ([routingId, m1, m2, ...] at the ROUTER): a sender
+//   sends everything queued for a peer at once (see PeerSocket.pump).
 // - For each peer the node keeps one DEALER per channel, connected to the peer's ROUTER.
 //   Which channel a message takes is decided by `classify(bytes)` (the composition root passes
 //   the node's codec; default: everything on the data channel). Keeping heartbeats on their own
@@ -84,7 +86,7 @@ export interface TransportStats {
   droppedQueueFull: number;
   /** Dropped because libzmq could not take the message (peer down, or its HWM reached). */
   droppedUnreachable: number;
-  /** Received messages that were not [routingId, payload]. */
+  /** Received zmq messages that were not [routingId, payload, ...]. */
   malformed: number;
 }
 
@@ -104,17 +106,34 @@ function tcpUrl(host: string, port: number): string {
   return host.includes(":") ? `tcp://[${host}]:${port}` : `tcp://${host}:${port}`;
 }
 
-/** One DEALER with its bounded send queue and single pump. */
+/** Most node messages one zmq message carries (a backlog leaves in batches of this many). */
+const FRAMES_MAX = 64;
+
+/**
+ * One DEALER with its bounded send queue and single pump. The pump starts in a setImmediate,
+ * after the I/O callbacks of the current event-loop turn, so every message for this peer
+ * produced in that turn (by all the requests it served) leaves in one zmq message, one frame
+ * each: one native send, one wake-up of libzmq's I/O thread and of the peer's, instead of one
+ * per message (measured: +40-50% cluster throughput in `npm run bench`, scenario c).
+ * Batches are sent only while the connection is up (handshake done): for a peer that is down,
+ * libzmq holds messages up to the high-water mark, which then still counts node messages, so
+ * the burst a restarted peer receives stays bounded by it. A connected but slow peer may have
+ * up to FRAMES_MAX times the mark queued in libzmq.
+ */
 class PeerSocket {
   private readonly queue: Uint8Array[] = [];
   private pumping = false;
   private closed = false;
+  private connected = false;
 
   constructor(
     private readonly socket: Dealer,
     private readonly queueMax: number,
     private readonly stats: TransportStats,
-  ) {}
+  ) {
+    socket.events.on("handshake", () => (this.connected = true));
+    socket.events.on("disconnect", () => (this.connected = false));
+  }
 
   enqueue(bytes: Uint8Array): void {
     if (this.closed) return;
@@ -123,7 +142,9 @@ class PeerSocket {
       this.stats.droppedQueueFull++;
     }
     this.queue.push(bytes);
-    if (!this.pumping) void this.pump();
+    if (this.pumping) return;
+    this.pumping = true;
+    setImmediate(() => void this.pump());
   }
 
   get queued(): number {
@@ -131,18 +152,18 @@ class PeerSocket {
   }
 
   private async pump(): Promise<void> {
-    this.pumping = true;
     try {
-      let next: Uint8Array | undefined;
-      while (!this.closed && (next = this.queue.shift()) !== undefined) {
+      while (!this.closed && this.queue.length > 0) {
+        const max = this.connected ? FRAMES_MAX : 1;
+        const frames = this.queue.length <= max ? this.queue.splice(0) : this.queue.splice(0, max);
         try {
-          await this.socket.send(next);
-          this.stats.sent++;
+          await this.socket.send(frames);
+          this.stats.sent += frames.length;
         } catch {
           // EAGAIN (no completed connection or HWM reached, with sendTimeout) or the socket
-          // closed under us: the message is lost, which the node tolerates.
+          // closed under us: the messages are lost, which the node tolerates.
           if (this.closed) return;
-          this.stats.droppedUnreachable++;
+          this.stats.droppedUnreachable += frames.length;
         }
       }
     } finally {
@@ -272,14 +293,17 @@ export class ZmqTransport implements TransportPort {
   private async receiveLoop(router: Router): Promise<void> {
     try {
       for await (const frames of router) {
-        const [id, payload] = frames;
-        if (frames.length !== 2 || id === undefined || payload === undefined || id.length === 0) {
+        const id = frames[0];
+        if (frames.length < 2 || id === undefined || id.length === 0) {
           this.stats.malformed++;
           continue;
         }
-        this.stats.received++;
+        const from = id.toString("utf8");
         try {
-          this.receiver?.(id.toString("utf8"), payload);
+          for (let i = 1; i < frames.length; i++) {
+            this.stats.received++;
+            this.receiver?.(from, frames[i]!);
+          }
         } catch (err) {
           // A receiver that throws is a bug in the node: crash the process (outside this loop,
           // so it is an uncaught exception) rather than run on with a broken state machine.
