@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { ZmqTransport, parseNodeId } from "../../src/adapters/zmq-transport.ts";
+import { ZmqTransport, frameBatch, parseNodeId, unframeBatch } from "../../src/adapters/zmq-transport.ts";
 import { freePortBlock } from "./free-ports.ts";
 
 const open: ZmqTransport[] = [];
@@ -180,5 +180,30 @@ describe("ZmqTransport", () => {
     const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { timeout: 15_000, encoding: "utf8" });
     expect(r.status, r.stderr).toBe(0);
     expect(Date.now() - t0).toBeLessThan(15_000);
+  });
+});
+
+describe("batch framing", () => {
+  it("round-trips messages of any size, empty ones included, and refuses truncated frames", () => {
+    const msgs = [new Uint8Array([1, 2, 3]), new Uint8Array(0), new Uint8Array(70_000).fill(9), new Uint8Array([255])];
+    const frame = frameBatch(msgs);
+    expect(frame.length).toBe(4 * 4 + 3 + 0 + 70_000 + 1);
+    expect(unframeBatch(frame)?.map((m) => Array.from(m.subarray(0, 4)))).toEqual([[1, 2, 3], [], [9, 9, 9, 9], [255]]);
+    expect(unframeBatch(frame)?.map((m) => m.length)).toEqual([3, 0, 70_000, 1]);
+    expect(unframeBatch(frame.subarray(0, frame.length - 1))).toBeNull();
+    expect(unframeBatch(frame.subarray(0, 2))).toBeNull();
+    expect(unframeBatch(Buffer.alloc(0))).toBeNull();
+  });
+
+  it("delivers a burst sent in one turn in order, as separate messages", async () => {
+    const base = await freePortBlock(4);
+    const b = await start(base + 2);
+    const box = inbox(b);
+    const a = await start(base, { peers: [`127.0.0.1:${base}`, `127.0.0.1:${base + 2}`] });
+    await new Promise((r) => setTimeout(r, 200));
+    for (let i = 0; i < 300; i++) a.send(`127.0.0.1:${base + 2}`, new TextEncoder().encode(`m${i}`));
+    await box.waitFor(300);
+    expect(box.got.map(([, m]) => m)).toEqual(Array.from({ length: 300 }, (_, i) => `m${i}`));
+    expect(a.stats.sent).toBe(300);
   });
 });
