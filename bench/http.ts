@@ -153,6 +153,8 @@ async function waitReady(url: string, child: ChildProcess, logFile: string, time
 
 interface Target {
   readonly urls: string[];
+  /** The server processes (for their CPU time). */
+  readonly pids: number[];
   stop(): Promise<void>;
 }
 
@@ -162,7 +164,7 @@ async function startBare(dir: string, sync: boolean): Promise<Target> {
   const child = spawnLogged(["--import", "tsx", BARE_SERVER, String(port), join(dir, "bare-db"), sync ? "1" : "0"], log);
   const url = `http://127.0.0.1:${port}`;
   await waitReady(`${url}/mec/__bench_ready__`, child, log);
-  return { urls: [url], stop: () => stopChild(child) };
+  return { urls: [url], pids: [child.pid!], stop: () => stopChild(child) };
 }
 
 async function startMemory(dir: string): Promise<Target> {
@@ -171,7 +173,7 @@ async function startMemory(dir: string): Promise<Target> {
   const child = spawnLogged(["--import", "tsx", MEMORY_SERVER, String(port)], log);
   const url = `http://127.0.0.1:${port}`;
   await waitReady(`${url}/mec/__bench_ready__`, child, log);
-  return { urls: [url], stop: () => stopChild(child) };
+  return { urls: [url], pids: [child.pid!], stop: () => stopChild(child) };
 }
 
 interface NodeSpec {
@@ -230,7 +232,7 @@ async function startCluster(dir: string, count: number, nrw: { n: number; r: num
     await stop();
     throw err;
   }
-  return { urls: procs.map((p) => p.url), stop };
+  return { urls: procs.map((p) => p.url), pids: procs.map((p) => p.child.pid!), stop };
 }
 
 async function retry(f: () => Promise<void>, timeoutMs: number): Promise<void> {
@@ -255,6 +257,21 @@ interface Measure {
   requests: number;
   errors: number;
   non2xx: number;
+  /** CPU time (user + system, all threads) of the server processes per request, microseconds. */
+  serverCpuUs: number;
+  /** CPU time of the load generator (this process) per request, microseconds. */
+  loadCpuUs: number;
+}
+
+/** CPU seconds (user + system, all threads) a process has used so far; NaN off Linux. */
+function processCpuS(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
+  }
 }
 
 let prefillRetries = 0;
@@ -279,7 +296,7 @@ async function prefill(urls: readonly string[], keys: number, body: Buffer): Pro
 
 let putCounter = 0;
 
-async function load(urls: readonly string[], op: "put" | "get", o: Options, durationS: number, body: Buffer): Promise<Measure> {
+async function load(urls: readonly string[], pids: readonly number[], op: "put" | "get", o: Options, durationS: number, body: Buffer): Promise<Measure> {
   const run = op === "put" ? `${process.pid}-${Date.now()}` : "";
   const connections = Math.max(urls.length, Math.round(o.connections / urls.length) * urls.length);
   const instance = autocannon({
@@ -304,7 +321,11 @@ async function load(urls: readonly string[], op: "put" | "get", o: Options, dura
   // autocannon's own histogram rounds latencies to whole milliseconds; keep the exact ones.
   const latenciesMs: number[] = [];
   instance.on("response", (_client, _status, _bytes, ms) => void latenciesMs.push(ms));
+  const cpu0 = pids.reduce((t, pid) => t + processCpuS(pid), 0);
+  const self0 = process.cpuUsage();
   const result = await instance;
+  const selfUsage = process.cpuUsage(self0);
+  const cpu1 = pids.reduce((t, pid) => t + processCpuS(pid), 0);
   const requests = result["2xx"] + result.non2xx;
   latenciesMs.sort((x, y) => x - y);
   const pct = (q: number): number => latenciesMs[Math.min(latenciesMs.length - 1, Math.max(0, Math.ceil(q * latenciesMs.length) - 1))] ?? NaN;
@@ -315,6 +336,8 @@ async function load(urls: readonly string[], op: "put" | "get", o: Options, dura
     requests,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
+    serverCpuUs: ((cpu1 - cpu0) * 1e6) / requests,
+    loadCpuUs: (selfUsage.user + selfUsage.system) / requests,
   };
 }
 
@@ -334,10 +357,10 @@ async function runScenario(id: Row["id"], label: string, start: () => Promise<Ta
     target = await start();
     process.stderr.write(`${id}: prefilling ${o.keys} keys, then PUT and GET for ${o.durationS} s each\n`);
     await prefill(target.urls, o.keys, body);
-    await load(target.urls, "put", o, 1, body); // warm-up
-    const put = await load(target.urls, "put", o, o.durationS, body);
-    await load(target.urls, "get", o, 1, body); // warm-up
-    const get = await load(target.urls, "get", o, o.durationS, body);
+    await load(target.urls, target.pids, "put", o, 1, body); // warm-up
+    const put = await load(target.urls, target.pids, "put", o, o.durationS, body);
+    await load(target.urls, target.pids, "get", o, 1, body); // warm-up
+    const get = await load(target.urls, target.pids, "get", o, o.durationS, body);
     return { id, label, put, get, error: null };
   } catch (err) {
     return { id, label, put: null, get: null, error: (err as Error).message };
@@ -409,6 +432,29 @@ function report(rows: readonly Row[], o: Options): string {
     out.push(
       `${id}/a: PUT ${fmt(put * 100)}% (${met(put)}), GET ${fmt(get * 100)}% (${met(get)})   target >= ${fmt(goal * 100)}% of a`,
     );
+  }
+  // Where the two cores went: CPU time per request of the server processes (all their
+  // threads: libzmq's I/O thread and LevelDB's workers included) and of the load generator.
+  const measured = rows.filter((r) => r.put !== null && r.get !== null);
+  if (measured.length > 0) {
+    out.push("");
+    out.push("CPU time per request, us (user + system, all threads; autocannon = the load generator)");
+    const cpuLine = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(44) : c.padStart(12))).join("  ");
+    out.push(cpuLine(["scenario", "PUT servers", "PUT x a", "PUT autocan.", "GET servers", "GET x a", "GET autocan."]));
+    for (const r of measured) {
+      const ratio = (x: number, base: number | undefined): string => (base === undefined || !(base > 0) ? "-" : `${fmt(x / base, 1)}x`);
+      out.push(
+        cpuLine([
+          `(${r.id}) ${r.label}`,
+          fmt(r.put!.serverCpuUs),
+          ratio(r.put!.serverCpuUs, a?.put?.serverCpuUs),
+          fmt(r.put!.loadCpuUs),
+          fmt(r.get!.serverCpuUs),
+          ratio(r.get!.serverCpuUs, a?.get?.serverCpuUs),
+          fmt(r.get!.loadCpuUs),
+        ]),
+      );
+    }
   }
   return out.join("\n");
 }
