@@ -15,6 +15,8 @@
 // Options: --duration S (5)  --connections C (12)  --body BYTES (100)  --keys K (1000)
 //          --only a,b,c (add h: the HTTP layer alone over an in-memory handle)  --sync (storage writes synced, in a and in b/c)  --json
 //          --prof DIR (a V8 CPU profile of each server process, written when it stops)
+//          --rounds N (1): run the scenarios N times interleaved, a b c a b c ..., and report
+//          each one's median run (per PUT and GET): other load on the machine then hits all alike
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -36,12 +38,14 @@ interface Options {
   only: Set<string>;
   sync: boolean;
   json: boolean;
+  /** Run every scenario this many times, interleaved (a b c a b c ...); report the medians. */
+  rounds: number;
   /** Write a V8 CPU profile of every server process into this directory (--cpu-prof). */
   profDir: string | null;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { durationS: 5, connections: 12, bodyBytes: 100, keys: 1000, only: new Set(["a", "b", "c"]), sync: false, json: false, profDir: null };
+  const o: Options = { durationS: 5, connections: 12, bodyBytes: 100, keys: 1000, only: new Set(["a", "b", "c"]), sync: false, json: false, profDir: null, rounds: 1 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): string => {
@@ -57,9 +61,10 @@ function parseArgs(argv: readonly string[]): Options {
     else if (a === "--sync") o.sync = true;
     else if (a === "--json") o.json = true;
     else if (a === "--prof") o.profDir = resolve(next());
+    else if (a === "--rounds") o.rounds = Number(next());
     else throw new Error(`unknown option ${a} (see the header of bench/http.ts)`);
   }
-  if (!(o.durationS > 0 && o.connections > 0 && o.bodyBytes >= 0 && o.keys > 0)) throw new Error("bad numeric option");
+  if (!(o.durationS > 0 && o.connections > 0 && o.bodyBytes >= 0 && o.keys > 0 && Number.isInteger(o.rounds) && o.rounds >= 1)) throw new Error("bad numeric option");
   return o;
 }
 
@@ -459,26 +464,60 @@ function report(rows: readonly Row[], o: Options): string {
   return out.join("\n");
 }
 
+/** Per scenario, the run with the median PUT req/s (PUT columns) and with the median GET req/s (GET columns). */
+function combineRounds(rounds: readonly Row[][]): Row[] {
+  const first = rounds[0] ?? [];
+  return first.map((row) => {
+    const runs = rounds.map((rs) => rs.find((r) => r.id === row.id)!).filter((r) => r !== undefined);
+    const failed = runs.find((r) => r.error !== null);
+    if (failed !== undefined) return failed;
+    const median = (pick: (r: Row) => Measure): Measure => {
+      const sorted = runs.map(pick).sort((x, y) => x.rps - y.rps);
+      return sorted[Math.floor((sorted.length - 1) / 2)]!;
+    };
+    return { ...row, put: median((r) => r.put!), get: median((r) => r.get!) };
+  });
+}
+
+function roundsReport(rounds: readonly Row[][]): string {
+  if (rounds.length < 2) return "";
+  const out = ["", `Rounds (req/s, PUT / GET; the table shows each scenario's median run):`];
+  for (const row of rounds[0] ?? []) {
+    const runs = rounds.map((rs) => rs.find((r) => r.id === row.id));
+    const cell = (r: Row | undefined): string => (r?.put == null || r.get == null ? "failed" : `${fmt(r.put.rps)} / ${fmt(r.get.rps)}`);
+    out.push(`  (${row.id}) ${runs.map(cell).join("   ")}`);
+  }
+  return out.join("\n");
+}
+
 async function main(): Promise<number> {
   const o = parseArgs(process.argv.slice(2));
   profDir = o.profDir;
   const dir = mkdtempSync(join(tmpdir(), "mec-bench-"));
-  const rows: Row[] = [];
+  const rounds: Row[][] = [];
   try {
-    if (o.only.has("a")) rows.push(await runScenario("a", "bare Fastify + classic-level (the bound)", () => startBare(dir, o.sync), o));
-    if (o.only.has("h")) rows.push(await runScenario("h", "MecDB HTTP layer only, in-memory handle", () => startMemory(dir), o));
-    if (o.only.has("b")) {
-      rows.push(await runScenario("b", "MecDB, 1 node, N=R=W=1", () => startCluster(join(dir, "b"), 1, { n: 1, r: 1, w: 1 }, o.sync), o));
-    }
-    if (o.only.has("c")) {
-      rows.push(await runScenario("c", "MecDB, 3 nodes, N=3 R=2 W=2", () => startCluster(join(dir, "c"), 3, { n: 3, r: 2, w: 2 }, o.sync), o));
+    for (let round = 1; round <= o.rounds; round++) {
+      if (o.rounds > 1) process.stderr.write(`round ${round} of ${o.rounds}\n`);
+      const rdir = join(dir, `round${round}`);
+      mkdirSync(rdir, { recursive: true });
+      const rows: Row[] = [];
+      if (o.only.has("a")) rows.push(await runScenario("a", "bare Fastify + classic-level (the bound)", () => startBare(rdir, o.sync), o));
+      if (o.only.has("h")) rows.push(await runScenario("h", "MecDB HTTP layer only, in-memory handle", () => startMemory(rdir), o));
+      if (o.only.has("b")) {
+        rows.push(await runScenario("b", "MecDB, 1 node, N=R=W=1", () => startCluster(join(rdir, "b"), 1, { n: 1, r: 1, w: 1 }, o.sync), o));
+      }
+      if (o.only.has("c")) {
+        rows.push(await runScenario("c", "MecDB, 3 nodes, N=3 R=2 W=2", () => startCluster(join(rdir, "c"), 3, { n: 3, r: 2, w: 2 }, o.sync), o));
+      }
+      rounds.push(rows);
     }
   } finally {
     killAll("SIGKILL");
   }
+  const rows = combineRounds(rounds);
   if (prefillRetries > 0) process.stderr.write(`note: ${prefillRetries} prefill PUTs answered 503 and were retried\n`);
   if (o.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-  else process.stdout.write(`${report(rows, o)}\n`);
+  else process.stdout.write(`${report(rows, o)}${roundsReport(rounds)}\n`);
   const failed = rows.some((r) => r.error !== null);
   if (!failed) rmSync(dir, { recursive: true, force: true });
   else process.stderr.write(`logs kept in ${dir}\n`);
