@@ -132,14 +132,19 @@ function readString(len: number): string {
 
 const encoder = new TextEncoder();
 
+/** Reads a map header at pos: its entry count, or -1 when the value there is not a map. */
+function mapHeader(): number {
+  const h = u8();
+  return h >= 0x80 && h <= 0x8f ? h & 0x0f : h === 0xde ? u16() : h === 0xdf ? u32() : -1;
+}
+
 /** Reads the string values of `wanted` keys from a top-level msgpack map; missing keys are absent. */
 export function peekStrings(bytes: Uint8Array, wanted: readonly string[]): Map<string, string> | null {
   const keys = wanted.map((w) => encoder.encode(w));
   buf = bytes;
   pos = 0;
   try {
-    const h = u8();
-    const entries = h >= 0x80 && h <= 0x8f ? h & 0x0f : h === 0xde ? u16() : h === 0xdf ? u32() : -1;
+    const entries = mapHeader();
     if (entries < 0) return null;
     const out = new Map<string, string>();
     for (let i = 0; i < entries && out.size < keys.length; i++) {
@@ -177,8 +182,7 @@ export function peekTypeAndReqId(bytes: Uint8Array): { type: string; reqId: stri
   buf = bytes;
   pos = 0;
   try {
-    const h = u8();
-    const entries = h >= 0x80 && h <= 0x8f ? h & 0x0f : h === 0xde ? u16() : h === 0xdf ? u32() : -1;
+    const entries = mapHeader();
     if (entries < 0) return null;
     let type: string | null = null;
     let reqId: string | null = null;
