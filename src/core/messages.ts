@@ -27,6 +27,20 @@ export type WireWriteResult =
       readonly maybeApplied: boolean;
     };
 
+/** The fields of every message that carries one key's sibling set (encodeSiblingSet bytes). */
+interface ObjectTransfer {
+  readonly reqId: string;
+  readonly from: NodeId;
+  readonly partition: number;
+  readonly key: string;
+  readonly set: Uint8Array;
+}
+
+/** An object transfer that may go to a fallback: hint = the primary it stands in for, or null. */
+interface HintedObjectTransfer extends ObjectTransfer {
+  readonly hint: NodeId | null;
+}
+
 export type PeerMessage =
   /** Liveness only (membership). */
   | { readonly type: "heartbeat"; readonly from: NodeId }
@@ -54,31 +68,15 @@ export type PeerMessage =
     }
   | { readonly type: "put-reply"; readonly reqId: string; readonly from: NodeId; readonly result: WireWriteResult }
   /** Minting replica sends the new set to another replica; hint = the primary a fallback stands in for. */
-  | {
-      readonly type: "replicate";
-      readonly reqId: string;
-      readonly from: NodeId;
-      readonly partition: number;
-      readonly key: string;
-      readonly set: Uint8Array;
-      readonly hint: NodeId | null;
-    }
+  | ({ readonly type: "replicate" } & HintedObjectTransfer)
   | { readonly type: "replicate-ack"; readonly reqId: string; readonly from: NodeId }
   /** Read repair (no acknowledgement). */
-  | {
-      readonly type: "repair";
-      readonly reqId: string;
-      readonly from: NodeId;
-      readonly partition: number;
-      readonly key: string;
-      readonly set: Uint8Array;
-      readonly hint: NodeId | null;
-    }
+  | ({ readonly type: "repair" } & HintedObjectTransfer)
   /** A fallback hands a hinted object to its primary. */
-  | { readonly type: "handoff"; readonly reqId: string; readonly from: NodeId; readonly partition: number; readonly key: string; readonly set: Uint8Array }
+  | ({ readonly type: "handoff" } & ObjectTransfer)
   | { readonly type: "handoff-ack"; readonly reqId: string; readonly from: NodeId }
   /** Compare-and-reap a tombstone-only set held by all primaries (no acknowledgement). */
-  | { readonly type: "reap"; readonly reqId: string; readonly from: NodeId; readonly partition: number; readonly key: string; readonly set: Uint8Array }
+  | ({ readonly type: "reap" } & ObjectTransfer)
   /** Anti-entropy step 1: the initiator's bucket hashes of a partition. */
   | { readonly type: "ae-buckets"; readonly reqId: string; readonly from: NodeId; readonly partition: number; readonly buckets: readonly number[] }
   /** Step 2: the differing buckets and the responder's (key, digest) pairs in them. */
