@@ -24,9 +24,10 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
+import { mecEntryArgs } from "../src/cli/self.ts";
 
 const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
-const MEC_BIN = join(ROOT, "bin", "mec.js");
+const MEC_ARGS = mecEntryArgs();
 const BARE_SERVER = join(ROOT, "bench", "lib", "bare-server.ts");
 const MEMORY_SERVER = join(ROOT, "bench", "lib", "memory-node-server.ts");
 
@@ -219,7 +220,7 @@ async function startCluster(dir: string, count: number, nrw: { n: number; r: num
     const config = join(dir, `${spec.name}.toml`);
     writeFileSync(config, nodeToml(spec, specs, nrw, sync));
     const log = join(dir, `${spec.name}.log`);
-    const child = spawnLogged([MEC_BIN, "--config", config], log);
+    const child = spawnLogged([...MEC_ARGS, "--config", config], log);
     procs.push({ child, log, url: `http://127.0.0.1:${spec.httpport}` });
   }
   const stop = async (): Promise<void> => {

@@ -29,6 +29,9 @@ export interface PoolOptions {
   onResult?(outcome: CompactOutcome): void;
 }
 
+/** The worker entry in this module's form: from source through tsx (worker.mjs), or compiled. */
+const WORKER_ENTRY = new URL(import.meta.url.endsWith(".ts") ? "./worker.mjs" : "./worker-main.js", import.meta.url);
+
 export async function runSeeds(sut: SystemUnderTest, seeds: readonly number[], options: PoolOptions): Promise<CompactOutcome[]> {
   const results: CompactOutcome[] = [];
   let failed = false;
@@ -58,7 +61,7 @@ export async function runSeeds(sut: SystemUnderTest, seeds: readonly number[], o
       { length: workerCount },
       () =>
         new Promise<void>((resolve, reject) => {
-          const worker = new Worker(new URL("./worker.mjs", import.meta.url));
+          const worker = new Worker(WORKER_ENTRY);
           const next = (): void => {
             const batch = queue.splice(0, batchSize);
             if (batch.length === 0 || (failed && options.stopOnFailure)) {

@@ -1,23 +1,62 @@
 // The `mec` command: parses argv with commander and dispatches to one module per subcommand.
 // Every command resolves to an exit code: 0 ok, 1 a failure it was asked to find (e.g. a
-// simulator violation), 2 bad usage or bad input, with a one-line message on stderr.
+// simulator violation) or a node that could not start, 2 bad usage or bad input, with one
+// line `mec: ...` on stderr (commander's own parse errors are reworded to the same style).
 import { Command, CommanderError } from "commander";
+import { readFileSync } from "node:fs";
 import { registerVclock } from "./vclock.ts";
 import { registerSim } from "./sim.ts";
 import { registerNode } from "./node.ts";
-import { UsageError, type CommandOutcome } from "./errors.ts";
+import { UsageError, suggest, type CommandOutcome } from "./errors.ts";
 
+/** The package's version, from the package.json above this module (source or dist layout). */
+export function packageVersion(): string {
+  for (const up of ["../../package.json", "../../../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "mecdb" && typeof pkg.version === "string") return pkg.version;
+    } catch {
+      // not at this level
+    }
+  }
+  return "0.0.0";
+}
 
-export async function main(argv: readonly string[]): Promise<number> {
-  const outcome: CommandOutcome = { exitCode: 0 };
+function buildProgram(outcome: CommandOutcome): Command {
   const program = new Command("mec")
     .description("MecDB: a Dynamo-style key-value store and deterministic distributed-systems testbed")
+    .version(packageVersion(), "-V, --version", "print the version of mec and exit")
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      outputError: (s, write) => write(`mec: ${s.replace(/^error: /, "")}`),
+    })
+    .showSuggestionAfterError(true)
     .showHelpAfterError(false);
   registerVclock(program, outcome);
   registerSim(program, outcome);
   registerNode(program, outcome);
+  program
+    .command("help [command...]")
+    .description("show help for mec or for a command (e.g. mec help sim, mec help vclock decode)")
+    .action((words: string[]) => {
+      let cmd: Command = program;
+      for (const word of words) {
+        const sub = cmd.commands.find((c) => c.name() === word || c.aliases().includes(word));
+        if (sub === undefined) {
+          const hint = suggest(word, cmd.commands.map((c) => c.name()));
+          throw new UsageError(`unknown command ${JSON.stringify(word)}${hint === null ? "" : ` (did you mean ${hint}?)`}`);
+        }
+        cmd = sub;
+      }
+      process.stdout.write(cmd.helpInformation());
+    });
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const outcome: CommandOutcome = { exitCode: 0 };
+  const program = buildProgram(outcome);
   try {
     await program.parseAsync([...argv], { from: "user" });
     return outcome.exitCode;

@@ -10,7 +10,7 @@
 // own options (e.g. a future `mec sim --config`) are never taken by the program.
 import type { Command } from "commander";
 import { ConfigError, loadConfigFile, type MecConfig } from "../config/index.ts";
-import { UsageError, type CommandOutcome } from "./errors.ts";
+import { UsageError, suggest, type CommandOutcome } from "./errors.ts";
 
 function parseIntOption(name: string, min: number, max: number): (value: string) => number {
   return (value: string) => {
@@ -90,7 +90,11 @@ export function registerNode(program: Command, outcome: CommandOutcome): void {
     .option("--config <file>", "boot one node from a TOML config file (the original MecDB syntax)")
     .allowExcessArguments(true)
     .action(async (opts: { config?: string }, command: Command) => {
-      if (command.args.length > 0) throw new UsageError(`unknown command ${JSON.stringify(command.args[0])} (see mec --help)`);
+      const word = command.args[0];
+      if (word !== undefined) {
+        const hint = suggest(word, program.commands.map((c) => c.name()));
+        throw new UsageError(`unknown command ${JSON.stringify(word)}${hint === null ? " (see mec --help)" : ` (did you mean ${hint}?)`}`);
+      }
       if (opts.config === undefined) {
         process.stderr.write(program.helpInformation());
         process.stderr.write("\nmec: give --config FILE to boot a node, or a command (e.g. `mec cluster`)\n");

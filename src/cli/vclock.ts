@@ -5,7 +5,7 @@
 //   mec vclock merge A B [C...]       -> the merged clock as a canonical header
 // Bad input: one line on stderr naming the problem, exit code 2.
 import type { Command } from "commander";
-import type { CommandOutcome } from "./errors.ts";
+import { suggest, type CommandOutcome } from "./errors.ts";
 import {
   clockFromJson,
   clockToJsonText,
@@ -23,7 +23,7 @@ function shown(s: string): string {
 
 export function registerVclock(program: Command, outcome: CommandOutcome): void {
   const badInput = (message: string): void => {
-    process.stderr.write(`mec vclock: ${message}\n`);
+    process.stderr.write(`mec: ${message}\n`);
     outcome.exitCode = 2;
   };
 
@@ -37,7 +37,20 @@ export function registerVclock(program: Command, outcome: CommandOutcome): void 
 
   const vclock = program
     .command("vclock")
-    .description("decode, encode, compare and merge X-Mec-Vclock headers (base64 msgpack vector clocks)");
+    .description("decode, encode, compare and merge X-Mec-Vclock headers (base64 msgpack vector clocks)")
+    .allowExcessArguments(true)
+    .action((_opts: unknown, command: Command) => {
+      // Bare `mec vclock` (or a mistyped subcommand) behaves like bare `mec`: help on stderr, exit 2.
+      const word = command.args[0];
+      if (word !== undefined) {
+        const hint = suggest(word, vclock.commands.map((c) => c.name()));
+        process.stderr.write(`mec: unknown command "vclock ${word}"${hint === null ? " (see mec help vclock)" : ` (did you mean ${hint}?)`}\n`);
+      } else {
+        process.stderr.write(vclock.helpInformation());
+        process.stderr.write("\nmec: give a vclock command (decode, encode, compare or merge)\n");
+      }
+      outcome.exitCode = 2;
+    });
 
   vclock
     .command("decode")

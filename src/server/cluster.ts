@@ -1,6 +1,6 @@
 // `mec cluster`: a local cluster of real node processes on loopback, for trying MecDB out
 // (`npm start` runs it). A supervisor, not a node: it writes one TOML config per node, spawns
-// `node bin/mec.js --config FILE` per node, waits until every node's GET /ping answers (a node
+// `mec --config FILE` per node, waits until every node's GET /ping answers (a node
 // only listens for HTTP once it is ready), prints the URLs and curl examples, and on Ctrl-C /
 // SIGTERM stops the nodes (SIGTERM, then SIGKILL after a grace period) and exits.
 //
@@ -14,7 +14,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { mecEntryArgs } from "../cli/self.ts";
 
 export interface ClusterOptions {
   readonly nodes: number;
@@ -41,7 +41,6 @@ export interface ClusterNodeSpec {
   readonly url: string;
 }
 
-const BIN_MEC = fileURLToPath(new URL("../../bin/mec.js", import.meta.url));
 /** Cluster ports of consecutive nodes are this far apart (each node uses port and port + 1). */
 export const CLUSTER_PORT_STEP = 10;
 const STOP_GRACE_MS = 10_000;
@@ -171,7 +170,7 @@ export async function runCluster(opts: ClusterOptions, stopSignal?: Promise<unkn
     // Each node in its own process group (detached), so a terminal's Ctrl-C reaches only the
     // supervisor, which stops the nodes once (SIGTERM); an IPC channel lets a node notice when
     // the supervisor dies without stopping it, and stop itself.
-    const proc = spawn(process.execPath, [BIN_MEC, "--config", spec.configPath], { stdio: ["ignore", logFd, "pipe", "ipc"], detached: true, env: process.env });
+    const proc = spawn(process.execPath, [...mecEntryArgs(), "--config", spec.configPath], { stdio: ["ignore", logFd, "pipe", "ipc"], detached: true, env: process.env });
     closeSync(logFd);
     const child: Child = { spec, proc, stderr: "", exited: Promise.resolve({ code: null, signal: null }), exit: null };
     proc.stderr?.on("data", (chunk: Buffer) => {

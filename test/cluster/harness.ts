@@ -9,8 +9,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CLUSTER_PORT_STEP, clusterNodeToml, clusterSpecs, type ClusterNodeSpec } from "../../src/server/cluster.ts";
 import { freePortBlock } from "../adapters/free-ports.ts";
+import { mecEntryArgs } from "../../src/cli/self.ts";
 
-export const MEC_BIN = fileURLToPath(new URL("../../bin/mec.js", import.meta.url));
+/** argv (after the node binary) that runs `mec` from source, as the tests' node processes run. */
+export const MEC_ARGS = mecEntryArgs();
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /** Fast timings for tests: failure detection in < 1 s, handoff and anti-entropy within ~1-2 s. */
@@ -73,7 +75,7 @@ const everyProcess = new Set<MecProcess>();
 /** Spawns `node bin/mec.js ARGS` (tracked: killed by killAllSpawned). */
 export function spawnMec(args: readonly string[], opts: { cwd?: string } = {}): MecProcess {
   // With an IPC channel, a node stops by itself should this test process die without afterAll.
-  const proc = spawn(process.execPath, [MEC_BIN, ...args], { cwd: opts.cwd ?? REPO_ROOT, stdio: ["ignore", "pipe", "pipe", "ipc"], env: { ...process.env } });
+  const proc = spawn(process.execPath, [...MEC_ARGS, ...args], { cwd: opts.cwd ?? REPO_ROOT, stdio: ["ignore", "pipe", "pipe", "ipc"], env: { ...process.env } });
   const p = new MecProcess(proc);
   everyProcess.add(p);
   void p.exited.then(() => everyProcess.delete(p));

@@ -55,13 +55,13 @@ describe("mec vclock (in process)", () => {
 
   it("bad JSON and bad clocks exit 2 with one line", async () => {
     expect(await main(["vclock", "encode", "{nope"])).toBe(2);
-    expect(err).toMatch(/^mec vclock: bad JSON "\{nope": not-json: [^\n]*\n$/);
+    expect(err).toMatch(/^mec: bad JSON "\{nope": not-json: [^\n]*\n$/);
     err = "";
     expect(await main(["vclock", "encode", '{"a":{"counter":0,"timestamp":"1"}}'])).toBe(2);
-    expect(err).toBe('mec vclock: bad JSON "{\\"a\\":{\\"counter\\":0,\\"timestamp\\":\\"1\\"}}": bad-counter: counter of actor "a" is 0, expected an integer 1..4294967295\n');
+    expect(err).toBe('mec: bad JSON "{\\"a\\":{\\"counter\\":0,\\"timestamp\\":\\"1\\"}}": bad-counter: counter of actor "a" is 0, expected an integer 1..4294967295\n');
     err = "";
     expect(await main(["vclock", "merge", SAMPLE_GET, "gA=="  , "kA=="])).toBe(2);
-    expect(err).toBe('mec vclock: bad header "kA==": wrong-shape: the clock is an array, expected a map\n');
+    expect(err).toBe('mec: bad header "kA==": wrong-shape: the clock is an array, expected a map\n');
     expect(out).toBe("");
   });
 });

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { mecEntryArgs } from "../../src/cli/self.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SAMPLE_GET = "gapjb3JtYWNyZWxmgqdDb3VudGVyAalUaW1lc3RhbXDPE0nH5/H4nFU=";
@@ -9,7 +10,7 @@ const SAMPLE_SIBLINGS =
   "g6FDgqdDb3VudGVyAalUaW1lc3RhbXDPE0pH93pICm+hQYKnQ291bnRlcgGpVGltZXN0YW1wzxNKR+q4T3ofoUKCp0NvdW50ZXIBqVRpbWVzdGFtcM8TSkf15mgjww==";
 
 function mec(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ["bin/mec.js", ...args], { cwd: ROOT, encoding: "utf8", timeout: 30_000 });
+  const r = spawnSync(process.execPath, [...mecEntryArgs(), ...args], { cwd: ROOT, encoding: "utf8", timeout: 30_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -34,6 +35,6 @@ describe("mec vclock", () => {
     const r = mec("vclock", "compare", SAMPLE_GET, "xyz");
     expect(r.status).toBe(2);
     expect(r.stdout).toBe("");
-    expect(r.stderr).toBe('mec vclock: bad header "xyz": bad-base64: length 3 is not a multiple of 4\n');
+    expect(r.stderr).toBe('mec: bad header "xyz": bad-base64: length 3 is not a multiple of 4\n');
   });
 });
