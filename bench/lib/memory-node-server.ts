@@ -16,6 +16,7 @@ const handle: NodeApiHandle = {
   name: "memory",
   limits: { n: 1, r: 1, w: 1, maxBodyBytes: 1024 * 1024, maxKeyBytes: 1024 },
   isReady: () => true,
+  health: () => ({ status: "ok", actor: "memory.1" }),
   async request(op: ClientOp): Promise<ClientResult> {
     if (op.type === "get") return { ok: true, type: "get", set: store.get(op.key) ?? null, replicas: [handle.nodeId] };
     const write = { value: op.type === "put" ? op.value.slice() : null, contentType: op.type === "put" ? op.contentType : "", timestamp: nanosFromMillis(Date.now()) };

@@ -71,9 +71,14 @@ export interface MecConfig {
   readonly maxBodyBytes: number;
   readonly maxKeyBytes: number;
   readonly logLevel: LogLevel;
+  /**
+   * What validation adjusted, one sentence each, for the node to log at start: n, r and w
+   * larger than the number of members are capped at it (a 1-node cluster cannot keep 3 copies).
+   */
+  readonly notices: readonly string[];
 }
 
-type OptionalField = Exclude<keyof MecConfig, "source" | "name" | "port" | "httpPort" | "root" | "peers">;
+type OptionalField = Exclude<keyof MecConfig, "source" | "name" | "port" | "httpPort" | "root" | "peers" | "notices">;
 
 /** Defaults of the optional keys (TypeScript field names; the TOML keys are in KEY_SPECS). */
 export const CONFIG_DEFAULTS: { readonly [K in OptionalField]: MecConfig[K] } = Object.freeze({
@@ -246,7 +251,7 @@ export function parseConfig(text: string, source: string, baseDir: string = dirn
       values[spec.field] = checkValue(source, spec.toml, spec.kind, v);
     }
   }
-  const cfg = values as unknown as Omit<MecConfig, "source" | "peers" | "root"> & { root: string };
+  const cfg = values as unknown as Omit<MecConfig, "source" | "peers" | "root" | "notices"> & { root: string };
 
   // Cross-key rules.
   const err = (key: string, problem: string): never => {
@@ -286,8 +291,24 @@ export function parseConfig(text: string, source: string, baseDir: string = dirn
   const memberCount = peers.length + 1;
   if (cfg.partitionCount < memberCount) err("partitions", `must be at least the number of nodes (${memberCount}: every node owns a partition), got ${cfg.partitionCount}`);
 
+  const { quorums, notices } = capQuorums(cfg, memberCount);
   const root = isAbsolute(cfg.root) ? cfg.root : resolve(baseDir, cfg.root);
-  return Object.freeze({ ...cfg, source, root, peers: Object.freeze(peers) });
+  return Object.freeze({ ...cfg, ...quorums, source, root, peers: Object.freeze(peers), notices: Object.freeze(notices) });
+}
+
+/**
+ * n, r and w capped at the member count: a cluster of m nodes keeps at most m copies, so the
+ * defaults (3/2/2) on a single node (no [[node]]) become 1/1/1 instead of a node that can
+ * never reach a quorum. Each adjustment is reported as a notice the node logs at start.
+ */
+function capQuorums(q: { n: number; r: number; w: number }, memberCount: number): { quorums: { n: number; r: number; w: number }; notices: string[] } {
+  const notices: string[] = [];
+  const cap = (key: "n" | "r" | "w"): number => {
+    if (q[key] <= memberCount) return q[key];
+    notices.push(`${key} = ${q[key]} is more than the ${memberCount} node${memberCount === 1 ? "" : "s"} of the cluster: using ${key} = ${memberCount}`);
+    return memberCount;
+  };
+  return { quorums: { n: cap("n"), r: cap("r"), w: cap("w") }, notices };
 }
 
 /**

@@ -1,7 +1,8 @@
 // `mec cluster`: a local cluster of real node processes on loopback, for trying MecDB out
 // (`npm start` runs it). A supervisor, not a node: it writes one TOML config per node, spawns
-// `mec --config FILE` per node, waits until every node's GET /ping answers (a node
-// only listens for HTTP once it is ready), prints the URLs and curl examples, and on Ctrl-C /
+// `mec --config FILE` per node, waits until every node's GET /health answers as that node
+// (its id and name: another program on the port is not taken for it) and ready, prints the
+// URLs and curl examples, and on Ctrl-C /
 // SIGTERM stops the nodes (SIGTERM, then SIGKILL after a grace period) and exits.
 //
 // Layout of DIR (default `.mec-cluster/` in the current directory, git-ignored; it is kept
@@ -15,6 +16,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { mecEntryArgs } from "../cli/self.ts";
+import { nodeIdOf } from "../config/index.ts";
 
 export interface ClusterOptions {
   readonly nodes: number;
@@ -24,7 +26,7 @@ export interface ClusterOptions {
   readonly bind?: string;
   /** Extra TOML lines added to every node's config (e.g. `log_level = "warn"`). */
   readonly extraToml?: readonly string[];
-  /** Give up if the nodes are not all answering /ping after this long. Default 60 s. */
+  /** Give up if the nodes are not all ready (GET /health) after this long. Default 60 s. */
   readonly readyTimeoutMs?: number;
   /** Where the supervisor writes its messages. Default process.stdout / process.stderr. */
   readonly out?: (text: string) => void;
@@ -44,6 +46,13 @@ export interface ClusterNodeSpec {
 /** Cluster ports of consecutive nodes are this far apart (each node uses port and port + 1). */
 export const CLUSTER_PORT_STEP = 10;
 const STOP_GRACE_MS = 10_000;
+/** A node whose URL is answered by something else gets this long to exit (it cannot bind the port) before we give up on it. */
+const FOREIGN_GRACE_MS = 5_000;
+
+/** The last `lines` lines of a text, newline-terminated. */
+function tail(text: string, lines: number): string {
+  return text.replace(/\s*$/, "").split("\n").slice(-lines).join("\n") + "\n";
+}
 
 function tomlString(s: string): string {
   return JSON.stringify(s); // a JSON string is a valid TOML basic string
@@ -149,6 +158,47 @@ export async function ping(url: string): Promise<boolean> {
   }
 }
 
+/** Who should answer at a URL: the node id (`bind:port`) and name it was started with. */
+export interface ExpectedNode {
+  readonly id: string;
+  readonly name: string;
+}
+
+/**
+ * What GET /health at `url` says about the node expected there: "ready" (it is that node and
+ * ready), "waiting" (no answer yet, or that node not ready yet), or "foreign" with what
+ * answered instead (another program on the port, or another MecDB node).
+ */
+export type HealthCheck = { readonly state: "ready" | "waiting" } | { readonly state: "foreign"; readonly what: string };
+
+export async function checkHealth(url: string, expected: ExpectedNode): Promise<HealthCheck> {
+  let res: Response;
+  let text: string;
+  try {
+    res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) });
+    text = await res.text();
+  } catch {
+    return { state: "waiting" }; // nothing listening yet (or too slow to answer)
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return { state: "foreign", what: `GET /health answered ${res.status} with ${describeBody(text)}, not a MecDB node's JSON` };
+  }
+  const b = (typeof body === "object" && body !== null ? body : {}) as { id?: unknown; name?: unknown; ready?: unknown };
+  if (b.id !== expected.id || b.name !== expected.name) {
+    const who = typeof b.id === "string" ? `node ${JSON.stringify(b.name)} (${b.id})` : `${describeBody(text)}`;
+    return { state: "foreign", what: `GET /health answered ${res.status} as ${who}, not ${expected.name} (${expected.id})` };
+  }
+  return { state: res.status === 200 && b.ready === true ? "ready" : "waiting" };
+}
+
+function describeBody(text: string): string {
+  const t = text.trim().replace(/\s+/g, " ");
+  return t === "" ? "an empty body" : JSON.stringify(t.length > 60 ? `${t.slice(0, 60)}...` : t);
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -237,16 +287,23 @@ export async function runCluster(opts: ClusterOptions, stopSignal?: Promise<unkn
   }
 
   try {
-    // Wait until every node answers /ping, or one of them dies, or we are told to stop.
+    // Wait until every node answers /health as itself, or one of them dies, or we are told
+    // to stop. Something else answering on a node's port is remembered: that node will fail
+    // to bind it and exit, and the report then says both.
     const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
     const ready = new Set<string>();
+    const foreign = new Map<string, { what: string; sinceMs: number }>();
     while (ready.size < children.length) {
       const dead = children.find((c) => c.exit !== null);
-      if (dead) {
+      const impostor = children.find((c) => (foreign.get(c.spec.name)?.sinceMs ?? Infinity) + FOREIGN_GRACE_MS < Date.now());
+      if (dead || impostor) {
         await sleep(50); // let the last stderr chunks arrive
-        err(`${dead.spec.name} exited during boot (${dead.exit!.signal ?? `code ${dead.exit!.code}`}). Its stderr:\n`);
-        err(dead.stderr.trim() === "" ? "  (empty; see the log)\n" : dead.stderr.replace(/\s*$/, "\n"));
-        err(`Log: ${dead.spec.logPath}\n`);
+        for (const [name, f] of foreign) err(`${name}: ${specs.find((s) => s.name === name)!.url} is answered by another program: ${f.what}\n`);
+        const failed = dead ?? impostor!;
+        if (failed.exit !== null) err(`${failed.spec.name} exited during boot (${failed.exit.signal ?? `code ${failed.exit.code}`}). Its stderr:\n`);
+        else err(`${failed.spec.name} is still running but cannot be reached at its URL. Its stderr:\n`);
+        err(failed.stderr.trim() === "" ? "  (empty; see the log)\n" : tail(failed.stderr, 20));
+        err(`Log: ${failed.spec.logPath}\n`);
         await stopAll();
         return 1;
       }
@@ -262,7 +319,9 @@ export async function runCluster(opts: ClusterOptions, stopSignal?: Promise<unkn
       }
       await Promise.all(
         children.filter((c) => !ready.has(c.spec.name)).map(async (c) => {
-          if (await ping(c.spec.url)) ready.add(c.spec.name);
+          const h = await checkHealth(c.spec.url, { id: nodeIdOf(bind, c.spec.port), name: c.spec.name });
+          if (h.state === "ready") ready.add(c.spec.name);
+          else if (h.state === "foreign" && !foreign.has(c.spec.name)) foreign.set(c.spec.name, { what: h.what, sinceMs: Date.now() });
         }),
       );
       if (ready.size < children.length) await Promise.race([sleep(100), woken]);
@@ -276,7 +335,7 @@ export async function runCluster(opts: ClusterOptions, stopSignal?: Promise<unkn
     // Running: report nodes that die; stop on a signal.
     for (const c of children) {
       void c.exited.then((e) => {
-        if (signalled === null) err(`\n${c.spec.name} exited (${e.signal ?? `code ${e.code}`}); the others keep running. Log: ${c.spec.logPath}\n${c.stderr.trim().split("\n").slice(-10).join("\n")}\n`);
+        if (signalled === null) err(`\n${c.spec.name} exited (${e.signal ?? `code ${e.code}`}); the others keep running. Log: ${c.spec.logPath}\n${tail(c.stderr, 10)}`);
       });
     }
     await woken;

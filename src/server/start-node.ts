@@ -100,6 +100,7 @@ export async function startNode(config: MecConfig, opts: StartNodeOptions = {}):
   };
 
   try {
+    for (const notice of config.notices) logger.warn({ config: config.source }, `config: ${notice}`);
     const storage = await LevelStorage.open(config.root, { sync: config.sync });
     cleanups.push(() => storage.close());
 
@@ -135,6 +136,7 @@ export async function startNode(config: MecConfig, opts: StartNodeOptions = {}):
       name: config.name,
       limits: { n: config.n, r: config.r, w: config.w, maxBodyBytes: config.maxBodyBytes, maxKeyBytes: config.maxKeyBytes },
       isReady: () => readyEvent !== null,
+      health: () => ({ status: readyEvent === null ? "starting" : "ok", actor: readyEvent?.actor ?? null }),
     };
 
     host.start();

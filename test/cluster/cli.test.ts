@@ -2,6 +2,7 @@
 // (boot, URLs and curl examples, Ctrl-C, a node that fails at boot).
 import { afterAll, describe, expect, it } from "vitest";
 import { createServer, type Server } from "node:net";
+import { createServer as createHttpServer } from "node:http";
 import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -64,6 +65,36 @@ describe("mec --config FILE", () => {
     p.proc.kill("SIGTERM");
     expect(await p.waitExit(10_000)).toEqual({ code: 0, signal: null });
     expect(p.stdout).toContain('"node stopped"');
+  });
+
+  it("boots the original README's four-key config (no [[node]]) as a working single node, n/r/w capped with a notice", async () => {
+    const base = await freePortBlock(3);
+    // The original README's example, without its [[node]] list: name, port, httpport, root.
+    const path = writeConfig(
+      "readme.toml",
+      `# name of instance must be unique in cluster.\nname = "apple-juice-93"\n# on which the cluster communicates\nport = ${base}\n# on which the HTTP server runs\nhttpport = ${base + 2}\n# created if it doesn't already exist\nroot = "readme-data"\n`,
+    );
+    const p = spawnMec(["--config", path]);
+    const url = `http://127.0.0.1:${base + 2}`;
+    const until = Date.now() + 20_000;
+    while (!(await ping(url))) {
+      if (p.exit !== null || Date.now() > until) throw new Error(`node did not start: ${p.stderr}`);
+      await sleep(50);
+    }
+    const put = await fetch(`${url}/mec/greeting`, { method: "PUT", headers: { "content-type": "text/plain" }, body: "hello" });
+    expect(put.status).toBe(200);
+    const got = await fetch(`${url}/mec/greeting`);
+    expect(got.status).toBe(200);
+    expect(await got.text()).toBe("hello");
+    const del = await fetch(`${url}/mec/greeting`, { method: "DELETE", headers: { "x-mec-vclock": got.headers.get("x-mec-vclock") ?? "" } });
+    expect(del.status).toBe(204);
+    expect((await fetch(`${url}/mec/greeting`)).status).toBe(404);
+    const stats = (await (await fetch(`${url}/stats`)).json()) as { limits: { n: number; r: number; w: number } };
+    expect(stats.limits).toMatchObject({ n: 1, r: 1, w: 1 });
+    const notices = p.stdout.split("\n").filter((l) => l.includes("config: n = 3 is more than the 1 node of the cluster"));
+    expect(notices).toHaveLength(1);
+    p.proc.kill("SIGTERM");
+    expect(await p.waitExit(10_000)).toEqual({ code: 0, signal: null });
   });
 
   it("exits 1 with a clear message when its HTTP port is taken", async () => {
@@ -143,6 +174,28 @@ describe("mec cluster", () => {
       expect(await ping(`http://127.0.0.1:${base + 22}`)).toBe(false); // node-1 was stopped too
     } finally {
       blocker.close();
+    }
+  });
+
+  it("refuses a foreign server on a node's HTTP port: exit 1 naming the node and why, never 'cluster ready'", async () => {
+    const base = await freePortBlock(25);
+    // Another program on node-1's HTTP port that answers 200 to everything, /ping included.
+    const foreign = createHttpServer((_req, res) => {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.end("pong");
+    });
+    await new Promise<void>((r) => foreign.listen(base + 22, "127.0.0.1", r));
+    try {
+      const p = spawnMec(["cluster", "--nodes", "2", "--dir", join(tmp, "cluster-foreign"), "--base-port", String(base), "--http-base-port", String(base + 22), "--log-level", "warn"]);
+      const exit = await p.waitExit(40_000);
+      expect(p.stdout).not.toContain("cluster ready");
+      expect(exit.code).toBe(1);
+      expect(p.stderr).toContain(`node-1: http://127.0.0.1:${base + 22} is answered by another program`);
+      expect(p.stderr).toContain(`cannot listen for HTTP on 127.0.0.1:${base + 22}: already in use`);
+      expect(p.stderr).toMatch(/node-1 exited during boot \(code 1\)/);
+      expect(await ping(`http://127.0.0.1:${base + 23}`)).toBe(false); // node-2 was stopped too
+    } finally {
+      foreign.close();
     }
   });
 

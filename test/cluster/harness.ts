@@ -1,9 +1,13 @@
 // Multi-process test harness: real `mec --config FILE` node processes on loopback, each with
 // its own LevelDB root in a temp dir, on random free high ports. Uses the same config writer
 // as `mec cluster` (src/server/cluster.ts). Every spawned process is tracked and killed by
-// stopAll() (call it in afterAll), so a failing test never leaves nodes behind.
+// stopAll() (call it in afterAll), so a failing test never leaves nodes behind: each runs in
+// its own process group, and clean-up kills the groups of the process and of every
+// descendant (`mec cluster` starts its nodes in process groups of their own).
+// A node counts as ready only when GET /health answers as that node (its id and name), so a
+// foreign server on a port never passes for it.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -73,9 +77,9 @@ export class MecProcess {
 const everyProcess = new Set<MecProcess>();
 
 /** Spawns `node bin/mec.js ARGS` (tracked: killed by killAllSpawned). */
-export function spawnMec(args: readonly string[], opts: { cwd?: string } = {}): MecProcess {
+export function spawnMec(args: readonly string[], opts: { cwd?: string; env?: Readonly<Record<string, string>> } = {}): MecProcess {
   // With an IPC channel, a node stops by itself should this test process die without afterAll.
-  const proc = spawn(process.execPath, [...MEC_ARGS, ...args], { cwd: opts.cwd ?? REPO_ROOT, stdio: ["ignore", "pipe", "pipe", "ipc"], env: { ...process.env } });
+  const proc = spawn(process.execPath, [...MEC_ARGS, ...args], { cwd: opts.cwd ?? REPO_ROOT, stdio: ["ignore", "pipe", "pipe", "ipc"], env: { ...process.env, ...opts.env }, detached: true });
   const p = new MecProcess(proc);
   everyProcess.add(p);
   void p.exited.then(() => everyProcess.delete(p));
@@ -84,13 +88,69 @@ export function spawnMec(args: readonly string[], opts: { cwd?: string } = {}): 
 
 export async function killAllSpawned(): Promise<void> {
   const alive = [...everyProcess].filter((p) => p.exit === null);
-  for (const p of alive) p.proc.kill("SIGKILL");
+  for (const p of alive) killTree(p.proc.pid);
   await Promise.all(alive.map((p) => p.exited));
 }
 
-import { ping } from "../../src/server/cluster.ts";
+/** SIGKILLs the process group of `pid` and of each of its descendants (found in /proc). */
+export function killTree(pid: number | undefined): void {
+  if (pid === undefined) return;
+  // Deepest first: a node dies before its supervisor could tell it to stop.
+  const groups = new Set<number>();
+  for (const p of [pid, ...descendantsOf(pid)].reverse()) groups.add(processGroupOf(p) ?? p);
+  for (const g of groups) {
+    try {
+      process.kill(-g, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  try {
+    process.kill(pid, "SIGKILL"); // in case it left its group
+  } catch {
+    // already gone
+  }
+}
 
-export { ping };
+/** /proc/PID/stat: "pid (comm) state ppid pgrp ..."; comm may contain spaces and parentheses. */
+function statFields(pid: number): string[] | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return null;
+  }
+}
+
+function processGroupOf(pid: number): number | null {
+  const f = statFields(pid);
+  return f === null ? null : Number(f[2]);
+}
+
+function descendantsOf(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    const f = statFields(Number(name));
+    if (f === null) continue;
+    const ppid = Number(f[1]);
+    children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+  }
+  const out: number[] = [];
+  const stack = [root];
+  while (stack.length > 0) {
+    for (const c of children.get(stack.pop()!) ?? []) {
+      out.push(c);
+      stack.push(c);
+    }
+  }
+  return out;
+}
+
+import { checkHealth, ping } from "../../src/server/cluster.ts";
+import { nodeIdOf } from "../../src/config/index.ts";
+
+export { checkHealth, ping };
 
 export class TestNode {
   process: MecProcess | null = null;
@@ -110,14 +170,21 @@ export class TestNode {
     return this.process;
   }
 
-  /** Waits until /ping answers; throws with the node's stderr if it exits or times out. */
+  /** This node's id, as its GET /health reports it. */
+  get id(): string {
+    return nodeIdOf("127.0.0.1", this.spec.port);
+  }
+
+  /** Waits until /health answers as this node and ready; throws with the node's stderr if it exits, something else answers, or it times out. */
   async waitReady(ms = 30_000): Promise<void> {
     const until = Date.now() + ms;
     for (;;) {
       const p = this.process;
       if (p === null) throw new Error(`${this.name} not started`);
       if (p.exit !== null) throw new Error(`${this.name} exited during boot (${JSON.stringify(p.exit)}):\n${p.stderr}\n${p.stdout.slice(-4000)}`);
-      if (await ping(this.url)) return;
+      const h = await checkHealth(this.url, { id: this.id, name: this.name });
+      if (h.state === "foreign") throw new Error(`${this.name}: ${this.url} is answered by another program: ${h.what}`);
+      if (h.state === "ready") return;
       if (Date.now() > until) throw new Error(`${this.name} not ready after ${ms} ms:\n${p.stderr}\n${p.stdout.slice(-4000)}`);
       await sleep(50);
     }

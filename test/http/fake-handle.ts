@@ -5,7 +5,7 @@
 import type { ClientOp, ClientResult } from "../../src/core/types.ts";
 import type { SiblingSet, VersioningMode } from "../../src/core/versioning/index.ts";
 import { applyWrite, emptyClock, emptySet } from "../../src/core/versioning/index.ts";
-import type { NodeApiHandle, NodeApiLimits } from "../../src/adapters/http/handle.ts";
+import type { NodeApiHandle, NodeApiLimits, NodeHealth } from "../../src/adapters/http/handle.ts";
 
 export class FakeHandle implements NodeApiHandle {
   readonly nodeId = "127.0.0.1:7000";
@@ -24,6 +24,10 @@ export class FakeHandle implements NodeApiHandle {
 
   isReady(): boolean {
     return this.ready;
+  }
+
+  health(): NodeHealth {
+    return { status: this.ready ? "ok" : "starting", actor: this.ready ? this.actor : null };
   }
 
   async request(op: ClientOp): Promise<ClientResult> {

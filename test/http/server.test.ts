@@ -431,6 +431,21 @@ describe("/ping, /stats, /metrics", () => {
     expect(r.body).toBe("pong");
   });
 
+  it("/health answers identity and readiness: 200 when ready, 503 while starting; /ping is 503 then", async () => {
+    const ok = await app.inject({ method: "GET", url: "/health" });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.headers["content-type"]).toMatch(/^application\/json/);
+    expect(JSON.parse(ok.body)).toEqual({ status: "ok", id: "127.0.0.1:7000", name: "fake", actor: "fake.1", ready: true });
+    handle.ready = false;
+    const starting = await app.inject({ method: "GET", url: "/health" });
+    expect(starting.statusCode).toBe(503);
+    expect(JSON.parse(starting.body)).toEqual({ status: "starting", id: "127.0.0.1:7000", name: "fake", actor: null, ready: false });
+    const ping = await app.inject({ method: "GET", url: "/ping" });
+    expect(ping.statusCode).toBe(503);
+    expect(JSON.parse(ping.body)).toMatchObject({ error: "starting" });
+    expect((await app.inject({ method: "POST", url: "/health" })).statusCode).toBe(405);
+  });
+
   it("/stats counts requests per op and status, latencies, and node events", async () => {
     await put("a", "1");
     await get("a");

@@ -27,6 +27,29 @@ export interface NodeApiHandle {
   readonly limits: NodeApiLimits;
   /** False until the node has booted (storage open, incarnation known); the API answers 503 starting. */
   isReady(): boolean;
+  /**
+   * What GET /health reports: "ok" (ready), "starting" (booting), or "storage-failing" (storage
+   * writes are failing: not ready, so load balancers and `mec cluster` route elsewhere), and the
+   * node's actor once booted.
+   */
+  health(): NodeHealth;
+}
+
+export type HealthStatus = "ok" | "starting" | "storage-failing";
+
+export interface NodeHealth {
+  readonly status: HealthStatus;
+  /** name.incarnation once booted; null before. */
+  readonly actor: string | null;
+}
+
+/** The body of GET /health (200 when ready, else 503). `mec cluster` checks `id` to know it reached its own node. */
+export interface HealthBody {
+  readonly status: HealthStatus;
+  readonly id: string;
+  readonly name: string;
+  readonly actor: string | null;
+  readonly ready: boolean;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;

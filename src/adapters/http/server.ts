@@ -19,7 +19,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { ClientOp, ClientResult } from "../../core/types.ts";
 import type { Sibling, SiblingSet, VClock } from "../../core/versioning/index.ts";
 import { decodeVclock, emptyClock, encodeVclock, formatVclockError, isTombstoneOnly, liveSiblings, merge } from "../../core/versioning/index.ts";
-import type { NodeApiHandle } from "./handle.ts";
+import type { HealthBody, HealthStatus, NodeApiHandle } from "./handle.ts";
 import type { NodeStats, RequestOp } from "./stats.ts";
 import { bufferOf, chooseBoundary, encodeMultipart } from "./multipart.ts";
 
@@ -279,6 +279,12 @@ function requestOpOf(method: string, url: string): RequestOp {
 
 const MEC_METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE"];
 
+function notReadyError(status: HealthStatus): HttpError {
+  return status === "storage-failing"
+    ? new HttpError(503, "unavailable", "the node's storage is failing; use another node")
+    : new HttpError(503, "starting", "the node is still starting; retry shortly");
+}
+
 export function buildHttpServer(handle: NodeApiHandle, stats: NodeStats, opts: HttpServerOptions = {}): FastifyInstance {
   const { n, maxBodyBytes, maxKeyBytes } = handle.limits;
   const logger = opts.logger ?? false;
@@ -325,14 +331,28 @@ export function buildHttpServer(handle: NodeApiHandle, stats: NodeStats, opts: H
       reply.header("allow", "GET, HEAD, PUT, POST, DELETE");
       return sendError(reply, new HttpError(405, "method-not-allowed", `${request.method} is not supported on /mec/:key (use GET, PUT, POST or DELETE)`));
     }
-    if (path === "/ping" || path === "/stats" || path === "/metrics") {
+    if (path === "/ping" || path === "/health" || path === "/stats" || path === "/metrics") {
       reply.header("allow", "GET, HEAD");
       return sendError(reply, new HttpError(405, "method-not-allowed", `${request.method} is not supported on ${path}`));
     }
     return sendError(reply, new HttpError(404, "not-found", `no route ${request.method} ${path.slice(0, 200)}`));
   });
 
-  app.get("/ping", (_request, reply) => reply.type("text/plain; charset=utf-8").send("pong"));
+  // Readiness and identity. /health always answers JSON (200 ready, 503 not); /ping is the
+  // original's plain check: 200 pong only when ready.
+  const healthBody = (): HealthBody => {
+    const h = handle.health();
+    return { status: h.status, id: handle.nodeId, name: handle.name, actor: h.actor, ready: h.status === "ok" };
+  };
+  app.get("/health", (_request, reply) => {
+    const body = healthBody();
+    return reply.code(body.ready ? 200 : 503).type("application/json; charset=utf-8").send(JSON.stringify(body));
+  });
+  app.get("/ping", (_request, reply) => {
+    const body = healthBody();
+    if (!body.ready) return sendError(reply, notReadyError(body.status));
+    return reply.type("text/plain; charset=utf-8").send("pong");
+  });
 
   app.get("/stats", (_request, reply) => {
     const snap = stats.snapshot();
@@ -387,7 +407,7 @@ export function buildHttpServer(handle: NodeApiHandle, stats: NodeStats, opts: H
         throw new HttpError(405, "method-not-allowed", `${request.method} is not supported on /mec/:key`);
     }
 
-    if (!handle.isReady()) throw new HttpError(503, "starting", "the node is still starting; retry shortly");
+    if (!handle.isReady()) throw notReadyError("starting");
     const result = await handle.request(op);
     if (!result.ok) throw resultError(result);
     if (result.type === "get") return sendSet(reply, result.set);
