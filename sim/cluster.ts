@@ -11,6 +11,7 @@ import { SimStorage, type StorageLatency } from "./storage.ts";
 import { SimProcess } from "./process.ts";
 import type { SystemUnderTest } from "./sut.ts";
 import { Tracer } from "./trace.ts";
+import { EXACT_CLOCK, NodeClock, drawNodeClock, type ClockSpread } from "./clock.ts";
 
 /** The node timing knobs a simulated cluster sets (the same fields as NodeConfig). */
 export type NodeTimings = Pick<
@@ -30,6 +31,8 @@ export interface ClusterSpec {
   readonly timings: NodeTimings;
   readonly latency: LatencyModel;
   readonly storage: StorageLatency;
+  /** Per-node wall clocks drawn within this spread; absent = every clock exact. */
+  readonly clocks?: ClockSpread | undefined;
 }
 
 export interface MintedDot {
@@ -62,6 +65,8 @@ export class SimCluster {
   readonly network: SimNetwork;
   readonly members: NodeId[];
   readonly processes = new Map<NodeId, SimProcess>();
+  /** Each node's wall clock (drawn from its own stream, so other draws do not shift). */
+  readonly clocks = new Map<NodeId, NodeClock>();
   readonly minted: MintedDot[] = [];
   readonly quorums: QuorumRecord[] = [];
   readonly eventCounts = new Map<string, number>();
@@ -99,9 +104,11 @@ export class SimCluster {
       return p !== undefined && p.receive(from, bytes);
     });
     const storageRng = this.rng.fork("storage");
+    const clockRng = new Rng(spec.seed, fnv32("clocks"));
     for (const id of this.members) {
+      this.clocks.set(id, new NodeClock(spec.clocks === undefined ? EXACT_CLOCK : drawNodeClock(clockRng, spec.clocks, this.sched.now), this.sched.now));
       const storage = new SimStorage(id, this.sched, storageRng.fork(id), tracer, spec.storage);
-      this.processes.set(id, new SimProcess(id, storage, this.sched, this.network, tracer, sut, { onNodeEvent: (node, ev, now) => this.onNodeEvent(node, ev, now) }));
+      this.processes.set(id, new SimProcess(id, storage, this.sched, this.network, tracer, sut, { onNodeEvent: (node, ev, now) => this.onNodeEvent(node, ev, now) }, this.clocks.get(id)!));
     }
   }
 

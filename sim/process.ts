@@ -12,6 +12,7 @@ import type { SimNetwork } from "./network.ts";
 import type { SimStorage } from "./storage.ts";
 import type { SystemUnderTest } from "./sut.ts";
 import type { Tracer } from "./trace.ts";
+import type { NodeClock } from "./clock.ts";
 
 /** What a client hears back: the node's result, or that the process died / was never reachable. */
 export type ClientOutcome = ClientResult | { readonly ok: false; readonly type: "crashed" | "refused" };
@@ -41,6 +42,8 @@ export class SimProcess {
     private readonly tracer: Tracer,
     private readonly sut: SystemUnderTest,
     private readonly hooks: ProcessHooks,
+    /** This machine's wall clock (timers and monotonic time stay on scheduler time). */
+    readonly clock: NodeClock,
   ) {}
 
   get isUp(): boolean {
@@ -60,7 +63,8 @@ export class SimProcess {
     const sched = this.sched;
     const ports: Ports = {
       clock: {
-        now: () => sched.now,
+        now: () => this.clock.wallAt(sched.now),
+        monotonic: () => sched.now,
         setTimer: (afterMs, fire) => {
           // The host reports the set-timer effect (onEffect) just before calling this.
           const timerId = this.lastTimerId;
@@ -97,7 +101,8 @@ export class SimProcess {
     };
     const node = this.sut.createNode(config);
     this.host = new NodeHost(node, ports, {
-      onEvent: (event, now) => this.hooks.onNodeEvent(this.id, event, now),
+      // Events are recorded at true (scheduler) time, not the node's skewed wall time.
+      onEvent: (event) => this.hooks.onNodeEvent(this.id, event, sched.now),
       onEffect: (effect) => {
         if (effect.kind === "set-timer") this.lastTimerId = effect.timerId;
         if (this.volatileMints.length > 0) this.escapeByEffect(effect);

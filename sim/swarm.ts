@@ -10,6 +10,7 @@ import type { VersioningMode } from "../src/core/versioning/types.ts";
 import { drawSchedule, scheduleArbitrary, type FaultSchedule, type ScheduleShape } from "./faults.ts";
 import { Rng, fnv32 } from "./rng.ts";
 import type { RunSpec } from "./run.ts";
+import type { ClockSpread } from "./clock.ts";
 
 export interface SwarmOptions {
   readonly bugs?: readonly BugName[];
@@ -64,6 +65,7 @@ export function drawWorld(seed: number, options: SwarmOptions = {}): SwarmWorld 
         // Some seeds get slow disks: a longer window between a write and its sync.
         writeMaxMs: rng.chance(0.3) ? 40 + rng.next() * 100 : 2 + rng.next() * 25,
       },
+      clocks: drawClockSpread(seed, faultPhaseMs),
     },
     workload: {
       clients: rng.int(2, 5),
@@ -109,6 +111,26 @@ export function drawWorld(seed: number, options: SwarmOptions = {}): SwarmWorld 
   return { seed, spec, shape, arbitrary: scheduleArbitrary(shape) };
 }
 
+/**
+ * How far the nodes' wall clocks stray in this seed: a third of the seeds keep exact clocks,
+ * the others get offsets up to 0.5-10 s, drift up to 200 ppm and up to 3 jumps of up to 10 s
+ * (forward or backward) during the fault phase. Drawn from its own stream, so the other draws
+ * of a seed are the same with or without it.
+ */
+function drawClockSpread(seed: number, faultPhaseMs: number): ClockSpread | undefined {
+  const rng = new Rng(seed, fnv32("swarm-clocks"));
+  if (rng.chance(1 / 3)) return undefined;
+  const skewMaxMs = rng.pick([500, 1500, 5000, 10000]);
+  return {
+    offsetMaxMs: skewMaxMs,
+    driftMaxPpm: rng.chance(0.5) ? 200 : 0,
+    jumpsMax: rng.chance(0.5) ? 3 : 0,
+    jumpMaxMs: skewMaxMs,
+    jumpFromMs: 0,
+    jumpUntilMs: faultPhaseMs,
+  };
+}
+
 /** The schedule seed N runs with. */
 export function worldSchedule(world: SwarmWorld): FaultSchedule {
   return drawSchedule(world.arbitrary, world.seed);
@@ -119,5 +141,7 @@ export function describeWorld(world: SwarmWorld): string {
   const c = world.spec.cluster;
   const wl = world.spec.workload;
   const bugs = c.bugs.length > 0 ? ` bugs=${c.bugs.join(",")}` : "";
-  return `nodes=${c.size} n=${c.n} r=${c.r} w=${c.w} mode=${c.mode}${bugs} clients=${wl.clients} keys=${wl.keys.length} faultPhase=${world.spec.faultPhaseMs}ms wipesMax=${world.spec.wipesMax}`;
+  const k = c.clocks;
+  const clocks = k === undefined ? "" : ` clocks=±${k.offsetMaxMs}ms,${k.driftMaxPpm}ppm,${k.jumpsMax}jumps`;
+  return `nodes=${c.size} n=${c.n} r=${c.r} w=${c.w} mode=${c.mode}${bugs} clients=${wl.clients} keys=${wl.keys.length} faultPhase=${world.spec.faultPhaseMs}ms wipesMax=${world.spec.wipesMax}${clocks}`;
 }

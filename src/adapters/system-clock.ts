@@ -1,4 +1,5 @@
-// The production ClockPort: wall time from Date.now() and timers from setTimeout. Timers are
+// The production ClockPort: wall time from Date.now(), monotonic time from performance.now()
+// (CLOCK_MONOTONIC: a stepped wall clock does not move it) and timers from setTimeout. Timers are
 // unref'd: a node's pending timers (heartbeats, request timeouts) never keep a stopping process
 // alive on their own; the HTTP server and the sockets do while the node runs.
 import type { ClockPort, TimerHandle } from "../ports/index.ts";
@@ -6,6 +7,10 @@ import type { ClockPort, TimerHandle } from "../ports/index.ts";
 export class SystemClock implements ClockPort {
   now(): number {
     return Date.now();
+  }
+
+  monotonic(): number {
+    return performance.now();
   }
 
   setTimer(afterMs: number, fire: () => void): TimerHandle {

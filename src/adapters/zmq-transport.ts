@@ -30,7 +30,7 @@
 //   the request failed its quorum (seen in test/cluster under load). The price: after an
 //   outage the peer receives a burst of stale messages. The node is built for that: every
 //   request carries a request id (with a boot nonce), so a late reply never counts toward a
-//   new request, stale forwarded writes are dropped by their sentAt, and replicated sets merge
+//   new request, forwarded writes are deduplicated by request id, and replicated sets merge
 //   idempotently. The burst is bounded by the high-water marks: small on the control channel
 //   (a stale heartbeat is worthless), larger on the data channel. Beyond the mark send()
 //   fails at once (sendTimeout 0) and the message is dropped and counted as `unreachable`.

@@ -63,8 +63,6 @@ export type PeerMessage =
       readonly context: Uint8Array | null;
       readonly w: number;
       readonly clientId: string | null;
-      /** The coordinator's clock when it sent this (ms); stale forwards are dropped. */
-      readonly sentAt: number;
     }
   | { readonly type: "put-reply"; readonly reqId: string; readonly from: NodeId; readonly result: WireWriteResult }
   /** Minting replica sends the new set to another replica; hint = the primary a fallback stands in for. */
@@ -264,7 +262,6 @@ export function decodeMessage(input: Uint8Array): PeerMessage {
         context: bytesOrNull(o, "context"),
         w: int(o, "w", 1),
         clientId: strOrNull(o, "clientId"),
-        sentAt: num(o, "sentAt"),
       };
     }
     case "put-reply":

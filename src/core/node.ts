@@ -91,7 +91,10 @@ class Node implements NodeMachine {
   readonly id: NodeId;
   private phase: Phase = "new";
   private effects: Effect[] = [];
+  /** Wall time of the input being handled: only for timestamps (see Stamped). */
   private nowMs = 0;
+  /** Monotonic time of the input being handled: every duration is measured on it. */
+  private monoMs = 0;
   private nextOpId = 1;
   private nextTimerId = 1;
   private readonly storageCallbacks = new Map<number, (result: StorageResult) => void>();
@@ -163,6 +166,7 @@ class Node implements NodeMachine {
   step(stamped: Stamped): Effect[] {
     this.effects = [];
     this.nowMs = stamped.now;
+    this.monoMs = stamped.monotonic;
     const input = stamped.input;
     switch (input.kind) {
       case "start":
@@ -198,7 +202,7 @@ class Node implements NodeMachine {
 
   private send(to: NodeId, msg: PeerMessage): void {
     assert(to !== this.config.id, `node ${to} sends a message to itself`);
-    this.lastSentMs.set(to, this.nowMs);
+    this.lastSentMs.set(to, this.monoMs);
     this.effects.push({ kind: "send", to, bytes: encodeMessage(msg) });
   }
 
@@ -246,7 +250,7 @@ class Node implements NodeMachine {
     this.phase = "booting";
     this.rng = new Prng(this.config.seed, ...doubleWords(this.nowMs));
     this.bootNonce = this.rng.nextU32();
-    this.detector.start(this.nowMs);
+    this.detector.start(this.monoMs);
     this.readMeta();
   }
 
@@ -291,9 +295,9 @@ class Node implements NodeMachine {
       // Any message proves liveness: a peer we sent something to within the last interval
       // needs no heartbeat (under load this removes most heartbeat traffic).
       for (const p of this.peers) {
-        if (this.nowMs - (this.lastSentMs.get(p) ?? -Infinity) >= c.heartbeatIntervalMs) this.send(p, { type: "heartbeat", from: c.id });
+        if (this.monoMs - (this.lastSentMs.get(p) ?? -Infinity) >= c.heartbeatIntervalMs) this.send(p, { type: "heartbeat", from: c.id });
       }
-      this.emitTransitions(this.detector.tick(this.nowMs));
+      this.emitTransitions(this.detector.tick(this.monoMs));
     });
     // The handoff loop runs only while this node holds hints (no idle timer events).
     this.replica.hints.onAdd = () => this.armHandoff();
@@ -357,7 +361,7 @@ class Node implements NodeMachine {
       this.ctx.log("warn", "dropping a message whose key is not in its partition", { from: msg.from, type: msg.type });
       return;
     }
-    this.emitTransitions(this.detector.heard(msg.from, this.nowMs));
+    this.emitTransitions(this.detector.heard(msg.from, this.monoMs));
     if (this.phase !== "ready") {
       if (msg.type === "put") this.putCoordinator.handleForward(msg, false);
       return;

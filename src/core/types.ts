@@ -140,9 +140,15 @@ export type Input =
   | { readonly kind: "client"; readonly clientReqId: number; readonly op: ClientOp }
   | { readonly kind: "storage"; readonly opId: number; readonly result: StorageResult };
 
-/** Every input arrives with the host's current time in milliseconds since the Unix epoch. */
+/**
+ * Every input arrives with the host's two clocks. `now` is wall time (ms since the Unix epoch):
+ * it may differ between nodes by any amount and jump, so the node only writes it into
+ * timestamps. `monotonic` (ms, any origin, never decreasing) measures durations: failure
+ * suspicion, heartbeat spacing. Nothing the node decides depends on two nodes' clocks agreeing.
+ */
 export interface Stamped {
   readonly now: number;
+  readonly monotonic: number;
   readonly input: Input;
 }
 

@@ -64,7 +64,7 @@ export class NodeHost {
       let next: Input | undefined;
       while (!this.stopped && (next = this.queue.shift()) !== undefined) {
         const now = this.ports.clock.now();
-        const effects = this.node.step({ now, input: next });
+        const effects = this.node.step({ now, monotonic: this.ports.clock.monotonic(), input: next });
         for (const effect of effects) this.execute(effect, now);
       }
     } finally {

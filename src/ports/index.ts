@@ -8,8 +8,14 @@ export interface TimerHandle {
 }
 
 export interface ClockPort {
-  /** Milliseconds since the Unix epoch (may be fractional in simulation). */
+  /**
+   * Wall time: milliseconds since the Unix epoch (may be fractional in simulation). It may be
+   * off from other machines' clocks and jump forward or backward: the node uses it only for
+   * write timestamps (Last-Modified, X-Mec-Timestamp, the LWW mode), never to measure time.
+   */
   now(): number;
+  /** Monotonic milliseconds (any origin): never jumps; what durations are measured with. Timers run on it. */
+  monotonic(): number;
   setTimer(afterMs: number, fire: () => void): TimerHandle;
 }
 

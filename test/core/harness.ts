@@ -78,6 +78,8 @@ export class Harness {
   /** Latency of one message (default: latencyMs); a test may randomise it to reorder messages. */
   latencyFn: (from: NodeId, to: NodeId) => number = () => this.latencyMs;
   storageMs = 0.25;
+  /** Per-node wall-clock offset (ms): a node's `now` reads true time plus this; its monotonic time and timers do not move. */
+  readonly clockOffsetMs = new Map<NodeId, number>();
 
   constructor(
     count: number,
@@ -117,7 +119,8 @@ export class Harness {
     let receive: ((from: NodeId, bytes: Uint8Array) => void) | null = null;
     const ports: Ports = {
       clock: {
-        now: () => this.now,
+        now: () => this.now + (this.clockOffsetMs.get(id) ?? 0),
+        monotonic: () => this.now,
         setTimer: (afterMs: number, fire: () => void): TimerHandle => {
           const box = this.schedule(afterMs, () => alive() && fire());
           return { cancel: () => (box.cancelled = true) };

@@ -17,7 +17,7 @@ function drive(node: NodeMachine, store: Map<string, Uint8Array>, input: Input, 
   const queue: Input[] = [input];
   while (queue.length > 0) {
     const next = queue.shift() as Input;
-    for (const e of node.step({ now, input: next })) {
+    for (const e of node.step({ now, monotonic: now, input: next })) {
       all.push(e);
       if (e.kind === "storage") {
         if (deferStorage) deferred.push(e);
@@ -57,7 +57,7 @@ describe("node machine", () => {
     const boot = drive(node, store, { kind: "start" }, T0, true);
     const fwd: PeerMessage = {
       type: "put", reqId: "n4/00000001/0", from: "n4", op: "put", partition: partitionOf(key, 16), key,
-      value: new TextEncoder().encode("v"), contentType: "text/plain", context: null, w: 2, clientId: null, sentAt: T0,
+      value: new TextEncoder().encode("v"), contentType: "text/plain", context: null, w: 2, clientId: null,
     };
     const bytes = encodeMessage(fwd);
     const early = drive(node, store, { kind: "message", from: "n4", bytes });

@@ -10,8 +10,11 @@
 //   a quorum error with maybeApplied = true (never a blind retry on another primary: that
 //   could apply the write twice under two dots). An answer that says nothing was applied
 //   ("starting", a refusal, a storage failure) lets the next candidate be tried.
-// - Forwarded writes are deduplicated by request id (the network may duplicate them), and a
-//   forward older than the request timeout is dropped (its coordinator already gave up).
+// - Forwarded writes are deduplicated by request id (the network may duplicate them). A late
+//   forward (its coordinator already gave up and answered "maybe applied") is still applied:
+//   staleness is never judged by comparing this node's clock with the sender's, since clocks
+//   of different machines may be off by any amount (a skew larger than the request timeout
+//   used to drop every write forwarded from a node behind).
 import type { NodeContext } from "../context.ts";
 import type { PeerMessage, WireWriteResult } from "../messages.ts";
 import type { Replica } from "../replica/replica.ts";
@@ -108,7 +111,7 @@ export class PutCoordinator {
       type: "put", reqId: fwd.reqId, from: this.ctx.self, op: r.op, partition: r.partition, key: r.key,
       value: r.value, contentType: r.contentType,
       context: r.context.size === 0 ? null : encodeClock(r.context),
-      w: r.w, clientId: r.clientId, sentAt: this.ctx.now(),
+      w: r.w, clientId: r.clientId,
     });
     // The minting replica has its own requestTimeoutMs for replication: wait a little longer
     // so its quorum answer (with its counts) usually arrives before we give up.
@@ -169,10 +172,6 @@ export class PutCoordinator {
       const refused: WireWriteResult = { ok: false, error: "starting", message: "the minting replica is starting", answered: 0, needed: msg.w, maybeApplied: false };
       this.remember(msg.reqId, refused);
       replyTo(refused);
-      return;
-    }
-    if (this.ctx.now() - msg.sentAt > this.ctx.config.requestTimeoutMs) {
-      this.ctx.log("debug", "dropping a stale forwarded write", { reqId: msg.reqId });
       return;
     }
     const { config } = this.ctx;
