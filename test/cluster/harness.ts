@@ -155,7 +155,11 @@ export { checkHealth, ping };
 export class TestNode {
   process: MecProcess | null = null;
 
-  constructor(readonly spec: ClusterNodeSpec) {}
+  constructor(
+    readonly spec: ClusterNodeSpec,
+    /** Extra environment of this node's process (e.g. libfaketime's). */
+    readonly env: Readonly<Record<string, string>> = {},
+  ) {}
 
   get url(): string {
     return this.spec.url;
@@ -166,7 +170,7 @@ export class TestNode {
   }
 
   start(): MecProcess {
-    this.process = spawnMec(["--config", this.spec.configPath]);
+    this.process = spawnMec(["--config", this.spec.configPath], { env: this.env });
     return this.process;
   }
 
@@ -207,13 +211,17 @@ export interface TestCluster {
 }
 
 /** Writes configs for n nodes in a fresh temp dir, starts them, waits until all answer /ping. */
-export async function startTestCluster(n: number, extraToml: readonly string[] = TEST_TOML): Promise<TestCluster> {
+export async function startTestCluster(
+  n: number,
+  extraToml: readonly string[] = TEST_TOML,
+  opts: { env?: (index: number) => Readonly<Record<string, string>> } = {},
+): Promise<TestCluster> {
   const dir = mkdtempSync(join(tmpdir(), "mec-cluster-test-"));
   const span = CLUSTER_PORT_STEP * n + n;
   const base = await freePortBlock(span);
   const specs = clusterSpecs({ nodes: n, dir, basePort: base, httpBasePort: base + CLUSTER_PORT_STEP * n });
   for (const spec of specs) writeFileSync(spec.configPath, clusterNodeToml(spec, specs, "127.0.0.1", extraToml));
-  const nodes = specs.map((s) => new TestNode(s));
+  const nodes = specs.map((s, i) => new TestNode(s, opts.env?.(i) ?? {}));
   const cluster: TestCluster = {
     dir,
     nodes,
