@@ -44,6 +44,13 @@ interface HintedObjectTransfer extends ObjectTransfer {
 export type PeerMessage =
   /** Liveness only (membership). */
   | { readonly type: "heartbeat"; readonly from: NodeId }
+  /**
+   * A round trip on the data channel to a peer whose requests timed out: its probe-ack (like
+   * any reply) shows that requests to it get through again. Heartbeats cannot: they travel on
+   * the control channel, which may be alive while the data channel is not.
+   */
+  | { readonly type: "probe"; readonly reqId: string; readonly from: NodeId }
+  | { readonly type: "probe-ack"; readonly reqId: string; readonly from: NodeId }
   /** Coordinator asks a replica for its copy of a key. */
   | { readonly type: "get"; readonly reqId: string; readonly from: NodeId; readonly partition: number; readonly key: string }
   /** A replica's copy; null = not found. */
@@ -269,6 +276,8 @@ export function decodeMessage(input: Uint8Array): PeerMessage {
     case "replicate":
     case "repair":
       return { type, reqId, from, partition: int(o, "partition"), key: str(o, "key"), set: bytes(o, "set"), hint: strOrNull(o, "hint") };
+    case "probe":
+    case "probe-ack":
     case "replicate-ack":
     case "handoff-ack":
       return { type, reqId, from };

@@ -17,10 +17,12 @@
 //   applied, the coordinator may try the next primary), other peer messages are dropped
 //   (senders cope with loss), but every message still counts as proof of life.
 // - A malformed peer message is logged and dropped; it never crashes the node.
-// - Periodic work: heartbeats every heartbeatIntervalMs (skipped to a peer that got any other
-//   message within the interval: every message proves liveness), the failure detector's check
-//   on the same tick, hinted handoff every handoffIntervalMs while hints exist, anti-entropy
-//   every antiEntropyIntervalMs (0 = off).
+// - Periodic work: a heartbeat to every peer every heartbeatIntervalMs, whatever other traffic
+//   flows (production sends them on their own control socket, so they never wait behind a
+//   data backlog), a probe on the data channel to each peer whose requests timed out (its ack,
+//   like any reply, makes it routable again; see membership/failure-detector.ts), the failure
+//   detector's check on the same tick, hinted handoff every handoffIntervalMs while hints
+//   exist, anti-entropy every antiEntropyIntervalMs (0 = off).
 //
 // Where things live: coordinator/ (get.ts, put.ts, mint.ts and the pure quorum.ts), replica/
 // (replica.ts: storage read-modify-writes, hints, trees; handoff.ts; ae-exchange.ts;
@@ -33,7 +35,7 @@ import { MintCoordinator } from "./coordinator/mint.ts";
 import { PutCoordinator } from "./coordinator/put.ts";
 import { FailureDetector } from "./membership/failure-detector.ts";
 import type { Transition } from "./membership/failure-detector.ts";
-import { decodeMessage, encodeMessage } from "./messages.ts";
+import { decodeMessage, encodeMessage, isReplyType } from "./messages.ts";
 import type { PeerMessage } from "./messages.ts";
 import { Prng, doubleWords, hex32 } from "./random.ts";
 import { AntiEntropyExchange } from "./replica/ae-exchange.ts";
@@ -202,7 +204,6 @@ class Node implements NodeMachine {
 
   private send(to: NodeId, msg: PeerMessage): void {
     assert(to !== this.config.id, `node ${to} sends a message to itself`);
-    this.lastSentMs.set(to, this.monoMs);
     this.effects.push({ kind: "send", to, bytes: encodeMessage(msg) });
   }
 
@@ -292,11 +293,10 @@ class Node implements NodeMachine {
     this.emit({ type: "ready", actor: this.actor, incarnation: this.incarnation });
     const c = this.config;
     this.every(c.heartbeatIntervalMs, () => {
-      // Any message proves liveness: a peer we sent something to within the last interval
-      // needs no heartbeat (under load this removes most heartbeat traffic).
-      for (const p of this.peers) {
-        if (this.monoMs - (this.lastSentMs.get(p) ?? -Infinity) >= c.heartbeatIntervalMs) this.send(p, { type: "heartbeat", from: c.id });
-      }
+      // Always, to every peer: liveness must not ride on data traffic (a busy data channel
+      // would delay it and get a live peer suspected).
+      for (const p of this.peers) this.send(p, { type: "heartbeat", from: c.id });
+      for (const p of this.detector.toProbe()) this.send(p, { type: "probe", reqId: this.ctx.newReqId(), from: c.id });
       this.emitTransitions(this.detector.tick(this.monoMs));
     });
     // The handoff loop runs only while this node holds hints (no idle timer events).
@@ -306,8 +306,6 @@ class Node implements NodeMachine {
   }
 
   private handoffArmed = false;
-  /** When this node last sent anything to each peer (heartbeats are skipped right after traffic). */
-  private readonly lastSentMs = new Map<NodeId, number>();
 
   private armHandoff(): void {
     if (this.handoffArmed || this.phase !== "ready") return;
@@ -362,6 +360,8 @@ class Node implements NodeMachine {
       return;
     }
     this.emitTransitions(this.detector.heard(msg.from, this.monoMs));
+    // A reply to one of our requests proves a round trip on the data channel.
+    if (isReplyType(msg.type)) this.emitTransitions(this.detector.replied(msg.from));
     if (this.phase !== "ready") {
       if (msg.type === "put") this.putCoordinator.handleForward(msg, false);
       return;
@@ -373,6 +373,10 @@ class Node implements NodeMachine {
     const self = this.config.id;
     switch (msg.type) {
       case "heartbeat":
+      case "probe-ack":
+        return;
+      case "probe":
+        this.send(msg.from, { type: "probe-ack", reqId: msg.reqId, from: self });
         return;
       case "get":
         this.replica.localViewBytes(msg.partition, msg.key, (r) => {
