@@ -18,7 +18,7 @@ export interface NodeContext {
   readonly rng: Prng;
   /** This incarnation's actor (`name.incarnation-hex`). */
   readonly actor: string;
-  /** Time of the input being handled (ms). */
+  /** Wall time of the input being handled (ms since the epoch): for timestamps only, never to measure durations or compare with a peer. */
   now(): number;
   hasBug(bug: BugName): boolean;
   /** A fresh request id: `${id}/${bootNonce}/${seq}`, never reused across restarts. */
