@@ -46,8 +46,6 @@ export interface ClusterNodeSpec {
 /** Cluster ports of consecutive nodes are this far apart (each node uses port and port + 1). */
 export const CLUSTER_PORT_STEP = 10;
 const STOP_GRACE_MS = 10_000;
-/** A node whose URL is answered by something else gets this long to exit (it cannot bind the port) before we give up on it. */
-const FOREIGN_GRACE_MS = 5_000;
 
 /** The last `lines` lines of a text, newline-terminated. */
 function tail(text: string, lines: number): string {
@@ -288,22 +286,22 @@ export async function runCluster(opts: ClusterOptions, stopSignal?: Promise<unkn
 
   try {
     // Wait until every node answers /health as itself, or one of them dies, or we are told
-    // to stop. Something else answering on a node's port is remembered: that node will fail
-    // to bind it and exit, and the report then says both.
+    // to stop. Something else answering on a node's port is never taken for the node; it is
+    // remembered: the node will fail to bind that port and exit, and the report says both.
     const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
     const ready = new Set<string>();
-    const foreign = new Map<string, { what: string; sinceMs: number }>();
+    const foreign = new Map<string, string>();
+    const reportForeign = (): void => {
+      for (const [name, what] of foreign) err(`${name}: ${specs.find((s) => s.name === name)!.url} is answered by another program: ${what}\n`);
+    };
     while (ready.size < children.length) {
       const dead = children.find((c) => c.exit !== null);
-      const impostor = children.find((c) => (foreign.get(c.spec.name)?.sinceMs ?? Infinity) + FOREIGN_GRACE_MS < Date.now());
-      if (dead || impostor) {
+      if (dead) {
         await sleep(50); // let the last stderr chunks arrive
-        for (const [name, f] of foreign) err(`${name}: ${specs.find((s) => s.name === name)!.url} is answered by another program: ${f.what}\n`);
-        const failed = dead ?? impostor!;
-        if (failed.exit !== null) err(`${failed.spec.name} exited during boot (${failed.exit.signal ?? `code ${failed.exit.code}`}). Its stderr:\n`);
-        else err(`${failed.spec.name} is still running but cannot be reached at its URL. Its stderr:\n`);
-        err(failed.stderr.trim() === "" ? "  (empty; see the log)\n" : tail(failed.stderr, 20));
-        err(`Log: ${failed.spec.logPath}\n`);
+        reportForeign();
+        err(`${dead.spec.name} exited during boot (${dead.exit!.signal ?? `code ${dead.exit!.code}`}). Its stderr:\n`);
+        err(dead.stderr.trim() === "" ? "  (empty; see the log)\n" : tail(dead.stderr, 20));
+        err(`Log: ${dead.spec.logPath}\n`);
         await stopAll();
         return 1;
       }
@@ -313,6 +311,7 @@ export async function runCluster(opts: ClusterOptions, stopSignal?: Promise<unkn
       }
       if (Date.now() > deadline) {
         const waiting = children.filter((c) => !ready.has(c.spec.name)).map((c) => `${c.spec.name} (log: ${c.spec.logPath})`);
+        reportForeign();
         err(`nodes not ready after ${(opts.readyTimeoutMs ?? 60_000) / 1000} s: ${waiting.join(", ")}\n`);
         await stopAll();
         return 1;
@@ -321,7 +320,8 @@ export async function runCluster(opts: ClusterOptions, stopSignal?: Promise<unkn
         children.filter((c) => !ready.has(c.spec.name)).map(async (c) => {
           const h = await checkHealth(c.spec.url, { id: nodeIdOf(bind, c.spec.port), name: c.spec.name });
           if (h.state === "ready") ready.add(c.spec.name);
-          else if (h.state === "foreign" && !foreign.has(c.spec.name)) foreign.set(c.spec.name, { what: h.what, sinceMs: Date.now() });
+          if (h.state === "foreign") foreign.set(c.spec.name, h.what);
+          else foreign.delete(c.spec.name); // it went away: the node may bind the port yet
         }),
       );
       if (ready.size < children.length) await Promise.race([sleep(100), woken]);
