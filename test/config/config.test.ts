@@ -26,6 +26,7 @@ root = "/path/to/leveldb/root/directory"
 const tmp = mkdtempSync(join(tmpdir(), "mec-config-test-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
+const FOUR_PEERS = [1, 2, 3, 4].map((p) => `[[node]]\nhost = "127.0.0.9"\nport = ${p}\n`).join("");
 const MINIMAL = `name = "a"\nport = 7000\nhttpport = 3000\nroot = "/tmp/x"\n`;
 
 /** Parses `text`, expecting a ConfigError; returns its message. */
@@ -106,9 +107,10 @@ describe("defaults and optional keys", () => {
 
   it("reads every optional key", () => {
     const cfg = parseConfig(
-      `${MINIMAL}bind = "127.0.0.2"\nn = 5\nr = 3\nw = 4\npartitions = 128\nsync = false\nmode = "lww"\nrequest_timeout_ms = 500\nheartbeat_interval_ms = 50\nsuspect_after_ms = 300\nhandoff_interval_ms = 700\nanti_entropy_interval_ms = 0\nreap_delay_ms = -1\nmax_body_bytes = 10\nmax_key_bytes = 20\nlog_level = "debug"\n`,
+      `${MINIMAL}bind = "127.0.0.2"\nn = 5\nr = 3\nw = 4\npartitions = 128\nsync = false\nmode = "lww"\nrequest_timeout_ms = 500\nheartbeat_interval_ms = 50\nsuspect_after_ms = 300\nhandoff_interval_ms = 700\nanti_entropy_interval_ms = 0\nreap_delay_ms = -1\nmax_body_bytes = 10\nmax_key_bytes = 20\nlog_level = "debug"\n${FOUR_PEERS}`,
       "c.toml",
     );
+    expect(cfg.notices).toEqual([]);
     expect(cfg).toMatchObject({
       bind: "127.0.0.2", n: 5, r: 3, w: 4, partitionCount: 128, sync: false, mode: "lww", requestTimeoutMs: 500,
       heartbeatIntervalMs: 50, suspectAfterMs: 300, handoffIntervalMs: 700, antiEntropyIntervalMs: 0, reapDelayMs: -1,
@@ -116,10 +118,27 @@ describe("defaults and optional keys", () => {
     });
     const node = toNodeConfig(cfg, 1);
     expect(node.id).toBe("127.0.0.2:7000");
-    expect(node.members).toEqual(["127.0.0.2:7000"]);
+    expect(node.members).toEqual(["127.0.0.2:7000", "127.0.0.9:1", "127.0.0.9:2", "127.0.0.9:3", "127.0.0.9:4"]);
     expect(node.reapDelayMs).toBeNull();
     expect(node.syncWrites).toBe(false);
     expect(node.antiEntropyIntervalMs).toBe(0);
+  });
+
+  it("caps n, r and w at the number of members, with one notice per capped key", () => {
+    const single = parseConfig(MINIMAL, "c.toml");
+    expect(single).toMatchObject({ n: 1, r: 1, w: 1 });
+    expect(single.notices).toEqual([
+      "n = 3 is more than the 1 node of the cluster: using n = 1",
+      "r = 2 is more than the 1 node of the cluster: using r = 1",
+      "w = 2 is more than the 1 node of the cluster: using w = 1",
+    ]);
+    const two = parseConfig(`${MINIMAL}[[node]]\nhost = "127.0.0.1"\nport = 9000\n`, "c.toml");
+    expect(two).toMatchObject({ n: 2, r: 2, w: 2 });
+    expect(two.notices).toEqual(["n = 3 is more than the 2 nodes of the cluster: using n = 2"]);
+    const three = parseConfig(`${MINIMAL}[[node]]\nhost = "127.0.0.1"\nport = 9000\n[[node]]\nhost = "127.0.0.1"\nport = 9100\n`, "c.toml");
+    expect(three).toMatchObject({ n: 3, r: 2, w: 2, notices: [] });
+    // Explicit values are still validated as written first: r > n is an error, not a cap.
+    expect(() => parseConfig(`${MINIMAL}n = 2\nr = 3\n`, "c.toml")).toThrow(/key "r": must be at most n \(2\)/);
   });
 
   it("drops this node from [[node]] (matching bind:port) and builds sorted unique members", () => {
