@@ -54,6 +54,11 @@ export class FailureDetector {
     return out;
   }
 
+  /** The peers suspected now, in member order of first suspicion (read-only view). */
+  suspectedPeers(): NodeId[] {
+    return [...this.suspected];
+  }
+
   isSuspected(peer: NodeId): boolean {
     return peer !== this.self && this.suspected.has(peer);
   }
