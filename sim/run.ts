@@ -59,7 +59,7 @@ export function runSimulation(sut: SystemUnderTest, spec: RunSpec, schedule: Fau
   trace.attach?.(cluster);
   const sched = cluster.sched;
   const t0 = sched.now;
-  if (tracer.on) tracer.emit(t0, "run", null, { spec, schedule, ...trace.header });
+  if (tracer.on) tracer.emit(t0, "run", null, { spec, schedule }, trace.header);
   cluster.bootAll();
   const faults = new FaultDriver(cluster, { wipesMax: spec.wipesMax });
   const faultStart = t0 + spec.warmupMs;

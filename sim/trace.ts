@@ -6,7 +6,8 @@
 //
 // Line format: {"t": ms since the run began, "ev": kind, "node": id or null, ...fields}
 //   run            spec, schedule, ...header          the run's configuration (first line; header =
-//                  how to re-run it: {source: {kind: "seed", seed, bugs} | {kind: "scenario", file, seed, bugs}})
+//                  how to re-run it: {source: {kind: "seed", seed, bugs} | {kind: "scenario", file, seed, bugs}},
+//                  written to the sink but not hashed)
 //   boot           seed, boot                         a node process starts (boot = 1, 2, ...)
 //   send           to, id, type, reqId, size, h, carries   a message leaves (h = fnv32 of its bytes;
 //                  carries = key, set {clock, live, dead} or ctx of the payload, when the SUT describes it)
@@ -54,13 +55,14 @@ export class Tracer {
   }
 
   /** Records one event at simulated time nowMs. Callers check `on` first to skip building records. */
-  emit(nowMs: number, ev: string, node: string | null, fields: Record<string, unknown> = {}): void {
+  emit(nowMs: number, ev: string, node: string | null, fields: Record<string, unknown> = {}, unhashed?: Readonly<Record<string, unknown>>): void {
     if (!this.on) return;
     const t = Math.round((nowMs - SIM_EPOCH_MS) * 1000) / 1000;
     const line = JSON.stringify({ t, ev, node, ...fields }, jsonReplacer);
     this.lines++;
     this.hasher?.update(line + "\n");
-    this.sink?.(line);
+    // Fields that say how the run was started (not what it did) stay out of the hash.
+    this.sink?.(unhashed === undefined ? line : JSON.stringify({ t, ev, node, ...fields, ...unhashed }, jsonReplacer));
   }
 
   /** Hex sha256 of all lines so far ("" when hashing is off). */

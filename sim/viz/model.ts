@@ -1,0 +1,362 @@
+// The trace as a picture needs it: parses trace lines (sim/trace.ts) into lanes, messages
+// (send -> deliveries or drop), node spans (down, paused, wiped), network cuts and clogs,
+// client operations, the moments siblings form, and the violations. Pure: text in, model out;
+// it reads nothing but the trace. Causality here is its own tiny model (clocks as
+// {actor: counter}), never the store's code.
+
+export class TraceError extends Error {}
+
+export interface TraceLine {
+  readonly t: number;
+  readonly ev: string;
+  readonly node: string | null;
+  readonly [field: string]: unknown;
+}
+
+export type Clock = Readonly<Record<string, number>>;
+
+export interface SetSummary {
+  readonly clock: Clock;
+  readonly live: readonly string[];
+  readonly dead: readonly string[];
+}
+
+export interface Carried {
+  readonly key?: string;
+  readonly set?: SetSummary;
+  readonly ctx?: Clock;
+  readonly keys?: readonly string[];
+}
+
+export interface Message {
+  readonly id: number;
+  readonly from: string;
+  readonly to: string;
+  readonly type: string;
+  readonly reqId: string | null;
+  readonly sendT: number;
+  readonly sendStep: number;
+  readonly carries: Carried | null;
+  readonly deliveries: { t: number; step: number }[];
+  drop: { t: number; step: number; reason: string } | null;
+}
+
+export interface Span {
+  readonly lane: string;
+  readonly kind: "down" | "paused" | "wiped" | "cut" | "clog";
+  readonly fromT: number;
+  toT: number;
+  readonly label: string;
+  /** Partition side (0, 1) for cut spans: lanes on one side share a colour. */
+  readonly side?: number;
+}
+
+export interface ClientOp {
+  readonly op: number;
+  readonly client: string;
+  readonly node: string;
+  readonly kind: string;
+  readonly key: string;
+  readonly value: string | null;
+  readonly context: Clock | null;
+  readonly invokeT: number;
+  readonly invokeStep: number;
+  completeT: number | null;
+  completeStep: number | null;
+  outcome: string | null;
+  dot: string | null;
+  error: string | null;
+  readSiblings: number | null;
+}
+
+export interface Formation {
+  readonly t: number;
+  readonly step: number;
+  readonly node: string;
+  readonly key: string;
+  /** A sibling the replica already held, and the one that arrived concurrently. */
+  readonly held: string;
+  readonly arrived: string;
+  readonly heldClock: Clock;
+  readonly arrivedClock: Clock;
+  readonly siblings: readonly string[];
+}
+
+export interface NodeMark {
+  readonly t: number;
+  readonly step: number;
+  readonly node: string;
+  readonly text: string;
+}
+
+export interface TraceModel {
+  readonly lines: readonly TraceLine[];
+  readonly header: Readonly<Record<string, unknown>>;
+  readonly nodes: readonly string[];
+  readonly clients: readonly string[];
+  readonly endT: number;
+  readonly messages: readonly Message[];
+  readonly spans: readonly Span[];
+  readonly ops: readonly ClientOp[];
+  readonly formations: readonly Formation[];
+  readonly marks: readonly NodeMark[];
+  readonly violations: readonly { property: string; detail: string; step: number }[];
+  /** Actor -> short name: "n2" (or "n2#2" for a node's second incarnation). */
+  readonly actorNames: ReadonlyMap<string, string>;
+}
+
+/** Parses trace text (one JSON object per line); a bad line is a TraceError naming it. */
+export function parseTraceLines(text: string): TraceLine[] {
+  const out: TraceLine[] = [];
+  const raw = text.split("\n");
+  for (let i = 0; i < raw.length; i++) {
+    const s = raw[i]!.trim();
+    if (s === "") continue;
+    let v: unknown;
+    try {
+      v = JSON.parse(s);
+    } catch (e) {
+      throw new TraceError(`trace line ${i + 1}: not JSON (${(e as Error).message})`);
+    }
+    if (typeof v !== "object" || v === null || typeof (v as TraceLine).t !== "number" || typeof (v as TraceLine).ev !== "string")
+      throw new TraceError(`trace line ${i + 1}: not a trace event (needs "t" and "ev")`);
+    out.push(v as TraceLine);
+  }
+  if (out.length === 0 || out[0]!.ev !== "run") throw new TraceError(`not a simulator trace: the first line must be the "run" header`);
+  return out;
+}
+
+/** Is dot "actor:counter" covered by clock? */
+export function covers(clock: Clock, dot: string): boolean {
+  const i = dot.lastIndexOf(":");
+  return (clock[dot.slice(0, i)] ?? 0) >= Number(dot.slice(i + 1));
+}
+
+function clockOfJson(v: unknown): Clock | null {
+  if (typeof v !== "object" || v === null) return null;
+  const out: Record<string, number> = {};
+  for (const [a, e] of Object.entries(v as Record<string, unknown>)) {
+    const c = typeof e === "number" ? e : (e as { counter?: unknown } | null)?.counter;
+    if (typeof c === "number") out[a] = c;
+  }
+  return out;
+}
+
+function dotText(v: unknown): string | null {
+  const d = v as { actor?: unknown; counter?: unknown } | null;
+  return d !== null && typeof d === "object" && typeof d.actor === "string" ? `${d.actor}:${String(d.counter)}` : null;
+}
+
+function str(v: unknown): string | null {
+  return typeof v === "string" ? v : null;
+}
+
+/** Sides of a cut from its description ("partition n1,n2 | n3", "isolate n2", "one-way n1 -/-> n2", "bridge n2: ..."). */
+function cutSides(text: string, nodes: readonly string[]): Map<string, number> {
+  const sides = new Map<string, number>();
+  const body = text.replace(/^(partition|bridge \S+:)\s*/, "");
+  if (text.startsWith("isolate ")) sides.set(text.slice(8).trim(), 0);
+  else if (text.startsWith("one-way ")) sides.set(text.slice(8).split(" ")[0]!, 0);
+  else body.split("|").forEach((group, side) => group.split(",").map((s) => s.trim()).filter((s) => nodes.includes(s)).forEach((n) => sides.set(n, side)));
+  return sides;
+}
+
+export function buildModel(lines: readonly TraceLine[]): TraceModel {
+  const header = lines[0] as unknown as Record<string, unknown>;
+  const spec = header["spec"] as { cluster?: { size?: number } } | undefined;
+  const size = spec?.cluster?.size ?? 0;
+  const nodes: string[] = Array.from({ length: size }, (_, i) => `n${i + 1}`);
+  const addNode = (n: string | null): void => {
+    if (n !== null && !nodes.includes(n)) nodes.push(n);
+  };
+  const clients = new Set<number>();
+  const messages = new Map<number, Message>();
+  const spans: Span[] = [];
+  const open = new Map<string, Span>();
+  const ops = new Map<number, ClientOp>();
+  const formations: Formation[] = [];
+  const marks: NodeMark[] = [];
+  const violations: { property: string; detail: string; step: number }[] = [];
+  const incarnations = new Map<string, string[]>();
+  const stored = new Map<string, SetSummary>(); // `${node} ${key}` -> last stored set
+  // `${node} ${key}` -> what the latest write that arrived carried: a client's context (the
+  // value's clock is that plus its new dot) or a whole set (its clock).
+  const lastIncoming = new Map<string, { readonly ctx: boolean; readonly clock: Clock }>();
+  const pairsSeen = new Set<string>();
+  let endT = 0;
+
+  const close = (key: string, t: number): void => {
+    const s = open.get(key);
+    if (s === undefined) return;
+    s.toT = t;
+    open.delete(key);
+  };
+  const openSpan = (key: string, span: Span): void => {
+    close(key, span.fromT);
+    spans.push(span);
+    open.set(key, span);
+  };
+
+  lines.forEach((l, step) => {
+    endT = Math.max(endT, l.t);
+    const node = l.node;
+    addNode(node);
+    switch (l.ev) {
+      case "send": {
+        const carries = (l["carries"] as Carried | undefined) ?? null;
+        messages.set(l["id"] as number, {
+          id: l["id"] as number, from: node!, to: l["to"] as string, type: String(l["type"]), reqId: str(l["reqId"]),
+          sendT: l.t, sendStep: step, carries, deliveries: [], drop: null,
+        });
+        break;
+      }
+      case "deliver": {
+        const m = messages.get(l["id"] as number);
+        if (m === undefined) break;
+        m.deliveries.push({ t: l.t, step });
+        const c = m.carries;
+        if (c?.key !== undefined && c.set !== undefined) lastIncoming.set(`${node} ${c.key}`, { ctx: false, clock: c.set.clock });
+        else if (c?.key !== undefined && c.ctx !== undefined) lastIncoming.set(`${node} ${c.key}`, { ctx: true, clock: c.ctx });
+        break;
+      }
+      case "drop": {
+        const m = messages.get(l["id"] as number);
+        if (m !== undefined && m.deliveries.length === 0) m.drop = { t: l.t, step, reason: String(l["reason"]) };
+        break;
+      }
+      case "invoke": {
+        const client = `c${String(l["client"])}`;
+        clients.add(Number(l["client"]));
+        const ctx = clockOfJson(l["context"]);
+        const op: ClientOp = {
+          op: l["op"] as number, client, node: node!, kind: String(l["kind"]), key: String(l["key"]), value: str(l["value"]),
+          context: ctx, invokeT: l.t, invokeStep: step, completeT: null, completeStep: null, outcome: null, dot: null, error: null, readSiblings: null,
+        };
+        ops.set(op.op, op);
+        if (op.kind !== "get") lastIncoming.set(`${node} ${op.key}`, { ctx: true, clock: ctx ?? {} });
+        break;
+      }
+      case "complete": {
+        const op = ops.get(l["op"] as number);
+        if (op === undefined) break;
+        op.completeT = l.t;
+        op.completeStep = step;
+        op.outcome = str(l["outcome"]);
+        op.dot = dotText(l["dot"]);
+        op.error = str(l["error"]) ?? (l["error"] ? JSON.stringify(l["error"]) : null);
+        const read = l["read"] as { siblings?: { value: unknown }[] } | null;
+        op.readSiblings = read?.siblings ? read.siblings.filter((s) => s.value !== null).length : null;
+        break;
+      }
+      case "node-event": {
+        const e = l["event"] as Record<string, unknown>;
+        const type = String(e["type"]);
+        if (type === "ready") {
+          const list = incarnations.get(node!) ?? [];
+          if (!list.includes(String(e["actor"]))) list.push(String(e["actor"]));
+          incarnations.set(node!, list);
+        } else if (type === "suspect" || type === "unsuspect") marks.push({ t: l.t, step, node: node!, text: `${type}s ${String(e["peer"])}` });
+        else if (type === "hint-stored") marks.push({ t: l.t, step, node: node!, text: `hint ${String(e["key"])} for ${String(e["forNode"])}` });
+        else if (type === "handoff") marks.push({ t: l.t, step, node: node!, text: `handoff ${String(e["key"])} to ${String(e["to"])}` });
+        else if (type === "read-repair") marks.push({ t: l.t, step, node: node!, text: `read repair ${String(e["key"])} to ${String(e["to"])}` });
+        break;
+      }
+      case "storage-op": {
+        for (const s of (l["sets"] as { key: string; set: SetSummary }[] | undefined) ?? []) {
+          const k = `${node} ${s.key}`;
+          const before = stored.get(k);
+          stored.set(k, s.set);
+          if (before === undefined || s.set.live.length < 2) continue;
+          const held = s.set.live.find((d) => before.live.includes(d));
+          const arrived = s.set.live.find((d) => !before.live.includes(d));
+          if (held === undefined || arrived === undefined) continue;
+          const pair = `${s.key} ${held} ${arrived}`;
+          if (pairsSeen.has(pair)) continue;
+          pairsSeen.add(pair);
+          // The arriving value's clock: the write's context plus its new dot, or the set it came in.
+          const incoming = lastIncoming.get(k) ?? { ctx: true, clock: {} };
+          const [actor, counter] = [arrived.slice(0, arrived.lastIndexOf(":")), Number(arrived.slice(arrived.lastIndexOf(":") + 1))];
+          const arrivedClock = incoming.ctx ? { ...incoming.clock, [actor]: Math.max(counter, incoming.clock[actor] ?? 0) } : incoming.clock;
+          formations.push({ t: l.t, step, node: node!, key: s.key, held, arrived, heldClock: before.clock, arrivedClock, siblings: s.set.live });
+        }
+        break;
+      }
+      case "crash":
+      case "machine-crash":
+        openSpan(`down ${node}`, { lane: node!, kind: "down", fromT: l.t, toT: Infinity, label: l.ev === "crash" ? "crash" : `machine crash (${String(l["lostWrites"] ?? 0)} unsynced writes lost)` });
+        break;
+      case "wipe":
+        openSpan(`down ${node}`, { lane: node!, kind: "wiped", fromT: l.t, toT: Infinity, label: "wipe: machine crash + disk lost" });
+        break;
+      case "boot":
+        close(`down ${node}`, l.t);
+        if ((l["boot"] as number) > 1) marks.push({ t: l.t, step, node: node!, text: `restart (boot ${String(l["boot"])})` });
+        break;
+      case "pause":
+        openSpan(`pause ${node}`, { lane: node!, kind: "paused", fromT: l.t, toT: Infinity, label: "paused" });
+        break;
+      case "resume":
+        close(`pause ${node}`, l.t);
+        break;
+      case "cut": {
+        const text = String(l["cut"]);
+        for (const [n, side] of cutSides(text, nodes)) openSpan(`cut ${text} ${n}`, { lane: n, kind: "cut", fromT: l.t, toT: Infinity, label: text, side });
+        break;
+      }
+      case "uncut": {
+        const text = String(l["cut"]);
+        for (const key of [...open.keys()]) if (key.startsWith(`cut ${text} `)) close(key, l.t);
+        break;
+      }
+      case "clog": {
+        const until = l.t + Number(l["untilMs"] ?? 0);
+        for (const n of [String(l["a"]), String(l["b"])]) spans.push({ lane: n, kind: "clog", fromT: l.t, toT: until, label: `clog ${String(l["a"])} <-> ${String(l["b"])}` });
+        break;
+      }
+      case "heal":
+      case "heal-all":
+        for (const key of [...open.keys()]) if (key.startsWith("cut ") || (l.ev === "heal-all" && key.startsWith("pause "))) close(key, l.t);
+        break;
+      case "violation":
+        violations.push({ property: String(l["property"]), detail: String(l["detail"]), step });
+        break;
+      case "exception":
+        violations.push({ property: "exception", detail: String(l["message"]), step });
+        break;
+      default:
+        break;
+    }
+  });
+  for (const s of spans) if (s.toT === Infinity) s.toT = endT;
+  const actorNames = new Map<string, string>();
+  for (const [n, actors] of incarnations) actors.forEach((a, i) => actorNames.set(a, i === 0 ? n : `${n}#${i + 1}`));
+  return {
+    lines, header, nodes, clients: [...clients].sort((a, b) => a - b).map((c) => `c${c}`), endT,
+    messages: [...messages.values()], spans, ops: [...ops.values()], formations, marks, violations, actorNames,
+  };
+}
+
+/** Short text of an actor ("n2.34057444" -> "n2"). */
+export function actorName(model: TraceModel, actor: string): string {
+  return model.actorNames.get(actor) ?? actor.replace(/^([^.]+)\.([0-9a-f]{4})[0-9a-f]*$/, "$1.$2");
+}
+
+export function dotName(model: TraceModel, dot: string): string {
+  const i = dot.lastIndexOf(":");
+  return `${actorName(model, dot.slice(0, i))}:${dot.slice(i + 1)}`;
+}
+
+export function clockName(model: TraceModel, clock: Clock): string {
+  const parts = Object.entries(clock).map(([a, c]) => `${actorName(model, a)}:${c}`).sort();
+  return `{${parts.join(", ")}}`;
+}
+
+/** The one-line reason two versions are siblings: neither clock descends the other. */
+export function explainFormation(model: TraceModel, f: Formation): string {
+  const held = dotName(model, f.held);
+  const arrived = dotName(model, f.arrived);
+  const hc = clockName(model, f.heldClock);
+  const ac = clockName(model, f.arrivedClock);
+  if (covers(f.heldClock, f.arrived) || covers(f.arrivedClock, f.held)) return `${held} and ${arrived} are both kept: ${hc} vs ${ac}`;
+  return `${arrived} ∉ ${hc} and ${held} ∉ ${ac}: neither clock descends the other, so both stay as siblings`;
+}
