@@ -77,7 +77,10 @@ export interface Formation {
   /** A sibling the replica already held, and the one that arrived concurrently. */
   readonly held: string;
   readonly arrived: string;
+  /** The replica's clock before: it covers the held sibling, not the arriving one. */
   readonly heldClock: Clock;
+  /** What the arriving value came with: a write's context (its history is that plus its one new dot), or a replicated set's clock. */
+  readonly arrivedVia: "write" | "set";
   readonly arrivedClock: Clock;
   readonly siblings: readonly string[];
 }
@@ -273,11 +276,10 @@ export function buildModel(lines: readonly TraceLine[]): TraceModel {
           const pair = `${s.key} ${held} ${arrived}`;
           if (pairsSeen.has(pair)) continue;
           pairsSeen.add(pair);
-          // The arriving value's clock: the write's context plus its new dot, or the set it came in.
+          // What the arriving value came with: a write's context (a dot is one event, so the
+          // value's history is the context plus that single dot), or the clock of the set it came in.
           const incoming = lastIncoming.get(k) ?? { ctx: true, clock: {} };
-          const [actor, counter] = [arrived.slice(0, arrived.lastIndexOf(":")), Number(arrived.slice(arrived.lastIndexOf(":") + 1))];
-          const arrivedClock = incoming.ctx ? { ...incoming.clock, [actor]: Math.max(counter, incoming.clock[actor] ?? 0) } : incoming.clock;
-          formations.push({ t: l.t, step, node: node!, key: s.key, held, arrived, heldClock: before.clock, arrivedClock, siblings: s.set.live });
+          formations.push({ t: l.t, step, node: node!, key: s.key, held, arrived, heldClock: before.clock, arrivedVia: incoming.ctx ? "write" : "set", arrivedClock: incoming.clock, siblings: s.set.live });
         }
         break;
       }
@@ -357,6 +359,12 @@ export function explainFormation(model: TraceModel, f: Formation): string {
   const arrived = dotName(model, f.arrived);
   const hc = clockName(model, f.heldClock);
   const ac = clockName(model, f.arrivedClock);
+  const what = f.arrivedVia === "write" ? `context of ${arrived}` : "arriving set";
   if (covers(f.heldClock, f.arrived) || covers(f.arrivedClock, f.held)) return `${held} and ${arrived} are both kept: ${hc} vs ${ac}`;
-  return `${arrived} ∉ ${hc} and ${held} ∉ ${ac}: neither clock descends the other, so both stay as siblings`;
+  return `${arrived} ∉ ${hc} (replica) and ${held} ∉ ${ac} (${what}): neither descends the other, so both stay`;
+}
+
+/** The arriving side of a formation, as the diagram labels it. */
+export function arrivingText(model: TraceModel, f: Formation): string {
+  return f.arrivedVia === "write" ? `write ${dotName(model, f.arrived)} with context ${clockName(model, f.arrivedClock)}` : `set with clock ${clockName(model, f.arrivedClock)}`;
 }

@@ -11,7 +11,7 @@
 // so bursts stay readable and idle stretches do not waste the page. Long runs are windowed:
 // without --from-ms/--to-ms the window starts just before the first client operation and ends
 // after maxMessages arrows.
-import { clockName, dotName, explainFormation, type ClientOp, type Message, type Span, type TraceModel } from "./model.ts";
+import { arrivingText, clockName, dotName, explainFormation, type ClientOp, type Message, type Span, type TraceModel } from "./model.ts";
 
 export interface SvgOptions {
   readonly key?: string;
@@ -30,8 +30,8 @@ export interface SvgOptions {
 
 const LANE_GAP = 175;
 const LEFT = 90;
-const TOP = 112;
-const NOTE_W = 560;
+const TOP = 126;
+const NOTE_W = 640;
 const PX_PER_MS = 3;
 const ROW_MIN = 15;
 const ROW_MAX = 48;
@@ -291,12 +291,12 @@ export function traceToSvg(model: TraceModel, opts: SvgOptions = {}): string {
     const ny = Math.max(y, noteY + 44);
     noteY = ny;
     const title = `${ms(f.t)} ${f.node}: siblings form for "${f.key}": ${dotName(model, f.held)} ∥ ${dotName(model, f.arrived)}`;
-    const clocks = `held ${clockName(model, f.heldClock)}   arriving ${clockName(model, f.arrivedClock)}`;
+    const clocks = `replica's clock ${clockName(model, f.heldClock)}   arriving: ${arrivingText(model, f)}`;
     notes.push(`<line x1="${xnode + 7}" y1="${num(y)}" x2="${notesX - 4}" y2="${num(ny)}" class="leader"/>`);
     notes.push(`<rect x="${notesX}" y="${num(ny - 12)}" width="${NOTE_W - 20}" height="40" class="note"/>`);
     notes.push(`<text x="${notesX + 6}" y="${num(ny)}" class="note-title">${esc(clip(title, 86))}</text>`);
     notes.push(`<text x="${notesX + 6}" y="${num(ny + 12)}" class="note">${esc(clip(clocks, 96))}</text>`);
-    notes.push(`<text x="${notesX + 6}" y="${num(ny + 24)}" class="note">${esc(clip(explainFormation(model, f), 100))}</text>`);
+    notes.push(`<text x="${notesX + 6}" y="${num(ny + 24)}" class="note">${esc(clip(explainFormation(model, f), 120))}</text>`);
   });
   if (formations.length > notesMax) {
     noteY += 44;
