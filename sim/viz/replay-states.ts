@@ -1,7 +1,7 @@
 // Node state at every step of a trace, for the trace viewer. A trace holds events, not state,
 // so the run is re-run deterministically from its header (a seed run: its spec and schedule;
 // a scenario: the file and seed it names) with a sink that, as each line is written,
-// snapshots the nodes the previous events touched: durable objects and hints (their keys,
+// snapshots the node the line names (every node for a cluster-wide line): durable objects and hints (their keys,
 // sibling sets, dots and clocks, read from the simulated disk) and what the node holds in
 // memory (phase, actor, suspected peers, pending requests: NodeMachine.inspect). A snapshot
 // is kept only when it differs from that node's previous one; the state after step N is the
@@ -89,6 +89,17 @@ function snapshot(cluster: SimCluster, node: string): NodeState {
 
 export class ReplayError extends Error {}
 
+/**
+ * The run spec of a trace header. JSON has no Infinity: an unbounded count (the swarm's
+ * opsMax, a scenario's wipesMax) was written as null and is restored here.
+ */
+export function specFromHeader(header: TraceLine): RunSpec | null {
+  const spec = header["spec"] as RunSpec | undefined;
+  if (spec === undefined || spec === null) return null;
+  const inf = (v: unknown): number => (v === null ? Infinity : (v as number));
+  return { ...spec, wipesMax: inf(spec.wipesMax), workload: { ...spec.workload, opsMax: inf(spec.workload.opsMax) } };
+}
+
 /** Re-runs the trace's run with state capture. The header is the trace's first line. */
 export async function replayWithStates(header: TraceLine): Promise<ReplayedRun> {
   const lines: string[] = [];
@@ -113,12 +124,13 @@ export async function replayWithStates(header: TraceLine): Promise<ReplayedRun> 
       cluster = c;
     },
     sink: (line) => {
-      // Everything before this line has run: it is the state after the previous step.
-      capture(lines.length - 1);
+      // A line is written once its event took effect (a crash line after the crash, a
+      // delivery after the receiver's reaction), so the state now is the state after it.
       lines.push(line);
       const node = (JSON.parse(line) as TraceLine).node;
       if (node !== null && cluster !== null && cluster.members.includes(node)) dirty.add(node);
       else if (node === null && cluster !== null) for (const n of cluster.members) dirty.add(n);
+      capture(lines.length - 1);
     },
   };
   const source = header["source"] as { kind?: string; file?: string; seed?: number; bugs?: string[] } | undefined;
@@ -128,9 +140,9 @@ export async function replayWithStates(header: TraceLine): Promise<ReplayedRun> 
     const scenario = loadScenarioFile(source.file);
     runScenario(mecdb, scenario, { ...(source.seed !== undefined ? { seed: source.seed } : {}), bugs: (source.bugs ?? []) as never, trace });
   } else {
-    const spec = header["spec"] as RunSpec | undefined;
+    const spec = specFromHeader(header);
     const schedule = header["schedule"] as FaultSchedule | undefined;
-    if (spec === undefined || schedule === undefined) throw new ReplayError("the trace header has no spec and schedule to re-run");
+    if (spec === null || schedule === undefined) throw new ReplayError("the trace header has no spec and schedule to re-run");
     runSimulation(mecdb, spec, schedule, trace);
   }
   if (cluster !== null) for (const n of (cluster as SimCluster).members) dirty.add(n);

@@ -10,10 +10,9 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import type { FaultSchedule } from "../faults.ts";
 import { mecdb } from "../mecdb.ts";
-import type { RunSpec } from "../run.ts";
 import { parseEpisodeRef, parseShift, runCounterfactual, type EpisodeChange } from "./counterfactual.ts";
 import { buildModel, type TraceLine, type TraceModel } from "./model.ts";
-import type { ReplayedRun } from "./replay-states.ts";
+import { specFromHeader, type ReplayedRun } from "./replay-states.ts";
 import { describeEpisode, memberNames } from "./schedule-names.ts";
 import { traceToSvg } from "./svg.ts";
 import { VIEWER_PAGE } from "./viewer-page.ts";
@@ -64,7 +63,7 @@ export function buildViewer(data: ViewerData): FastifyInstance {
   const app = Fastify({ logger: false });
   const { lines, model } = data;
   const header = lines[0]!;
-  const spec = header["spec"] as RunSpec | undefined;
+  const spec = specFromHeader(header) ?? undefined;
   const schedule = header["schedule"] as FaultSchedule | undefined;
   const members = memberNames(spec?.cluster.size ?? model.nodes.length);
   const source = header["source"] as { kind?: string } | undefined;
