@@ -84,11 +84,12 @@ function selected(model: TraceModel, opts: SvgOptions): { messages: Message[]; o
 }
 
 function chooseWindow(model: TraceModel, messages: readonly Message[], ops: readonly ClientOp[], opts: SvgOptions): Window {
-  if (opts.fromMs !== undefined || opts.toMs !== undefined) {
-    return { fromT: opts.fromMs ?? 0, toT: opts.toMs ?? model.endT, note: "" };
-  }
   const firstOp = ops[0]?.invokeT;
-  const fromT = firstOp !== undefined ? Math.max(0, Math.floor(firstOp - 5)) : 0;
+  const autoFrom = firstOp !== undefined ? Math.max(0, Math.floor(firstOp - 5)) : 0;
+  if (opts.fromMs !== undefined || opts.toMs !== undefined) {
+    return { fromT: opts.fromMs ?? Math.min(autoFrom, opts.toMs ?? autoFrom), toT: opts.toMs ?? model.endT, note: "" };
+  }
+  const fromT = autoFrom;
   const inside = messages.filter((m) => m.sendT >= fromT);
   const max = opts.maxMessages ?? 250;
   if (inside.length <= max) return { fromT, toT: model.endT, note: "" };
@@ -197,6 +198,8 @@ export function traceToSvg(model: TraceModel, opts: SvgOptions = {}): string {
   for (const s of spans) times.push(clampT(s.fromT), clampT(s.toT));
   for (const f of formations) times.push(f.t);
   for (const k of marks) times.push(k.t);
+  const focusT = opts.focusStep !== undefined ? model.lines[opts.focusStep]?.t : undefined;
+  if (focusT !== undefined && inWin(focusT)) times.push(focusT);
   times.push(win.fromT);
   if (times.length === 1) times.push(win.toT);
   const axis = new Axis(times, TOP + 16);
@@ -222,6 +225,11 @@ export function traceToSvg(model: TraceModel, opts: SvgOptions = {}): string {
     const fill = s.kind === "cut" && s.side === 1 ? "#e67e22" : st.fill;
     body.push(`<rect x="${lx(s.lane) + st.dx}" y="${num(y1)}" width="${st.w}" height="${num(y2 - y1)}" fill="${fill}" fill-opacity="${st.opacity}"><title>${esc(`${s.label}: ${ms(s.fromT)} to ${ms(s.toT)}`)}</title></rect>`);
     body.push(`<text x="${lx(s.lane) + 20}" y="${num(y1 + 9)}" class="span">${esc(clip(s.label, 44))}</text>`);
+  }
+  // The viewer's current step: a line across all lanes.
+  if (focusT !== undefined && inWin(focusT)) {
+    const y = axis.y(focusT);
+    body.push(`<line x1="${LEFT + 16}" y1="${num(y)}" x2="${notesX - 20}" y2="${num(y)}" class="now"/><text x="${notesX - 24}" y="${num(y - 3)}" text-anchor="end" class="now">${esc(`step ${opts.focusStep}`)}</text>`);
   }
   // Time axis: a tick label where there is room.
   let lastLabelY = -Infinity;
@@ -349,7 +357,7 @@ export function traceToSvg(model: TraceModel, opts: SvgOptions = {}): string {
     ".sib{fill:#f7dc6f;stroke:#b7950b;stroke-width:1.5}.leader{stroke:#b7950b;stroke-dasharray:2 2}",
     ".note{fill:#fffbe6;stroke:#e6d27a;font-size:10px}text.note{fill:#333;stroke:none}.note-title{font-size:10.5px;font-weight:bold}",
     ".viol-title{font-size:13px;font-weight:bold;fill:#c0392b}.viol{font-size:11px;fill:#c0392b}.ok{font-size:12px;fill:#1b8a3a}",
-    ".focus{stroke-width:3.5}",
+    ".focus{stroke-width:3.5}line.now{stroke:#e74c3c;stroke-dasharray:6 3;stroke-width:1.5}text.now{fill:#e74c3c;font-size:10px}",
   ].join("");
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${Math.ceil(width)}" height="${height}" viewBox="0 0 ${Math.ceil(width)} ${height}">`,

@@ -38,7 +38,7 @@ export const VIEWER_PAGE = `<!doctype html>
 <body>
 <header><h1>MecDB trace viewer</h1><div id="summary">loading…</div></header>
 <div id="controls">
-  <div class="group"><button id="first" title="first step">⏮</button><button id="back" title="back one event (←)">◀</button>
+  <div class="group"><button id="first" title="first step">|◀</button><button id="back" title="back one event (←)">◀</button>
     step <input id="step" type="number" min="0" value="0"> / <span id="steps">?</span>
     <button id="fwd" title="forward one event (→)">▶</button></div>
   <div class="group">time <input id="time" type="number" min="0" step="1" placeholder="ms"><button id="jump-time">jump</button> <span id="now" class="muted"></span></div>
