@@ -1,12 +1,13 @@
 // Node state at every step of a trace, for the trace viewer. A trace holds events, not state,
 // so the run is re-run deterministically from its header (a seed run: its spec and schedule;
 // a scenario: the file and seed it names) with a sink that, as each line is written,
-// snapshots the node the line names (every node for a cluster-wide line): durable objects and hints (their keys,
-// sibling sets, dots and clocks, read from the simulated disk) and what the node holds in
-// memory (phase, actor, suspected peers, pending requests: NodeMachine.inspect). A snapshot
+// snapshots the node the line names (every node for a cluster-wide line): its durable
+// objects and hints (keys, sibling sets, dots and clocks, read from the simulated disk) and
+// what it holds in memory (phase, actor, suspected peers, pending requests: NodeMachine.inspect). A snapshot
 // is kept only when it differs from that node's previous one; the state after step N is the
 // latest snapshot at or before N. The re-run's lines are compared with the file's.
 import { parseHintKey, parseObjectKey } from "../../src/core/replica/keys.ts";
+import type { BugName } from "../../src/core/types.ts";
 import { decodeSiblingSet } from "../../src/core/versioning/index.ts";
 import type { SimCluster } from "../cluster.ts";
 import type { FaultSchedule } from "../faults.ts";
@@ -138,7 +139,7 @@ export async function replayWithStates(header: TraceLine): Promise<ReplayedRun> 
     const { loadScenarioFile, runScenario } = await import("../scenario.ts");
     if (typeof source.file !== "string") throw new ReplayError("the trace header names a scenario but no file");
     const scenario = loadScenarioFile(source.file);
-    runScenario(mecdb, scenario, { ...(source.seed !== undefined ? { seed: source.seed } : {}), bugs: (source.bugs ?? []) as never, trace });
+    runScenario(mecdb, scenario, { ...(source.seed !== undefined ? { seed: source.seed } : {}), bugs: (source.bugs ?? []) as BugName[], trace });
   } else {
     const spec = specFromHeader(header);
     const schedule = header["schedule"] as FaultSchedule | undefined;

@@ -12,6 +12,9 @@ import { replayWithStates } from "../../sim/viz/replay-states.ts";
 import { loadViewerData, startViewer } from "../../sim/viz/viewer-server.ts";
 import { viewerRun } from "./viewer-run.ts";
 
+// The page's globals, as the callbacks page.waitForFunction runs in the browser see them.
+declare const document: { body: { dataset: Record<string, string | undefined> }; querySelector(selector: string): unknown };
+
 const CHROMIUM = "/usr/bin/chromium";
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
 
