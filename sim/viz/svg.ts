@@ -192,8 +192,8 @@ export function traceToSvg(model: TraceModel, opts: SvgOptions = {}): string {
     if (m.drop) times.push(clampT(m.drop.t));
   }
   for (const o of ops) {
-    times.push(clampT(o.invokeT));
-    if (o.completeT !== null) times.push(clampT(o.completeT));
+    if (inWin(o.invokeT)) times.push(o.invokeT);
+    if (o.completeT !== null && inWin(o.completeT)) times.push(o.completeT);
   }
   for (const s of spans) times.push(clampT(s.fromT), clampT(s.toT));
   for (const f of formations) times.push(f.t);
@@ -273,11 +273,14 @@ export function traceToSvg(model: TraceModel, opts: SvgOptions = {}): string {
   for (const o of ops) {
     const xc = lx(o.client);
     const xn = lx(o.node);
-    const y1 = axis.y(clampT(o.invokeT));
-    body.push(`<line x1="${xc}" y1="${num(y1)}" x2="${xn}" y2="${num(y1 + 3)}" class="op" marker-end="url(#arrow-op)"/>`);
-    body.push(`<text x="${num(xc - 6)}" y="${num(y1 - 2)}" text-anchor="end" class="op">${esc(opLabel(o))}</text>`);
-    if (o.completeT !== null) {
-      const y2 = axis.y(clampT(o.completeT));
+    // An operation's start or end outside the window is not drawn (its other half is).
+    if (inWin(o.invokeT)) {
+      const y1 = axis.y(o.invokeT);
+      body.push(`<line x1="${xc}" y1="${num(y1)}" x2="${xn}" y2="${num(y1 + 3)}" class="op" marker-end="url(#arrow-op)"/>`);
+      body.push(`<text x="${num(xc - 6)}" y="${num(y1 - 2)}" text-anchor="end" class="op">${esc(opLabel(o))}</text>`);
+    }
+    if (o.completeT !== null && inWin(o.completeT)) {
+      const y2 = axis.y(o.completeT);
       const color = outcomeColor(o.outcome);
       body.push(`<line x1="${xn}" y1="${num(y2)}" x2="${xc}" y2="${num(y2 + 3)}" stroke="${color}" class="op-back" marker-end="url(#arrow-op)"/>`);
       body.push(`<text x="${num(xc + 6)}" y="${num(y2 + 4)}" class="outcome" fill="${color}">${esc(outcomeLabel(model, o))}</text>`);
