@@ -15,7 +15,7 @@ import { loadViewerData, startViewer } from "../sim/viz/viewer-server.ts";
 const tmp = mkdtempSync(join(tmpdir(), "mec-images-"));
 const mec = (...args: string[]): void => {
   try {
-    execFileSync("node", ["bin/mec.js", ...args], { stdio: "inherit" });
+    execFileSync("node", ["src/cli/dev.mjs", ...args], { stdio: "inherit" });
   } catch {
     // mec sim exits 1 on a violation: that is the point of the second picture.
   }

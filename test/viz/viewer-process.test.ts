@@ -1,10 +1,11 @@
-// `mec trace view` as a real process (bin/mec.js): it re-runs the trace, prints the URL on
+// `mec trace view` as a real process (the mec entry, from source in a clone): it re-runs the trace, prints the URL on
 // 127.0.0.1 with the port it got (--port 0: any free port), and serves the API there.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { mecEntryArgs } from "../../src/cli/self.ts";
 import { viewerRun } from "./viewer-run.ts";
 
 let child: ChildProcess | null = null;
@@ -17,8 +18,7 @@ describe("mec trace view (process)", () => {
     const lines = viewerRun();
     const file = join(mkdtempSync(join(tmpdir(), "mec-view-")), "run.jsonl");
     writeFileSync(file, lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
-    const bin = join(import.meta.dirname, "..", "..", "bin", "mec.js");
-    child = spawn(process.execPath, [bin, "trace", "view", file, "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+    child = spawn(process.execPath, [...mecEntryArgs(), "trace", "view", file, "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
