@@ -172,19 +172,39 @@ const SPAN_STYLE: Record<Span["kind"], { fill: string; opacity: number; dx: numb
   clog: { fill: "#8e44ad", opacity: 0.35, dx: -18, w: 7 },
 };
 
-/** Renders the diagram. Throws nothing for any model; an empty selection draws empty lanes. */
-export function traceToSvg(model: TraceModel, opts: SvgOptions = {}): string {
+/** What is drawn, where: the selection inside the window, the time axis and the lane positions. */
+interface Scene {
+  readonly model: TraceModel;
+  readonly opts: SvgOptions;
+  readonly win: Window;
+  readonly lanes: readonly string[];
+  readonly messages: readonly Message[];
+  readonly ops: readonly ClientOp[];
+  readonly spans: readonly Span[];
+  readonly formations: readonly TraceModel["formations"][number][];
+  readonly marks: readonly TraceModel["marks"][number][];
+  readonly focusT: number | undefined;
+  readonly axis: Axis;
+  readonly notesX: number;
+  readonly bottom: number;
+  inWin(t: number): boolean;
+  clampT(t: number): number;
+  lx(lane: string): number;
+}
+
+function layout(model: TraceModel, opts: SvgOptions): Scene {
   const sel = selected(model, opts);
   const win = chooseWindow(model, sel.messages, sel.ops, opts);
   const inWin = (t: number): boolean => t >= win.fromT && t <= win.toT;
+  const clampT = (t: number): number => Math.min(win.toT, Math.max(win.fromT, t));
+  const laneSet = new Set(sel.lanes);
   const messages = sel.messages.filter((m) => inWin(m.sendT));
   const ops = sel.ops.filter((o) => inWin(o.invokeT) || (o.completeT !== null && inWin(o.completeT)));
-  const laneSet = new Set(sel.lanes);
   const spans = model.spans.filter((s) => laneSet.has(s.lane) && s.toT >= win.fromT && s.fromT <= win.toT);
   const formations = model.formations.filter((f) => laneSet.has(f.node) && inWin(f.t) && (opts.key === undefined || f.key === opts.key));
   const marks = model.marks.filter((k) => laneSet.has(k.node) && inWin(k.t));
-  const clampT = (t: number): number => Math.min(win.toT, Math.max(win.fromT, t));
-
+  const focusT = opts.focusStep !== undefined ? model.lines[opts.focusStep]?.t : undefined;
+  // Every drawn event gets a row on the axis.
   const times: number[] = [];
   for (const m of messages) {
     times.push(m.sendT);
@@ -195,109 +215,137 @@ export function traceToSvg(model: TraceModel, opts: SvgOptions = {}): string {
     if (inWin(o.invokeT)) times.push(o.invokeT);
     if (o.completeT !== null && inWin(o.completeT)) times.push(o.completeT);
   }
-  for (const s of spans) times.push(clampT(s.fromT), clampT(s.toT));
+  for (const sp of spans) times.push(clampT(sp.fromT), clampT(sp.toT));
   for (const f of formations) times.push(f.t);
   for (const k of marks) times.push(k.t);
-  const focusT = opts.focusStep !== undefined ? model.lines[opts.focusStep]?.t : undefined;
   if (focusT !== undefined && inWin(focusT)) times.push(focusT);
   times.push(win.fromT);
   if (times.length === 1) times.push(win.toT);
   const axis = new Axis(times, TOP + 16);
   const x = new Map(sel.lanes.map((l, i) => [l, LEFT + 40 + i * LANE_GAP]));
-  const lx = (lane: string): number => x.get(lane) ?? LEFT;
-  const notesX = LEFT + 40 + Math.max(0, sel.lanes.length - 1) * LANE_GAP + 120;
-  const width = notesX + NOTE_W;
-  const body: string[] = [];
-  const notes: string[] = [];
+  return {
+    model, opts, win, lanes: sel.lanes, messages, ops, spans, formations, marks, focusT, axis,
+    notesX: LEFT + 40 + Math.max(0, sel.lanes.length - 1) * LANE_GAP + 120,
+    bottom: axis.bottom + 30,
+    inWin, clampT,
+    lx: (lane) => x.get(lane) ?? LEFT,
+  };
+}
 
-  // Lanes.
-  const bottom = axis.bottom + 30;
-  for (const lane of sel.lanes) {
+function drawLanes(sc: Scene): string[] {
+  const out: string[] = [];
+  for (const lane of sc.lanes) {
     const isClient = lane.startsWith("c");
-    body.push(`<text x="${lx(lane)}" y="${TOP - 8}" text-anchor="middle" class="${isClient ? "client" : "node"}">${esc(lane)}</text>`);
-    body.push(`<line x1="${lx(lane)}" y1="${TOP}" x2="${lx(lane)}" y2="${num(bottom)}" class="${isClient ? "lane-c" : "lane"}"/>`);
+    out.push(`<text x="${sc.lx(lane)}" y="${TOP - 8}" text-anchor="middle" class="${isClient ? "client" : "node"}">${esc(lane)}</text>`);
+    out.push(`<line x1="${sc.lx(lane)}" y1="${TOP}" x2="${sc.lx(lane)}" y2="${num(sc.bottom)}" class="${isClient ? "lane-c" : "lane"}"/>`);
   }
-  // Shaded spans.
-  for (const s of spans) {
+  return out;
+}
+
+function drawSpans(sc: Scene): string[] {
+  const out: string[] = [];
+  for (const s of sc.spans) {
     const st = SPAN_STYLE[s.kind];
-    const y1 = axis.y(clampT(s.fromT));
-    const y2 = Math.max(y1 + 4, axis.y(clampT(s.toT)));
+    const y1 = sc.axis.y(sc.clampT(s.fromT));
+    const y2 = Math.max(y1 + 4, sc.axis.y(sc.clampT(s.toT)));
     const fill = s.kind === "cut" && s.side === 1 ? "#e67e22" : st.fill;
-    body.push(`<rect x="${lx(s.lane) + st.dx}" y="${num(y1)}" width="${st.w}" height="${num(y2 - y1)}" fill="${fill}" fill-opacity="${st.opacity}"><title>${esc(`${s.label}: ${ms(s.fromT)} to ${ms(s.toT)}`)}</title></rect>`);
-    body.push(`<text x="${lx(s.lane) + 20}" y="${num(y1 + 9)}" class="span">${esc(clip(s.label, 44))}</text>`);
+    out.push(`<rect x="${sc.lx(s.lane) + st.dx}" y="${num(y1)}" width="${st.w}" height="${num(y2 - y1)}" fill="${fill}" fill-opacity="${st.opacity}"><title>${esc(`${s.label}: ${ms(s.fromT)} to ${ms(s.toT)}`)}</title></rect>`);
+    out.push(`<text x="${sc.lx(s.lane) + 20}" y="${num(y1 + 9)}" class="span">${esc(clip(s.label, 44))}</text>`);
   }
-  // The viewer's current step: a line across all lanes.
-  if (focusT !== undefined && inWin(focusT)) {
-    const y = axis.y(focusT);
-    body.push(`<line x1="${LEFT + 16}" y1="${num(y)}" x2="${notesX - 20}" y2="${num(y)}" class="now"/><text x="${notesX - 24}" y="${num(y - 3)}" text-anchor="end" class="now">${esc(`step ${opts.focusStep}`)}</text>`);
+  return out;
+}
+
+/** The viewer's current step (a line across all lanes) and the time axis (a tick label where there is room). */
+function drawAxis(sc: Scene): string[] {
+  const out: string[] = [];
+  if (sc.focusT !== undefined && sc.inWin(sc.focusT)) {
+    const y = sc.axis.y(sc.focusT);
+    out.push(`<line x1="${LEFT + 16}" y1="${num(y)}" x2="${sc.notesX - 20}" y2="${num(y)}" class="now"/><text x="${sc.notesX - 24}" y="${num(y - 3)}" text-anchor="end" class="now">${esc(`step ${sc.opts.focusStep}`)}</text>`);
   }
-  // Time axis: a tick label where there is room.
   let lastLabelY = -Infinity;
-  axis.times.forEach((t, i) => {
-    const y = axis.ys[i]!;
+  sc.axis.times.forEach((t, i) => {
+    const y = sc.axis.ys[i]!;
     if (y - lastLabelY < 14) return;
     lastLabelY = y;
-    body.push(`<text x="${LEFT}" y="${num(y + 3)}" text-anchor="end" class="tick">${esc(ms(t))}</text>`);
-    body.push(`<line x1="${LEFT + 4}" y1="${num(y)}" x2="${LEFT + 14}" y2="${num(y)}" class="tickmark"/>`);
+    out.push(`<text x="${LEFT}" y="${num(y + 3)}" text-anchor="end" class="tick">${esc(ms(t))}</text>`);
+    out.push(`<line x1="${LEFT + 4}" y1="${num(y)}" x2="${LEFT + 14}" y2="${num(y)}" class="tickmark"/>`);
   });
-  // Messages.
-  for (const m of messages) {
-    const x1 = lx(m.from);
-    const y1 = axis.y(m.sendT);
-    const x2full = lx(m.to);
-    const color = colorOf(m.type);
-    const label = messageLabel(model, m);
-    const focus = opts.focusStep !== undefined && (m.sendStep === opts.focusStep || m.deliveries.some((d) => d.step === opts.focusStep) || m.drop?.step === opts.focusStep);
-    const cls = focus ? ` class="focus"` : "";
-    for (const d of m.deliveries) {
-      const y2 = axis.y(clampT(d.t));
-      body.push(`<line x1="${x1}" y1="${num(y1)}" x2="${x2full}" y2="${num(y2)}" stroke="${color}" marker-end="url(#arrow-${color.slice(1)})"${cls}><title>${esc(`#${m.id} ${m.from} -> ${m.to} ${label} (${ms(m.sendT)} -> ${ms(d.t)})`)}</title></line>`);
-    }
-    if (m.drop !== null) {
-      // Lost on the wire: the arrow stops half way. Cut or down: it reached the receiver's side.
-      const frac = m.drop.reason === "loss" ? 0.45 : 0.85;
-      const x2 = x1 + (x2full - x1) * frac;
-      const y2 = m.drop.reason === "loss" ? y1 + 8 : axis.y(clampT(m.drop.t));
-      body.push(`<line x1="${x1}" y1="${num(y1)}" x2="${num(x2)}" y2="${num(y2)}" stroke="${color}" stroke-dasharray="3 2"${cls}><title>${esc(`#${m.id} ${m.from} -> ${m.to} ${label}: dropped (${m.drop.reason})`)}</title></line>`);
-      body.push(`<path d="M${num(x2 - 4)},${num(y2 - 4)} L${num(x2 + 4)},${num(y2 + 4)} M${num(x2 - 4)},${num(y2 + 4)} L${num(x2 + 4)},${num(y2 - 4)}" class="cross"/>`);
-    }
-    if (m.deliveries.length === 0 && m.drop === null) continue;
-    const lx2 = m.drop !== null && m.deliveries.length === 0 ? x1 + (x2full - x1) * 0.45 : x2full;
-    const ly2 = m.deliveries[0] !== undefined ? axis.y(clampT(m.deliveries[0].t)) : y1 + 8;
-    const f = 0.3;
-    const tx = x1 + (lx2 - x1) * f;
-    const ty = y1 + (ly2 - y1) * f - 2;
-    body.push(`<text x="${num(tx)}" y="${num(ty)}" text-anchor="${lx2 >= x1 ? "start" : "end"}" class="msg" fill="${color}">${esc(label)}${m.drop !== null ? esc(` ✗ ${m.drop.reason}`) : ""}</text>`);
+  return out;
+}
+
+function drawMessage(sc: Scene, m: Message, out: string[]): void {
+  const { axis, clampT, opts } = sc;
+  const x1 = sc.lx(m.from);
+  const y1 = axis.y(m.sendT);
+  const x2full = sc.lx(m.to);
+  const color = colorOf(m.type);
+  const label = messageLabel(sc.model, m);
+  const focus = opts.focusStep !== undefined && (m.sendStep === opts.focusStep || m.deliveries.some((d) => d.step === opts.focusStep) || m.drop?.step === opts.focusStep);
+  const cls = focus ? ` class="focus"` : "";
+  for (const d of m.deliveries) {
+    const y2 = axis.y(clampT(d.t));
+    out.push(`<line x1="${x1}" y1="${num(y1)}" x2="${x2full}" y2="${num(y2)}" stroke="${color}" marker-end="url(#arrow-${color.slice(1)})"${cls}><title>${esc(`#${m.id} ${m.from} -> ${m.to} ${label} (${ms(m.sendT)} -> ${ms(d.t)})`)}</title></line>`);
   }
-  // Client operations.
-  for (const o of ops) {
-    const xc = lx(o.client);
-    const xn = lx(o.node);
+  if (m.drop !== null) {
+    // Lost on the wire: the arrow stops half way. Cut or down: it reached the receiver's side.
+    const frac = m.drop.reason === "loss" ? 0.45 : 0.85;
+    const x2 = x1 + (x2full - x1) * frac;
+    const y2 = m.drop.reason === "loss" ? y1 + 8 : axis.y(clampT(m.drop.t));
+    out.push(`<line x1="${x1}" y1="${num(y1)}" x2="${num(x2)}" y2="${num(y2)}" stroke="${color}" stroke-dasharray="3 2"${cls}><title>${esc(`#${m.id} ${m.from} -> ${m.to} ${label}: dropped (${m.drop.reason})`)}</title></line>`);
+    out.push(`<path d="M${num(x2 - 4)},${num(y2 - 4)} L${num(x2 + 4)},${num(y2 + 4)} M${num(x2 - 4)},${num(y2 + 4)} L${num(x2 + 4)},${num(y2 - 4)}" class="cross"/>`);
+  }
+  if (m.deliveries.length === 0 && m.drop === null) return;
+  // The label sits 30% along the (first) arrow, so arrows fanning out of one send do not collide.
+  const lx2 = m.drop !== null && m.deliveries.length === 0 ? x1 + (x2full - x1) * 0.45 : x2full;
+  const ly2 = m.deliveries[0] !== undefined ? axis.y(clampT(m.deliveries[0].t)) : y1 + 8;
+  const tx = x1 + (lx2 - x1) * 0.3;
+  const ty = y1 + (ly2 - y1) * 0.3 - 2;
+  out.push(`<text x="${num(tx)}" y="${num(ty)}" text-anchor="${lx2 >= x1 ? "start" : "end"}" class="msg" fill="${color}">${esc(label)}${m.drop !== null ? esc(` ✗ ${m.drop.reason}`) : ""}</text>`);
+}
+
+function drawMessages(sc: Scene): string[] {
+  const out: string[] = [];
+  for (const m of sc.messages) drawMessage(sc, m, out);
+  return out;
+}
+
+/** Client operations, then node marks (suspicions, hints, handoffs, restarts). */
+function drawOpsAndMarks(sc: Scene): string[] {
+  const out: string[] = [];
+  for (const o of sc.ops) {
+    const xc = sc.lx(o.client);
+    const xn = sc.lx(o.node);
     // An operation's start or end outside the window is not drawn (its other half is).
-    if (inWin(o.invokeT)) {
-      const y1 = axis.y(o.invokeT);
-      body.push(`<line x1="${xc}" y1="${num(y1)}" x2="${xn}" y2="${num(y1 + 3)}" class="op" marker-end="url(#arrow-op)"/>`);
-      body.push(`<text x="${num(xc - 6)}" y="${num(y1 - 2)}" text-anchor="end" class="op">${esc(opLabel(o))}</text>`);
+    if (sc.inWin(o.invokeT)) {
+      const y1 = sc.axis.y(o.invokeT);
+      out.push(`<line x1="${xc}" y1="${num(y1)}" x2="${xn}" y2="${num(y1 + 3)}" class="op" marker-end="url(#arrow-op)"/>`);
+      out.push(`<text x="${num(xc - 6)}" y="${num(y1 - 2)}" text-anchor="end" class="op">${esc(opLabel(o))}</text>`);
     }
-    if (o.completeT !== null && inWin(o.completeT)) {
-      const y2 = axis.y(o.completeT);
+    if (o.completeT !== null && sc.inWin(o.completeT)) {
+      const y2 = sc.axis.y(o.completeT);
       const color = outcomeColor(o.outcome);
-      body.push(`<line x1="${xn}" y1="${num(y2)}" x2="${xc}" y2="${num(y2 + 3)}" stroke="${color}" class="op-back" marker-end="url(#arrow-op)"/>`);
-      body.push(`<text x="${num(xc + 6)}" y="${num(y2 + 4)}" class="outcome" fill="${color}">${esc(outcomeLabel(model, o))}</text>`);
+      out.push(`<line x1="${xn}" y1="${num(y2)}" x2="${xc}" y2="${num(y2 + 3)}" stroke="${color}" class="op-back" marker-end="url(#arrow-op)"/>`);
+      out.push(`<text x="${num(xc + 6)}" y="${num(y2 + 4)}" class="outcome" fill="${color}">${esc(outcomeLabel(sc.model, o))}</text>`);
     }
   }
-  // Node marks (suspicions, hints, handoffs, restarts).
-  for (const k of marks) {
-    const y = axis.y(k.t);
-    body.push(`<circle cx="${lx(k.node)}" cy="${num(y)}" r="2.5" class="mark"/><text x="${lx(k.node) - 6}" y="${num(y + 3)}" text-anchor="end" class="mark">${esc(clip(k.text, 34))}</text>`);
+  for (const k of sc.marks) {
+    const y = sc.axis.y(k.t);
+    out.push(`<circle cx="${sc.lx(k.node)}" cy="${num(y)}" r="2.5" class="mark"/><text x="${sc.lx(k.node) - 6}" y="${num(y + 3)}" text-anchor="end" class="mark">${esc(clip(k.text, 34))}</text>`);
   }
-  // Sibling formations: a marker on the lane, the first few explained in the note column.
-  const notesMax = opts.notesMax ?? 6;
+  return out;
+}
+
+/** Sibling formations: a marker on the lane, the first few explained in the note column. */
+function drawFormations(sc: Scene): { markers: string[]; notes: string[]; notesBottom: number } {
+  const { model, notesX } = sc;
+  const markers: string[] = [];
+  const notes: string[] = [];
+  const notesMax = sc.opts.notesMax ?? 6;
   let noteY = -Infinity;
-  formations.forEach((f, i) => {
-    const y = axis.y(f.t);
-    const xnode = lx(f.node);
-    body.push(`<circle cx="${xnode}" cy="${num(y)}" r="7" class="sib"><title>${esc(`siblings form on ${f.node} for ${f.key} at ${ms(f.t)}`)}</title></circle>`);
+  sc.formations.forEach((f, i) => {
+    const y = sc.axis.y(f.t);
+    const xnode = sc.lx(f.node);
+    markers.push(`<circle cx="${xnode}" cy="${num(y)}" r="7" class="sib"><title>${esc(`siblings form on ${f.node} for ${f.key} at ${ms(f.t)}`)}</title></circle>`);
     if (i >= notesMax) return;
     const ny = Math.max(y, noteY + 44);
     noteY = ny;
@@ -309,15 +357,18 @@ export function traceToSvg(model: TraceModel, opts: SvgOptions = {}): string {
     notes.push(`<text x="${notesX + 6}" y="${num(ny + 12)}" class="note">${esc(clip(clocks, 96))}</text>`);
     notes.push(`<text x="${notesX + 6}" y="${num(ny + 24)}" class="note">${esc(clip(explainFormation(model, f), 120))}</text>`);
   });
-  if (formations.length > notesMax) {
+  if (sc.formations.length > notesMax) {
     noteY += 44;
-    notes.push(`<text x="${notesX}" y="${num(noteY)}" class="note">${esc(`… and ${formations.length - notesMax} more sibling formations (yellow circles); narrow with --from-ms / --to-ms`)}</text>`);
+    notes.push(`<text x="${notesX}" y="${num(noteY)}" class="note">${esc(`… and ${sc.formations.length - notesMax} more sibling formations (yellow circles); narrow with --from-ms / --to-ms`)}</text>`);
   }
+  return { markers, notes, notesBottom: noteY };
+}
 
-  // Header, legend, violations.
-  const h = model.header;
-  const source = h["source"] as Record<string, unknown> | undefined;
-  const spec = h["spec"] as { cluster?: Record<string, unknown> } | undefined;
+/** Title (what run), window and filters, legend. */
+function drawHeader(sc: Scene): string[] {
+  const { model, opts, win } = sc;
+  const source = model.header["source"] as Record<string, unknown> | undefined;
+  const spec = model.header["spec"] as { cluster?: Record<string, unknown> } | undefined;
   const c = spec?.cluster ?? {};
   const what = source?.["kind"] === "scenario" ? `scenario ${String(source["name"] ?? source["file"])}` : `seed ${String(source?.["seed"] ?? c["seed"] ?? "?")}`;
   const bugs = Array.isArray(c["bugs"]) && c["bugs"].length > 0 ? ` bugs=${(c["bugs"] as string[]).join(",")}` : "";
@@ -336,41 +387,62 @@ export function traceToSvg(model: TraceModel, opts: SvgOptions = {}): string {
   });
   const legend2 = `[dots] {clock}   †dot = tombstone   ✗ dropped   red band: down   dark: wiped   hatched: paused   blue/orange strip: partition sides   purple: clog   yellow circle: siblings form`;
   head.push(`<text x="16" y="96" class="legend">${esc(legend2)}</text>`);
+  return head;
+}
+
+/** The violations under the diagram (or "no violation"); returns the lines and the last baseline. */
+function drawFooter(sc: Scene): { foot: string[]; bottom: number } {
   const foot: string[] = [];
-  let fy = bottom + 24;
-  if (model.violations.length > 0) {
-    foot.push(`<text x="16" y="${num(fy)}" class="viol-title">${esc(`${model.violations.length} violation${model.violations.length === 1 ? "" : "s"}:`)}</text>`);
-    for (const v of model.violations.slice(0, 8)) {
+  const violations = sc.model.violations;
+  let fy = sc.bottom + 24;
+  if (violations.length > 0) {
+    foot.push(`<text x="16" y="${num(fy)}" class="viol-title">${esc(`${violations.length} violation${violations.length === 1 ? "" : "s"}:`)}</text>`);
+    for (const v of violations.slice(0, 8)) {
       fy += 16;
       foot.push(`<text x="16" y="${num(fy)}" class="viol">${esc(clip(`${v.property}: ${v.detail}`, 170))}</text>`);
     }
   } else {
     foot.push(`<text x="16" y="${num(fy)}" class="ok">no violation</text>`);
   }
-  const height = Math.ceil(Math.max(fy, noteY + 40) + 20);
-  const style = [
-    "text{font-family:'DejaVu Sans',Verdana,sans-serif}",
-    ".title{font-size:16px;font-weight:bold}.sub{font-size:11px;fill:#444}.warn{font-size:11px;fill:#b35c00}",
-    ".legend{font-size:10px;fill:#333}.node{font-size:14px;font-weight:bold}.client{font-size:13px;font-style:italic;fill:#555}",
-    ".lane{stroke:#333;stroke-width:1.5}.lane-c{stroke:#999;stroke-width:1;stroke-dasharray:4 3}",
-    ".tick{font-size:9px;fill:#666}.tickmark{stroke:#bbb}.span{font-size:9px;fill:#555}",
-    "line{stroke-width:1.2}.msg{font-size:9px}.cross{stroke:#c0392b;stroke-width:2}",
-    ".op{stroke:#555;stroke-dasharray:2 2;font-size:9px;fill:#333}.op-back{stroke-dasharray:2 2}.outcome{font-size:9px;font-weight:bold}",
-    ".mark{fill:#555;font-size:8.5px}",
-    ".sib{fill:#f7dc6f;stroke:#b7950b;stroke-width:1.5}.leader{stroke:#b7950b;stroke-dasharray:2 2}",
-    ".note{fill:#fffbe6;stroke:#e6d27a;font-size:10px}text.note{fill:#333;stroke:none}.note-title{font-size:10.5px;font-weight:bold}",
-    ".viol-title{font-size:13px;font-weight:bold;fill:#c0392b}.viol{font-size:11px;fill:#c0392b}.ok{font-size:12px;fill:#1b8a3a}",
-    ".focus{stroke-width:3.5}line.now{stroke:#e74c3c;stroke-dasharray:6 3;stroke-width:1.5}text.now{fill:#e74c3c;font-size:10px}",
-  ].join("");
+  return { foot, bottom: fy };
+}
+
+const STYLE = [
+  "text{font-family:'DejaVu Sans',Verdana,sans-serif}",
+  ".title{font-size:16px;font-weight:bold}.sub{font-size:11px;fill:#444}.warn{font-size:11px;fill:#b35c00}",
+  ".legend{font-size:10px;fill:#333}.node{font-size:14px;font-weight:bold}.client{font-size:13px;font-style:italic;fill:#555}",
+  ".lane{stroke:#333;stroke-width:1.5}.lane-c{stroke:#999;stroke-width:1;stroke-dasharray:4 3}",
+  ".tick{font-size:9px;fill:#666}.tickmark{stroke:#bbb}.span{font-size:9px;fill:#555}",
+  "line{stroke-width:1.2}.msg{font-size:9px}.cross{stroke:#c0392b;stroke-width:2}",
+  ".op{stroke:#555;stroke-dasharray:2 2;font-size:9px;fill:#333}.op-back{stroke-dasharray:2 2}.outcome{font-size:9px;font-weight:bold}",
+  ".mark{fill:#555;font-size:8.5px}",
+  ".sib{fill:#f7dc6f;stroke:#b7950b;stroke-width:1.5}.leader{stroke:#b7950b;stroke-dasharray:2 2}",
+  ".note{fill:#fffbe6;stroke:#e6d27a;font-size:10px}text.note{fill:#333;stroke:none}.note-title{font-size:10.5px;font-weight:bold}",
+  ".viol-title{font-size:13px;font-weight:bold;fill:#c0392b}.viol{font-size:11px;fill:#c0392b}.ok{font-size:12px;fill:#1b8a3a}",
+  ".focus{stroke-width:3.5}line.now{stroke:#e74c3c;stroke-dasharray:6 3;stroke-width:1.5}text.now{fill:#e74c3c;font-size:10px}",
+].join("");
+
+const DEFS =
+  `<defs>${[...new Set([...Object.values(COLORS), "#888888"])].map((c) => `<marker id="arrow-${c.slice(1)}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="${c}"/></marker>`).join("")}` +
+  `<marker id="arrow-op" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker>` +
+  `<pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#eeeeee"/><line x1="0" y1="0" x2="0" y2="6" stroke="#888" stroke-width="2"/></pattern></defs>`;
+
+/** Renders the diagram. Throws nothing for any model; an empty selection draws empty lanes. */
+export function traceToSvg(model: TraceModel, opts: SvgOptions = {}): string {
+  const sc = layout(model, opts);
+  const body = [...drawLanes(sc), ...drawSpans(sc), ...drawAxis(sc), ...drawMessages(sc), ...drawOpsAndMarks(sc)];
+  const { markers, notes, notesBottom } = drawFormations(sc);
+  const { foot, bottom } = drawFooter(sc);
+  const width = Math.ceil(sc.notesX + NOTE_W);
+  const height = Math.ceil(Math.max(bottom, notesBottom + 40) + 20);
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${Math.ceil(width)}" height="${height}" viewBox="0 0 ${Math.ceil(width)} ${height}">`,
-    `<style>${style}</style>`,
-    `<defs>${[...new Set([...Object.values(COLORS), "#888888"])].map((c) => `<marker id="arrow-${c.slice(1)}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="${c}"/></marker>`).join("")}` +
-      `<marker id="arrow-op" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker>` +
-      `<pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#eeeeee"/><line x1="0" y1="0" x2="0" y2="6" stroke="#888" stroke-width="2"/></pattern></defs>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`,
+    `<style>${STYLE}</style>`,
+    DEFS,
     `<rect width="100%" height="100%" fill="white"/>`,
-    ...head,
+    ...drawHeader(sc),
     ...body,
+    ...markers,
     ...notes,
     ...foot,
     `</svg>`,
