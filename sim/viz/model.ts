@@ -164,178 +164,207 @@ function cutSides(text: string, nodes: readonly string[]): Map<string, number> {
   return sides;
 }
 
-export function buildModel(lines: readonly TraceLine[]): TraceModel {
-  const header = lines[0] as unknown as Record<string, unknown>;
-  const spec = header["spec"] as { cluster?: { size?: number } } | undefined;
-  const size = spec?.cluster?.size ?? 0;
-  const nodes: string[] = Array.from({ length: size }, (_, i) => `n${i + 1}`);
-  const addNode = (n: string | null): void => {
-    if (n !== null && !nodes.includes(n)) nodes.push(n);
-  };
-  const clients = new Set<number>();
-  const messages = new Map<number, Message>();
-  const spans: Span[] = [];
-  const open = new Map<string, Span>();
-  const ops = new Map<number, ClientOp>();
-  const formations: Formation[] = [];
-  const marks: NodeMark[] = [];
-  const violations: { property: string; detail: string; step: number }[] = [];
-  const incarnations = new Map<string, string[]>();
-  const stored = new Map<string, SetSummary>(); // `${node} ${key}` -> last stored set
+/** Reads the trace line by line; one handler per kind of line. */
+class ModelBuilder {
+  readonly nodes: string[];
+  private readonly clients = new Set<number>();
+  private readonly messages = new Map<number, Message>();
+  private readonly spans: Span[] = [];
+  private readonly open = new Map<string, Span>();
+  private readonly ops = new Map<number, ClientOp>();
+  private readonly formations: Formation[] = [];
+  private readonly marks: NodeMark[] = [];
+  private readonly violations: { property: string; detail: string; step: number }[] = [];
+  private readonly incarnations = new Map<string, string[]>();
+  /** `${node} ${key}` -> the set last stored there. */
+  private readonly stored = new Map<string, SetSummary>();
   // `${node} ${key}` -> what the latest write that arrived carried: a client's context (the
   // value's clock is that plus its new dot) or a whole set (its clock).
-  const lastIncoming = new Map<string, { readonly ctx: boolean; readonly clock: Clock }>();
-  const pairsSeen = new Set<string>();
-  let endT = 0;
+  private readonly lastIncoming = new Map<string, { readonly ctx: boolean; readonly clock: Clock }>();
+  private readonly pairsSeen = new Set<string>();
+  private endT = 0;
 
-  const close = (key: string, t: number): void => {
-    const s = open.get(key);
-    if (s === undefined) return;
-    s.toT = t;
-    open.delete(key);
-  };
-  const openSpan = (key: string, span: Span): void => {
-    close(key, span.fromT);
-    spans.push(span);
-    open.set(key, span);
-  };
+  constructor(private readonly lines: readonly TraceLine[]) {
+    const spec = (lines[0] as unknown as Record<string, unknown>)["spec"] as { cluster?: { size?: number } } | undefined;
+    this.nodes = Array.from({ length: spec?.cluster?.size ?? 0 }, (_, i) => `n${i + 1}`);
+  }
 
-  lines.forEach((l, step) => {
-    endT = Math.max(endT, l.t);
-    const node = l.node;
-    addNode(node);
+  build(): TraceModel {
+    this.lines.forEach((l, step) => this.line(l, step));
+    for (const s of this.spans) if (s.toT === Infinity) s.toT = this.endT;
+    const actorNames = new Map<string, string>();
+    for (const [n, actors] of this.incarnations) actors.forEach((a, i) => actorNames.set(a, i === 0 ? n : `${n}#${i + 1}`));
+    return {
+      lines: this.lines, header: this.lines[0] as unknown as Record<string, unknown>, nodes: this.nodes,
+      clients: [...this.clients].sort((a, b) => a - b).map((c) => `c${c}`), endT: this.endT,
+      messages: [...this.messages.values()], spans: this.spans, ops: [...this.ops.values()], formations: this.formations,
+      marks: this.marks, violations: this.violations, actorNames,
+    };
+  }
+
+  private line(l: TraceLine, step: number): void {
+    this.endT = Math.max(this.endT, l.t);
+    if (l.node !== null && !this.nodes.includes(l.node)) this.nodes.push(l.node);
+    const node = l.node!;
     switch (l.ev) {
-      case "send": {
-        const carries = (l["carries"] as Carried | undefined) ?? null;
-        messages.set(l["id"] as number, {
-          id: l["id"] as number, from: node!, to: l["to"] as string, type: String(l["type"]), reqId: str(l["reqId"]),
-          sendT: l.t, sendStep: step, carries, deliveries: [], drop: null,
-        });
-        break;
-      }
-      case "deliver": {
-        const m = messages.get(l["id"] as number);
-        if (m === undefined) break;
-        m.deliveries.push({ t: l.t, step });
-        const c = m.carries;
-        if (c?.key !== undefined && c.set !== undefined) lastIncoming.set(`${node} ${c.key}`, { ctx: false, clock: c.set.clock });
-        else if (c?.key !== undefined && c.ctx !== undefined) lastIncoming.set(`${node} ${c.key}`, { ctx: true, clock: c.ctx });
-        break;
-      }
+      case "send":
+        return this.send(l, step);
+      case "deliver":
+        return this.deliver(l, step);
       case "drop": {
-        const m = messages.get(l["id"] as number);
+        const m = this.messages.get(l["id"] as number);
         if (m !== undefined && m.deliveries.length === 0) m.drop = { t: l.t, step, reason: String(l["reason"]) };
-        break;
+        return;
       }
-      case "invoke": {
-        const client = `c${String(l["client"])}`;
-        clients.add(Number(l["client"]));
-        const ctx = clockOfJson(l["context"]);
-        const op: ClientOp = {
-          op: l["op"] as number, client, node: node!, kind: String(l["kind"]), key: String(l["key"]), value: str(l["value"]),
-          context: ctx, invokeT: l.t, invokeStep: step, completeT: null, completeStep: null, outcome: null, dot: null, error: null, readSiblings: null,
-        };
-        ops.set(op.op, op);
-        if (op.kind !== "get") lastIncoming.set(`${node} ${op.key}`, { ctx: true, clock: ctx ?? {} });
-        break;
-      }
-      case "complete": {
-        const op = ops.get(l["op"] as number);
-        if (op === undefined) break;
-        op.completeT = l.t;
-        op.completeStep = step;
-        op.outcome = str(l["outcome"]);
-        op.dot = dotText(l["dot"]);
-        op.error = str(l["error"]) ?? (l["error"] ? JSON.stringify(l["error"]) : null);
-        const read = l["read"] as { siblings?: { value: unknown }[] } | null;
-        op.readSiblings = read?.siblings ? read.siblings.filter((s) => s.value !== null).length : null;
-        break;
-      }
-      case "node-event": {
-        const e = l["event"] as Record<string, unknown>;
-        const type = String(e["type"]);
-        if (type === "ready") {
-          const list = incarnations.get(node!) ?? [];
-          if (!list.includes(String(e["actor"]))) list.push(String(e["actor"]));
-          incarnations.set(node!, list);
-        } else if (type === "suspect" || type === "unsuspect") marks.push({ t: l.t, step, node: node!, text: `${type}s ${String(e["peer"])}` });
-        else if (type === "hint-stored") marks.push({ t: l.t, step, node: node!, text: `hint ${String(e["key"])} for ${String(e["forNode"])}` });
-        else if (type === "handoff") marks.push({ t: l.t, step, node: node!, text: `handoff ${String(e["key"])} to ${String(e["to"])}` });
-        else if (type === "read-repair") marks.push({ t: l.t, step, node: node!, text: `read repair ${String(e["key"])} to ${String(e["to"])}` });
-        break;
-      }
-      case "storage-op": {
-        for (const s of (l["sets"] as { key: string; set: SetSummary }[] | undefined) ?? []) {
-          const k = `${node} ${s.key}`;
-          const before = stored.get(k);
-          stored.set(k, s.set);
-          if (before === undefined || s.set.live.length < 2) continue;
-          const held = s.set.live.find((d) => before.live.includes(d));
-          const arrived = s.set.live.find((d) => !before.live.includes(d));
-          if (held === undefined || arrived === undefined) continue;
-          const pair = `${s.key} ${held} ${arrived}`;
-          if (pairsSeen.has(pair)) continue;
-          pairsSeen.add(pair);
-          // What the arriving value came with: a write's context (a dot is one event, so the
-          // value's history is the context plus that single dot), or the clock of the set it came in.
-          const incoming = lastIncoming.get(k) ?? { ctx: true, clock: {} };
-          formations.push({ t: l.t, step, node: node!, key: s.key, held, arrived, heldClock: before.clock, arrivedVia: incoming.ctx ? "write" : "set", arrivedClock: incoming.clock, siblings: s.set.live });
-        }
-        break;
-      }
+      case "invoke":
+        return this.invoke(l, step);
+      case "complete":
+        return this.complete(l, step);
+      case "node-event":
+        return this.nodeEvent(l, step);
+      case "storage-op":
+        return this.storageOp(l, step);
       case "crash":
       case "machine-crash":
-        openSpan(`down ${node}`, { lane: node!, kind: "down", fromT: l.t, toT: Infinity, label: l.ev === "crash" ? "crash" : `machine crash (${String(l["lostWrites"] ?? 0)} unsynced writes lost)` });
-        break;
+        return this.openSpan(`down ${node}`, { lane: node, kind: "down", fromT: l.t, toT: Infinity, label: l.ev === "crash" ? "crash" : `machine crash (${String(l["lostWrites"] ?? 0)} unsynced writes lost)` });
       case "wipe":
-        openSpan(`down ${node}`, { lane: node!, kind: "wiped", fromT: l.t, toT: Infinity, label: "wipe: machine crash + disk lost" });
-        break;
+        return this.openSpan(`down ${node}`, { lane: node, kind: "wiped", fromT: l.t, toT: Infinity, label: "wipe: machine crash + disk lost" });
       case "boot":
-        close(`down ${node}`, l.t);
-        if ((l["boot"] as number) > 1) marks.push({ t: l.t, step, node: node!, text: `restart (boot ${String(l["boot"])})` });
-        break;
+        this.close(`down ${node}`, l.t);
+        if ((l["boot"] as number) > 1) this.marks.push({ t: l.t, step, node, text: `restart (boot ${String(l["boot"])})` });
+        return;
       case "pause":
-        openSpan(`pause ${node}`, { lane: node!, kind: "paused", fromT: l.t, toT: Infinity, label: "paused" });
-        break;
+        return this.openSpan(`pause ${node}`, { lane: node, kind: "paused", fromT: l.t, toT: Infinity, label: "paused" });
       case "resume":
-        close(`pause ${node}`, l.t);
-        break;
-      case "cut": {
-        const text = String(l["cut"]);
-        for (const [n, side] of cutSides(text, nodes)) openSpan(`cut ${text} ${n}`, { lane: n, kind: "cut", fromT: l.t, toT: Infinity, label: text, side });
-        break;
-      }
-      case "uncut": {
-        const text = String(l["cut"]);
-        for (const key of [...open.keys()]) if (key.startsWith(`cut ${text} `)) close(key, l.t);
-        break;
-      }
-      case "clog": {
-        const until = l.t + Number(l["untilMs"] ?? 0);
-        for (const n of [String(l["a"]), String(l["b"])]) spans.push({ lane: n, kind: "clog", fromT: l.t, toT: until, label: `clog ${String(l["a"])} <-> ${String(l["b"])}` });
-        break;
-      }
+        return this.close(`pause ${node}`, l.t);
+      case "cut":
+      case "uncut":
+      case "clog":
       case "heal":
       case "heal-all":
-        for (const key of [...open.keys()]) if (key.startsWith("cut ") || (l.ev === "heal-all" && key.startsWith("pause "))) close(key, l.t);
-        break;
+        return this.network(l);
       case "violation":
-        violations.push({ property: String(l["property"]), detail: String(l["detail"]), step });
-        break;
+        this.violations.push({ property: String(l["property"]), detail: String(l["detail"]), step });
+        return;
       case "exception":
-        violations.push({ property: "exception", detail: String(l["message"]), step });
-        break;
+        this.violations.push({ property: "exception", detail: String(l["message"]), step });
+        return;
       default:
-        break;
+        return;
     }
-  });
-  for (const s of spans) if (s.toT === Infinity) s.toT = endT;
-  const actorNames = new Map<string, string>();
-  for (const [n, actors] of incarnations) actors.forEach((a, i) => actorNames.set(a, i === 0 ? n : `${n}#${i + 1}`));
-  return {
-    lines, header, nodes, clients: [...clients].sort((a, b) => a - b).map((c) => `c${c}`), endT,
-    messages: [...messages.values()], spans, ops: [...ops.values()], formations, marks, violations, actorNames,
-  };
+  }
+
+  private close(key: string, t: number): void {
+    const s = this.open.get(key);
+    if (s === undefined) return;
+    s.toT = t;
+    this.open.delete(key);
+  }
+
+  private openSpan(key: string, span: Span): void {
+    this.close(key, span.fromT);
+    this.spans.push(span);
+    this.open.set(key, span);
+  }
+
+  private send(l: TraceLine, step: number): void {
+    this.messages.set(l["id"] as number, {
+      id: l["id"] as number, from: l.node!, to: l["to"] as string, type: String(l["type"]), reqId: str(l["reqId"]),
+      sendT: l.t, sendStep: step, carries: (l["carries"] as Carried | undefined) ?? null, deliveries: [], drop: null,
+    });
+  }
+
+  private deliver(l: TraceLine, step: number): void {
+    const m = this.messages.get(l["id"] as number);
+    if (m === undefined) return;
+    m.deliveries.push({ t: l.t, step });
+    const c = m.carries;
+    if (c?.key !== undefined && c.set !== undefined) this.lastIncoming.set(`${l.node} ${c.key}`, { ctx: false, clock: c.set.clock });
+    else if (c?.key !== undefined && c.ctx !== undefined) this.lastIncoming.set(`${l.node} ${c.key}`, { ctx: true, clock: c.ctx });
+  }
+
+  private invoke(l: TraceLine, step: number): void {
+    this.clients.add(Number(l["client"]));
+    const ctx = clockOfJson(l["context"]);
+    const op: ClientOp = {
+      op: l["op"] as number, client: `c${String(l["client"])}`, node: l.node!, kind: String(l["kind"]), key: String(l["key"]), value: str(l["value"]),
+      context: ctx, invokeT: l.t, invokeStep: step, completeT: null, completeStep: null, outcome: null, dot: null, error: null, readSiblings: null,
+    };
+    this.ops.set(op.op, op);
+    if (op.kind !== "get") this.lastIncoming.set(`${l.node} ${op.key}`, { ctx: true, clock: ctx ?? {} });
+  }
+
+  private complete(l: TraceLine, step: number): void {
+    const op = this.ops.get(l["op"] as number);
+    if (op === undefined) return;
+    op.completeT = l.t;
+    op.completeStep = step;
+    op.outcome = str(l["outcome"]);
+    op.dot = dotText(l["dot"]);
+    op.error = str(l["error"]) ?? (l["error"] ? JSON.stringify(l["error"]) : null);
+    const read = l["read"] as { siblings?: { value: unknown }[] } | null;
+    op.readSiblings = read?.siblings ? read.siblings.filter((s) => s.value !== null).length : null;
+  }
+
+  private nodeEvent(l: TraceLine, step: number): void {
+    const node = l.node!;
+    const e = l["event"] as Record<string, unknown>;
+    const type = String(e["type"]);
+    if (type === "ready") {
+      const list = this.incarnations.get(node) ?? [];
+      if (!list.includes(String(e["actor"]))) list.push(String(e["actor"]));
+      this.incarnations.set(node, list);
+    } else if (type === "suspect" || type === "unsuspect") this.marks.push({ t: l.t, step, node, text: `${type}s ${String(e["peer"])}` });
+    else if (type === "hint-stored") this.marks.push({ t: l.t, step, node, text: `hint ${String(e["key"])} for ${String(e["forNode"])}` });
+    else if (type === "handoff") this.marks.push({ t: l.t, step, node, text: `handoff ${String(e["key"])} to ${String(e["to"])}` });
+    else if (type === "read-repair") this.marks.push({ t: l.t, step, node, text: `read repair ${String(e["key"])} to ${String(e["to"])}` });
+  }
+
+  /**
+   * Siblings form where a replica stores a set holding a sibling it already held next to one
+   * that just arrived, the first time that pair is seen anywhere.
+   */
+  private storageOp(l: TraceLine, step: number): void {
+    for (const s of (l["sets"] as { key: string; set: SetSummary }[] | undefined) ?? []) {
+      const k = `${l.node} ${s.key}`;
+      const before = this.stored.get(k);
+      this.stored.set(k, s.set);
+      if (before === undefined || s.set.live.length < 2) continue;
+      const held = s.set.live.find((d) => before.live.includes(d));
+      const arrived = s.set.live.find((d) => !before.live.includes(d));
+      if (held === undefined || arrived === undefined) continue;
+      const pair = `${s.key} ${held} ${arrived}`;
+      if (this.pairsSeen.has(pair)) continue;
+      this.pairsSeen.add(pair);
+      // What the arriving value came with: a write's context (a dot is one event, so the
+      // value's history is the context plus that single dot), or the clock of the set it came in.
+      const incoming = this.lastIncoming.get(k) ?? { ctx: true, clock: {} };
+      this.formations.push({
+        t: l.t, step, node: l.node!, key: s.key, held, arrived, heldClock: before.clock,
+        arrivedVia: incoming.ctx ? "write" : "set", arrivedClock: incoming.clock, siblings: s.set.live,
+      });
+    }
+  }
+
+  /** Partitions and other cuts shade the lanes of their sides; clogs both ends; heals end cuts (heal-all also pauses). */
+  private network(l: TraceLine): void {
+    if (l.ev === "cut") {
+      const text = String(l["cut"]);
+      for (const [n, side] of cutSides(text, this.nodes)) this.openSpan(`cut ${text} ${n}`, { lane: n, kind: "cut", fromT: l.t, toT: Infinity, label: text, side });
+    } else if (l.ev === "uncut") {
+      const text = String(l["cut"]);
+      for (const key of [...this.open.keys()]) if (key.startsWith(`cut ${text} `)) this.close(key, l.t);
+    } else if (l.ev === "clog") {
+      const until = l.t + Number(l["untilMs"] ?? 0);
+      for (const n of [String(l["a"]), String(l["b"])]) this.spans.push({ lane: n, kind: "clog", fromT: l.t, toT: until, label: `clog ${String(l["a"])} <-> ${String(l["b"])}` });
+    } else {
+      for (const key of [...this.open.keys()]) if (key.startsWith("cut ") || (l.ev === "heal-all" && key.startsWith("pause "))) this.close(key, l.t);
+    }
+  }
+}
+
+export function buildModel(lines: readonly TraceLine[]): TraceModel {
+  return new ModelBuilder(lines).build();
 }
 
 /** Short text of an actor ("n2.34057444" -> "n2"). */
