@@ -10,6 +10,7 @@ import { createRing, partitionOf, preferenceList } from "../src/core/ring/index.
 import { decodeSiblingSet, setsEqual } from "../src/core/versioning/index.ts";
 import { peekTypeAndReqId } from "./msgpack-peek.ts";
 import type { MessageInfo, SystemUnderTest } from "./sut.ts";
+import { describeMessagePayload, describeStored } from "./viz/describe-mecdb.ts";
 
 const rings = new Map<string, ReturnType<typeof createRing>>();
 
@@ -51,4 +52,5 @@ export const mecdb: SystemUnderTest = {
     return [...preferenceList(ring, partitionOf(key, partitionCount), n).primaries];
   },
   setsEqual,
+  describe: { message: describeMessagePayload, stored: describeStored },
 };

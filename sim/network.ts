@@ -162,7 +162,8 @@ export class SimNetwork {
 
   private summary(bytes: Uint8Array): Record<string, unknown> {
     const info = this.sut.describeMessage(bytes);
-    return { type: info?.type ?? "?", reqId: info?.reqId ?? null, size: bytes.length, h: fnv32Bytes(bytes).toString(16) };
+    const carries = this.tracer.describe?.message(bytes) ?? null;
+    return { type: info?.type ?? "?", reqId: info?.reqId ?? null, size: bytes.length, h: fnv32Bytes(bytes).toString(16), ...(carries ? { carries } : {}) };
   }
 }
 

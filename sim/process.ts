@@ -3,7 +3,7 @@
 // crash, machine crash, pause / resume, data wipe, restart. Every callback into the node is
 // tied to the process epoch, so nothing from a crashed incarnation reaches the next one;
 // while paused, inputs (messages, timers, storage completions, client requests) wait in order.
-import type { ClientOp, ClientResult, Effect, NodeConfig, NodeEvent, NodeId, StorageOp } from "../src/core/types.ts";
+import type { ClientOp, ClientResult, Effect, NodeConfig, NodeEvent, NodeId, NodeMachine, StorageOp } from "../src/core/types.ts";
 import type { MintedDot } from "./cluster.ts";
 import type { Ports } from "../src/ports/index.ts";
 import { NodeHost } from "../src/host/host.ts";
@@ -48,6 +48,11 @@ export class SimProcess {
 
   get isUp(): boolean {
     return this.host !== null;
+  }
+
+  /** The running node (read-only use: inspection), or null while down. */
+  get machine(): NodeMachine | null {
+    return this.host?.node ?? null;
   }
 
   get isPaused(): boolean {

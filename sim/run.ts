@@ -54,10 +54,12 @@ export type Timeline = (cluster: SimCluster, faults: FaultDriver, startMs: numbe
 
 export function runSimulation(sut: SystemUnderTest, spec: RunSpec, schedule: FaultSchedule, trace: TraceOptions = {}, timeline?: Timeline): RunResult {
   const tracer = new Tracer(trace);
+  tracer.describe = sut.describe ?? null;
   const cluster = new SimCluster(spec.cluster, sut, tracer);
+  trace.attach?.(cluster);
   const sched = cluster.sched;
   const t0 = sched.now;
-  if (tracer.on) tracer.emit(t0, "run", null, { spec, schedule });
+  if (tracer.on) tracer.emit(t0, "run", null, { spec, schedule }, trace.header);
   cluster.bootAll();
   const faults = new FaultDriver(cluster, { wipesMax: spec.wipesMax });
   const faultStart = t0 + spec.warmupMs;

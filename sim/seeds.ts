@@ -10,6 +10,7 @@ import { runSimulation, type RunResult } from "./run.ts";
 import type { SystemUnderTest } from "./sut.ts";
 import { describeWorld, drawWorld, worldSchedule, type SwarmWorld } from "./swarm.ts";
 import type { TraceOptions } from "./trace.ts";
+import { nameSchedule } from "./viz/schedule-names.ts";
 
 export interface SeedOptions {
   readonly bugs?: readonly BugName[];
@@ -93,9 +94,9 @@ export function shrinkSchedule(sut: SystemUnderTest, world: SwarmWorld, schedule
   return { schedule: best.schedule, violation: best.violation, runs, interrupted: performance.now() > deadline };
 }
 
-/** The command that replays a seed (and, if given, a shrunk schedule). */
-export function replayCommand(seed: number, bugs: readonly BugName[] = [], schedule?: FaultSchedule): string {
+/** The command that replays a seed (and, if given, a shrunk schedule; with members, named: "n3"). */
+export function replayCommand(seed: number, bugs: readonly BugName[] = [], schedule?: FaultSchedule, members?: readonly string[]): string {
   const bug = bugs.map((b) => ` --bug ${b}`).join("");
-  const sched = schedule ? ` --schedule '${JSON.stringify(schedule)}'` : "";
+  const sched = schedule ? ` --schedule '${JSON.stringify(members ? nameSchedule(members, schedule) : schedule)}'` : "";
   return `npx mec sim --seed ${seed}${bug}${sched}`;
 }

@@ -43,7 +43,7 @@ export class SimStorage {
       : this.latency.readMinMs + this.rng.next() * (this.latency.readMaxMs - this.latency.readMinMs);
     const at = Math.max(this.sched.now + ms, this.lastCompletionMs);
     this.lastCompletionMs = at;
-    if (this.tracer.on) this.tracer.emit(this.sched.now, "storage-op", this.node, describeOp(op));
+    if (this.tracer.on) this.tracer.emit(this.sched.now, "storage-op", this.node, { ...describeOp(op), ...this.describeSets(op) });
     const event = this.sched.at(at, () => {
       this.removeInflight(event);
       const result = this.apply(op);
@@ -51,6 +51,15 @@ export class SimStorage {
       done(result);
     });
     this.inflight.push({ op, event });
+  }
+
+  /** For the trace: summaries of the objects a write stores (when the tracer can describe them). */
+  private describeSets(op: StorageOp): Record<string, unknown> {
+    const d = this.tracer.describe;
+    if (d === null || (op.type !== "put" && op.type !== "batch")) return {};
+    const puts: readonly (readonly [string, Uint8Array])[] = op.type === "put" ? [[op.key, op.value]] : op.puts;
+    const sets = puts.map(([k, v]) => d.stored(k, v)).filter((s) => s !== null);
+    return sets.length > 0 ? { sets } : {};
   }
 
   private removeInflight(event: Scheduled): void {

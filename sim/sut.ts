@@ -21,4 +21,12 @@ export interface SystemUnderTest {
   /** The N primaries of key on the full ring. */
   primaries(members: readonly NodeId[], partitionCount: number, n: number, key: string): NodeId[];
   setsEqual(a: SiblingSet, b: SiblingSet): boolean;
+  /** Optional, for traces only: what a message or a stored record carries (key, clock, dots). */
+  readonly describe?: TraceDescriber;
+}
+
+/** Summaries of payloads for trace lines (JSON-able objects), or null when there is nothing to show. */
+export interface TraceDescriber {
+  message(bytes: Uint8Array): object | null;
+  stored(storageKey: string, bytes: Uint8Array): object | null;
 }

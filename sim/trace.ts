@@ -5,14 +5,18 @@
 // Tracing is off unless a hash or a sink is requested, so swarm runs pay nothing for it.
 //
 // Line format: {"t": ms since the run began, "ev": kind, "node": id or null, ...fields}
-//   run            spec, schedule                     the run's configuration (first line)
+//   run            spec, schedule, ...header          the run's configuration (first line; header =
+//                  how to re-run it: {source: {kind: "seed", seed, bugs} | {kind: "scenario", file, seed, bugs}},
+//                  written to the sink but not hashed)
 //   boot           seed, boot                         a node process starts (boot = 1, 2, ...)
-//   send           to, id, type, reqId, size, h       a message leaves (h = fnv32 of its bytes)
+//   send           to, id, type, reqId, size, h, carries   a message leaves (h = fnv32 of its bytes;
+//                  carries = key, set {clock, live, dead} or ctx of the payload, when the SUT describes it)
 //   duplicate      to, id                             the network will deliver it twice
 //   deliver        from, id                           it reached a live node (node = receiver)
 //   drop           to|from, id, reason                loss | cut | down
 //   timer          timerId                            a node timer fired
-//   storage-op     op, key | prefix | puts, dels      a storage operation was submitted
+//   storage-op     op, key | prefix | puts, dels, sets  a storage operation was submitted (sets: the
+//                  objects it writes, summarised like carries)
 //   storage-done   op, ok                             ... and completed (writes are now durable)
 //   invoke         op, client, kind, key, value, context     a client operation starts
 //   complete       op, outcome, dot, error, read      ... and ends (ok | failed | unknown)
@@ -30,6 +34,10 @@ export interface TraceOptions {
   readonly hash?: boolean;
   /** Receives each line (without newline), e.g. to write a --trace file. */
   readonly sink?: (line: string) => void;
+  /** Extra fields of the first ("run") line, e.g. how to re-run it (seed, scenario file). */
+  readonly header?: Readonly<Record<string, unknown>>;
+  /** Called once with the cluster before it boots (the trace viewer inspects node state from the sink). */
+  readonly attach?: (cluster: import("./cluster.ts").SimCluster) => void;
 }
 
 export class Tracer {
@@ -37,6 +45,8 @@ export class Tracer {
   private readonly hasher: Hash | null;
   private readonly sink: ((line: string) => void) | null;
   lines = 0;
+  /** Payload summaries for send / storage-op lines (set by the run from the system under test). */
+  describe: import("./sut.ts").TraceDescriber | null = null;
 
   constructor(options: TraceOptions = {}) {
     this.hasher = options.hash ? createHash("sha256") : null;
@@ -45,13 +55,14 @@ export class Tracer {
   }
 
   /** Records one event at simulated time nowMs. Callers check `on` first to skip building records. */
-  emit(nowMs: number, ev: string, node: string | null, fields: Record<string, unknown> = {}): void {
+  emit(nowMs: number, ev: string, node: string | null, fields: Record<string, unknown> = {}, unhashed?: Readonly<Record<string, unknown>>): void {
     if (!this.on) return;
     const t = Math.round((nowMs - SIM_EPOCH_MS) * 1000) / 1000;
     const line = JSON.stringify({ t, ev, node, ...fields }, jsonReplacer);
     this.lines++;
     this.hasher?.update(line + "\n");
-    this.sink?.(line);
+    // Fields that say how the run was started (not what it did) stay out of the hash.
+    this.sink?.(unhashed === undefined ? line : JSON.stringify({ t, ev, node, ...fields, ...unhashed }, jsonReplacer));
   }
 
   /** Hex sha256 of all lines so far ("" when hashing is off). */

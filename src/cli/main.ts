@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { registerVclock } from "./vclock.ts";
 import { registerSim } from "./sim.ts";
 import { registerNode } from "./node.ts";
+import { registerTrace } from "./trace.ts";
 import { UsageError, suggest, type CommandOutcome } from "./errors.ts";
 
 /** The package's version, from the package.json above this module (source or dist layout). */
@@ -36,6 +37,7 @@ function buildProgram(outcome: CommandOutcome): Command {
   registerVclock(program, outcome);
   registerSim(program, outcome);
   registerNode(program, outcome);
+  registerTrace(program, outcome);
   program
     .command("help [command...]")
     .description("show help for mec or for a command (e.g. mec help sim, mec help vclock decode)")

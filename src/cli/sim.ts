@@ -1,11 +1,14 @@
 // `mec sim`: runs the deterministic simulator.
 //   mec sim [--scenario FILE] [--seed N | --seeds COUNT] [--workers K] [--shard I/N]
-//           [--bug NAME] [--schedule JSON] [--trace FILE] [--json]
+//           [--bug NAME] [--schedule JSON] [--trace FILE] [--svg FILE] [--without E | --shift E:MS] [--json]
 // One seed (--seed N, or a random one): prints seed= and the drawn configuration first, runs
 // it twice (checker 6 compares the trace hashes), and on a violation prints the property, the
 // shrunk fault schedule and the command that replays it. Many seeds (--seeds COUNT: seeds
 // 1..COUNT, or N..N+COUNT-1 with --seed N) run on worker threads; --shard I/N (1 <= I <= N)
 // keeps the seeds whose position modulo N is I-1, so N machines cover the range disjointly.
+// Schedules print with node names (n3), and --schedule accepts names or indexes. --svg writes
+// the run's space-time diagram; --without / --shift re-run the seed with one fault episode
+// removed or moved and print both runs side by side (a counterfactual).
 // --json prints one JSON object. Exit 0: no violation; 1: a violation (or a scenario's
 // expectation unmet); 2: bad usage or a bad scenario file.
 import { createWriteStream, type WriteStream } from "node:fs";
@@ -23,6 +26,9 @@ interface SimOptions {
   bug?: string[];
   schedule?: string;
   trace?: string;
+  svg?: string;
+  without?: string;
+  shift?: string;
   json?: boolean;
   shrink?: boolean;
   shrinkTimeMs?: string;
@@ -76,6 +82,9 @@ export function registerSim(program: Command, outcome: CommandOutcome): void {
     .option("--bug <name...>", `switch on a planted bug in every node: ${BUG_NAMES.join(", ")}`)
     .option("--schedule <json>", "replay this fault schedule (as printed after shrinking) instead of the seed's own")
     .option("--trace <file>", "write one JSON line per simulator event to FILE")
+    .option("--svg <file>", "write the run's space-time diagram (SVG) to FILE")
+    .option("--without <episode>", "counterfactual: re-run without fault episode E (e1, e2, ... as printed) and compare")
+    .option("--shift <episode:ms>", "counterfactual: re-run with episode E moved by MS (e.g. e2:+500) and compare")
     .option("--json", "print one JSON object instead of text")
     .option("--no-shrink", "do not shrink a failing schedule")
     .option("--shrink-time-ms <ms>", "time budget for shrinking", "30000")
@@ -103,18 +112,15 @@ async function runSimCommand(opts: SimOptions): Promise<number> {
     shard = { index, of };
   }
   const shrinkTimeMs = parseIntArg("--shrink-time-ms", opts.shrinkTimeMs ?? "30000", 0);
-  const { parseSchedule } = await import("../../sim/faults.ts");
-  let schedule: import("../../sim/faults.ts").FaultSchedule | undefined;
-  if (opts.schedule !== undefined) {
-    const parsed = parseSchedule(opts.schedule);
-    if (typeof parsed === "string") throw new UsageError(parsed);
-    schedule = parsed;
-    if (count !== undefined) throw new UsageError("--schedule replays one seed: use it with --seed, not --seeds");
-  }
+  const { parseNamedSchedule, memberNames, nameSchedule, describeEpisode } = await import("../../sim/viz/schedule-names.ts");
+  if (opts.schedule !== undefined && count !== undefined) throw new UsageError("--schedule replays one seed: use it with --seed, not --seeds");
+  if ((opts.without !== undefined || opts.shift !== undefined) && (count !== undefined || opts.scenario !== undefined)) throw new UsageError("--without / --shift re-run one seed: use them with --seed");
+  if (opts.without !== undefined && opts.shift !== undefined) throw new UsageError("--without and --shift each change one episode: give one of them");
+  if (opts.svg !== undefined && count !== undefined) throw new UsageError("--svg draws one run: use it with --seed, not --seeds");
 
   if (opts.scenario !== undefined) {
     if (count !== undefined || shard !== null) throw new UsageError("--scenario runs one seeded scenario: --seeds and --shard do not apply");
-    return runScenarioCommand(opts.scenario, seedArg, bugs, opts.trace, json);
+    return runScenarioCommand(opts.scenario, seedArg, bugs, opts.trace, json, opts.svg);
   }
 
   const { mecdb } = await import("../../sim/mecdb.ts");
@@ -126,12 +132,25 @@ async function runSimCommand(opts: SimOptions): Promise<number> {
     // One seed.
     const seed = seedArg ?? (Math.floor(Math.random() * 0xffffffff) >>> 0);
     const world = drawWorld(seed, { bugs });
+    const members = memberNames(world.spec.cluster.size);
+    let schedule: import("../../sim/faults.ts").FaultSchedule | undefined;
+    if (opts.schedule !== undefined) {
+      const parsed = parseNamedSchedule(opts.schedule, members);
+      if (typeof parsed === "string") throw new UsageError(parsed);
+      schedule = parsed;
+    }
     out(`seed=${seed}`);
     out(`config: ${describeWorld(world)}`);
+    if (opts.without !== undefined || opts.shift !== undefined) return runCounterfactualCommand(opts, world, schedule, json);
     const { stream, sink } = openTrace(opts.trace);
-    const result = runSeed(mecdb, seed, { bugs, determinism: true, ...(schedule ? { schedule } : {}), trace: sink ? { sink } : {} });
+    const svgLines: string[] | null = opts.svg !== undefined ? [] : null;
+    const traceSink = sink || svgLines ? (line: string) => (sink?.(line), svgLines?.push(line)) : undefined;
+    const header = { source: { kind: "seed", seed, bugs } };
+    const result = runSeed(mecdb, seed, { bugs, determinism: true, ...(schedule ? { schedule } : {}), trace: traceSink ? { sink: traceSink, header } : { header } });
     await closeTrace(stream);
-    out(`schedule: ${JSON.stringify(result.schedule)}`);
+    if (opts.svg !== undefined && svgLines !== null) await writeSvg(opts.svg, svgLines);
+    out(`schedule: ${JSON.stringify(nameSchedule(members, result.schedule))}`);
+    result.schedule.episodes.forEach((e, i) => out(`  ${describeEpisode(members, e, i)}`));
     const s = result.stats;
     out(
       `ran: ${s.ops} client ops (${s.ok} ok, ${s.failed} failed, ${s.unknown} unknown), ${s.messages} messages (${s.dropped} dropped, ${s.duplicated} duplicated), ${s.wipes} wipes`,
@@ -140,15 +159,16 @@ async function runSimCommand(opts: SimOptions): Promise<number> {
     const failures: Failure[] = [];
     if (result.violations.length > 0) {
       const first = result.violations[0]!;
-      const failure: Failure = { seed, property: first.property, detail: first.detail, replay: replayCommand(seed, bugs, schedule) };
+      const failure: Failure = { seed, property: first.property, detail: first.detail, replay: replayCommand(seed, bugs, schedule, members) };
       for (const v of result.violations) out(`VIOLATION ${v.property}: ${v.detail}`);
       if (opts.shrink !== false && first.property !== "determinism") {
         out(`shrinking the fault schedule (${result.schedule.episodes.length} episodes, up to ${shrinkTimeMs} ms)...`);
         const shrunk = shrinkSchedule(mecdb, world, result.schedule, first.property, shrinkTimeMs);
         if (shrunk !== null) {
-          failure.schedule = shrunk.schedule;
-          failure.shrunkReplay = replayCommand(seed, bugs, shrunk.schedule);
-          out(`shrunk schedule (${shrunk.runs} runs${shrunk.interrupted ? ", stopped at the time budget" : ""}): ${JSON.stringify(shrunk.schedule)}`);
+          failure.schedule = nameSchedule(members, shrunk.schedule);
+          failure.shrunkReplay = replayCommand(seed, bugs, shrunk.schedule, members);
+          out(`shrunk schedule (${shrunk.runs} runs${shrunk.interrupted ? ", stopped at the time budget" : ""}): ${JSON.stringify(failure.schedule)}`);
+          shrunk.schedule.episodes.forEach((e, i) => out(`  ${describeEpisode(members, e, i)}`));
           out(`  still fails: ${shrunk.violation.property}: ${shrunk.violation.detail}`);
           out(`replay the shrunk schedule: ${failure.shrunkReplay}`);
         }
@@ -220,9 +240,10 @@ async function runSimCommand(opts: SimOptions): Promise<number> {
     out(`shrinking seed ${r.seed} (${r.schedule.episodes.length} episodes, up to ${shrinkTimeMs} ms)...`);
     const shrunk = shrinkSchedule(mecdb, world, r.schedule, firstFailure.property as import("../../sim/checkers/index.ts").Property, shrinkTimeMs);
     if (shrunk !== null) {
-      firstFailure.schedule = shrunk.schedule;
-      firstFailure.shrunkReplay = replayCommand(r.seed, bugs, shrunk.schedule);
-      out(`shrunk schedule: ${JSON.stringify(shrunk.schedule)}`);
+      const members = memberNames(world.spec.cluster.size);
+      firstFailure.schedule = nameSchedule(members, shrunk.schedule);
+      firstFailure.shrunkReplay = replayCommand(r.seed, bugs, shrunk.schedule, members);
+      out(`shrunk schedule: ${JSON.stringify(firstFailure.schedule)}`);
       out(`replay the shrunk schedule: ${firstFailure.shrunkReplay}`);
     }
   }
@@ -234,7 +255,46 @@ async function runSimCommand(opts: SimOptions): Promise<number> {
   return failures.length > 0 ? 1 : 0;
 }
 
-async function runScenarioCommand(path: string, seed: number | undefined, bugs: BugName[], tracePath: string | undefined, json: boolean): Promise<number> {
+async function writeSvg(path: string, lines: readonly string[]): Promise<void> {
+  const { buildModel } = await import("../../sim/viz/model.ts");
+  const { traceToSvg } = await import("../../sim/viz/svg.ts");
+  const { writeFileSync } = await import("node:fs");
+  writeFileSync(path, traceToSvg(buildModel(lines.map((l) => JSON.parse(l) as import("../../sim/viz/model.ts").TraceLine))));
+}
+
+async function runCounterfactualCommand(
+  opts: SimOptions,
+  world: import("../../sim/swarm.ts").SwarmWorld,
+  given: import("../../sim/faults.ts").FaultSchedule | undefined,
+  json: boolean,
+): Promise<number> {
+  const { parseEpisodeRef, parseShift, runCounterfactual, formatSideBySide } = await import("../../sim/viz/counterfactual.ts");
+  const { worldSchedule } = await import("../../sim/swarm.ts");
+  const { mecdb } = await import("../../sim/mecdb.ts");
+  let change: import("../../sim/viz/counterfactual.ts").EpisodeChange;
+  if (opts.without !== undefined) {
+    const index = parseEpisodeRef(opts.without);
+    if (index === null) throw new UsageError(`--without must name an episode as printed (e1, e2, ...), got ${JSON.stringify(opts.without)}`);
+    change = { index, remove: true };
+  } else {
+    const s = parseShift(opts.shift ?? "");
+    if (s === null) throw new UsageError(`--shift must be EPISODE:MS (e.g. e2:+500), got ${JSON.stringify(opts.shift)}`);
+    change = s;
+  }
+  const schedule = given ?? worldSchedule(world);
+  let c;
+  try {
+    c = runCounterfactual(mecdb, world.spec, schedule, change);
+  } catch (e) {
+    if (e instanceof RangeError) throw new UsageError(e.message);
+    throw e;
+  }
+  if (json) process.stdout.write(JSON.stringify(c) + "\n");
+  else for (const line of formatSideBySide(c)) process.stdout.write(line + "\n");
+  return c.outcome === "disappears" || c.outcome === "none" ? 0 : 1;
+}
+
+async function runScenarioCommand(path: string, seed: number | undefined, bugs: BugName[], tracePath: string | undefined, json: boolean, svgPath?: string): Promise<number> {
   const { loadScenarioFile, runScenario, ScenarioError } = await import("../../sim/scenario.ts");
   let scenario;
   try {
@@ -246,8 +306,13 @@ async function runScenarioCommand(path: string, seed: number | undefined, bugs: 
   const { mecdb } = await import("../../sim/mecdb.ts");
   const started = performance.now();
   const { stream, sink } = openTrace(tracePath);
-  const result = runScenario(mecdb, scenario, { ...(seed !== undefined ? { seed } : {}), bugs, trace: sink ? { sink, hash: true } : { hash: true } });
+  const svgLines: string[] | null = svgPath !== undefined ? [] : null;
+  const traceSink = sink || svgLines ? (line: string) => (sink?.(line), svgLines?.push(line)) : undefined;
+  const { resolve } = await import("node:path");
+  const header = { source: { kind: "scenario", file: resolve(path), name: scenario.name, seed: seed ?? scenario.seed, bugs } };
+  const result = runScenario(mecdb, scenario, { ...(seed !== undefined ? { seed } : {}), bugs, trace: traceSink ? { sink: traceSink, hash: true, header } : { hash: true, header } });
   await closeTrace(stream);
+  if (svgPath !== undefined && svgLines !== null) await writeSvg(svgPath, svgLines);
   const wallMs = performance.now() - started;
   if (!json) {
     for (const line of result.report) process.stdout.write(line + "\n");

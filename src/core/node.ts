@@ -52,6 +52,7 @@ import type {
   NodeConfig,
   NodeEvent,
   NodeId,
+  NodeInspection,
   NodeMachine,
   Stamped,
   StorageOp,
@@ -162,6 +163,15 @@ class Node implements NodeMachine {
       log: (level, msg, fields) => this.effects.push(fields === undefined ? { kind: "log", level, msg } : { kind: "log", level, msg, fields }),
       reply: (clientReqId: number, result: ClientResult) => this.effects.push({ kind: "reply", clientReqId, result }),
       peerTimedOut: (peer: NodeId) => this.emitTransitions(this.detector.timedOut(peer)),
+    };
+  }
+
+  inspect(): NodeInspection {
+    return {
+      phase: this.phase,
+      actor: this.actor,
+      suspected: this.detector.suspectedPeers().sort(),
+      pending: { get: this.getCoordinator.inFlight, put: this.putCoordinator.inFlight, replicate: this.mintCoordinator.inFlight },
     };
   }
 

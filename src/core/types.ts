@@ -165,4 +165,15 @@ export type Effect =
 export interface NodeMachine {
   readonly id: NodeId;
   step(stamped: Stamped): Effect[];
+  /** Read-only view of the in-memory state, for trace viewers and debugging (never changes the node). */
+  inspect?(): NodeInspection;
+}
+
+/** What a node holds in memory (its stored objects and hints live in storage). */
+export interface NodeInspection {
+  readonly phase: string;
+  readonly actor: string;
+  readonly suspected: readonly NodeId[];
+  /** Requests this node coordinates that have not finished, by kind. */
+  readonly pending: { readonly get: number; readonly put: number; readonly replicate: number };
 }

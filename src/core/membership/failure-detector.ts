@@ -67,6 +67,11 @@ export class FailureDetector {
     return out;
   }
 
+  /** The peers suspected now, in member order of first suspicion (read-only view). */
+  suspectedPeers(): NodeId[] {
+    return [...this.suspected];
+  }
+
   isSuspected(peer: NodeId): boolean {
     return peer !== this.self && (this.silent.has(peer) || this.unreachable.has(peer));
   }
