@@ -67,9 +67,9 @@ export class FailureDetector {
     return out;
   }
 
-  /** The peers suspected now, in member order of first suspicion (read-only view). */
+  /** The peers suspected now, in member order (read-only view). */
   suspectedPeers(): NodeId[] {
-    return [...this.suspected];
+    return this.peers.filter((p) => this.isSuspected(p));
   }
 
   isSuspected(peer: NodeId): boolean {
