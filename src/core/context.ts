@@ -21,8 +21,12 @@ export interface NodeContext {
   /** Wall time of the input being handled (ms since the epoch): for timestamps only, never to measure durations or compare with a peer. */
   now(): number;
   hasBug(bug: BugName): boolean;
-  /** A fresh request id: `${id}/${bootNonce}/${seq}`, never reused across restarts. */
+  /** A fresh request id: `${id}/${bootId}/${seq}`, never reused across restarts. */
   newReqId(): string;
+  /** This process's boot id (8 hex digits of the boot nonce): different on every start. */
+  readonly bootId: string;
+  /** The boot id of a peer's current process as last learned (see PeerBoots), or null. */
+  peerBoot(peer: NodeId): string | null;
   send(to: NodeId, msg: PeerMessage): void;
   storage(op: StorageOp, done: (result: StorageResult) => void): void;
   /** Schedules `fire` once; returns the timer id (for cancelTimer). */

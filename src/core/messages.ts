@@ -70,8 +70,15 @@ export type PeerMessage =
       readonly context: Uint8Array | null;
       readonly w: number;
       readonly clientId: string | null;
+      /**
+       * The boot (8 hex digits) of the minting replica's process this forward is addressed to,
+       * as the coordinator last learned it; null when it knows none yet. Only that process may
+       * apply it, so a duplicate that outlives the process is never applied again.
+       */
+      readonly toBoot: string | null;
     }
-  | { readonly type: "put-reply"; readonly reqId: string; readonly from: NodeId; readonly result: WireWriteResult }
+  /** The minting replica's outcome; boot = the replier's current boot (8 hex digits). */
+  | { readonly type: "put-reply"; readonly reqId: string; readonly from: NodeId; readonly boot: string; readonly result: WireWriteResult }
   /** Minting replica sends the new set to another replica; hint = the primary a fallback stands in for. */
   | ({ readonly type: "replicate" } & HintedObjectTransfer)
   | { readonly type: "replicate-ack"; readonly reqId: string; readonly from: NodeId }
@@ -142,6 +149,22 @@ function strOrNull(o: Obj, f: string): string | null {
   if (v === null) return null;
   if (typeof v !== "string") fail(`field ${f} is not a string or null`);
   return v;
+}
+
+/** A boot id: exactly 8 lowercase hex digits (hex32 of the boot nonce), or null. */
+function bootOrNull(o: Obj, f: string): string | null {
+  const v = strOrNull(o, f);
+  if (v !== null && !/^[0-9a-f]{8}$/.test(v)) fail(`field ${f} is not 8 hex digits`);
+  return v;
+}
+
+/** The boot id inside a request id `${from}/${boot}/${seq}` (see NodeContext.newReqId), or null. */
+export function bootOfReqId(reqId: string, from: NodeId): string | null {
+  if (!reqId.startsWith(`${from}/`)) return null;
+  const rest = reqId.slice(from.length + 1);
+  const slash = rest.indexOf("/");
+  const boot = slash < 0 ? "" : rest.slice(0, slash);
+  return /^[0-9a-f]{8}$/.test(boot) ? boot : null;
 }
 
 function int(o: Obj, f: string, min = 0): number {
@@ -269,10 +292,14 @@ export function decodeMessage(input: Uint8Array): PeerMessage {
         context: bytesOrNull(o, "context"),
         w: int(o, "w", 1),
         clientId: strOrNull(o, "clientId"),
+        toBoot: bootOrNull(o, "toBoot"),
       };
     }
-    case "put-reply":
-      return { type, reqId, from, result: writeResult(o) };
+    case "put-reply": {
+      const boot = bootOrNull(o, "boot");
+      if (boot === null) fail("field boot is null");
+      return { type, reqId, from, boot, result: writeResult(o) };
+    }
     case "replicate":
     case "repair":
       return { type, reqId, from, partition: int(o, "partition"), key: str(o, "key"), set: bytes(o, "set"), hint: strOrNull(o, "hint") };

@@ -35,7 +35,8 @@ import { MintCoordinator } from "./coordinator/mint.ts";
 import { PutCoordinator } from "./coordinator/put.ts";
 import { FailureDetector } from "./membership/failure-detector.ts";
 import type { Transition } from "./membership/failure-detector.ts";
-import { decodeMessage, encodeMessage, isReplyType } from "./messages.ts";
+import { bootOfReqId, decodeMessage, encodeMessage, isReplyType } from "./messages.ts";
+import { PeerBoots } from "./membership/peer-boots.ts";
 import type { PeerMessage } from "./messages.ts";
 import { Prng, doubleWords, hex32 } from "./random.ts";
 import { AntiEntropyExchange } from "./replica/ae-exchange.ts";
@@ -110,6 +111,7 @@ class Node implements NodeMachine {
   private readonly ring: Ring;
   private readonly peers: readonly NodeId[];
   private readonly detector: FailureDetector;
+  private readonly peerBoots = new PeerBoots();
   private readonly ctx: NodeContext;
   private readonly replica: Replica;
   private readonly getCoordinator: GetCoordinator;
@@ -155,6 +157,10 @@ class Node implements NodeMachine {
       now: () => this.nowMs,
       hasBug: (bug: BugName) => this.config.bugs.includes(bug),
       newReqId: () => `${this.config.id}/${hex32(this.bootNonce)}/${this.reqSeq++}`,
+      get bootId() {
+        return hex32(node.bootNonce);
+      },
+      peerBoot: (peer: NodeId) => this.peerBoots.get(peer),
       send: (to: NodeId, msg: PeerMessage) => this.send(to, msg),
       storage: (op: StorageOp, done: (result: StorageResult) => void) => this.storage(op, done),
       setTimer: (afterMs: number, fire: () => void) => this.setTimer(afterMs, fire),
@@ -372,11 +378,18 @@ class Node implements NodeMachine {
     this.emitTransitions(this.detector.heard(msg.from, this.monoMs));
     // A reply to one of our requests proves a round trip on the data channel.
     if (isReplyType(msg.type)) this.emitTransitions(this.detector.replied(msg.from));
+    this.learnBoot(msg);
     if (this.phase !== "ready") {
       if (msg.type === "put") this.putCoordinator.handleForward(msg, false);
       return;
     }
     this.dispatch(msg);
+  }
+
+  /** Which process of the sender is current: from its put-reply, or the id of a request it sent. */
+  private learnBoot(msg: PeerMessage): void {
+    const boot = msg.type === "put-reply" ? msg.boot : "reqId" in msg && !isReplyType(msg.type) ? bootOfReqId(msg.reqId, msg.from) : null;
+    if (boot !== null) this.peerBoots.learn(msg.from, boot);
   }
 
   private dispatch(msg: PeerMessage): void {

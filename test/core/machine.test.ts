@@ -55,10 +55,15 @@ describe("node machine", () => {
     }
     const node = createNode(baseConfig("n1", members));
     const boot = drive(node, store, { kind: "start" }, T0, true);
-    const fwd: PeerMessage = {
+    const unaddressed: PeerMessage = {
       type: "put", reqId: "n4/00000001/0", from: "n4", op: "put", partition: partitionOf(key, 16), key,
-      value: new TextEncoder().encode("v"), contentType: "text/plain", context: null, w: 2, clientId: null,
+      value: new TextEncoder().encode("v"), contentType: "text/plain", context: null, w: 2, clientId: null, toBoot: null,
     };
+    // A forward addressed to no boot is refused (nothing applied) with the replica's boot.
+    const probe = sentMessages(drive(node, store, { kind: "message", from: "n4", bytes: encodeMessage(unaddressed) }).effects);
+    expect(probe).toMatchObject([{ type: "put-reply", result: { ok: false, error: "unavailable", maybeApplied: false } }]);
+    const bootId = (probe[0] as Extract<PeerMessage, { type: "put-reply" }>).boot;
+    const fwd: PeerMessage = { ...unaddressed, reqId: "n4/00000001/1", toBoot: bootId };
     const bytes = encodeMessage(fwd);
     const early = drive(node, store, { kind: "message", from: "n4", bytes });
     expect(sentMessages(early.effects)).toMatchObject([{ type: "put-reply", reqId: fwd.reqId, result: { ok: false, error: "starting" } }]);
@@ -67,6 +72,35 @@ describe("node machine", () => {
     const late = drive(node, store, { kind: "message", from: "n4", bytes }, T0 + 10);
     expect(sentMessages(late.effects)).toMatchObject([{ type: "put-reply", result: { ok: false, error: "starting" } }]);
     expect([...store.keys()].some((k) => k.startsWith("o:"))).toBe(false);
+  });
+
+  it("a duplicate forward that reaches a later process of the minting replica is never applied again", () => {
+    const store = new Map<string, Uint8Array>();
+    const ring = createRing(members, 16);
+    let key = "";
+    for (let i = 0; ; i++) {
+      key = `k${i}`;
+      if (preferenceList(ring, partitionOf(key, 16), 3).primaries[0] === "n1") break;
+    }
+    const mints = (effects: Effect[]) => effects.filter((e) => e.kind === "event" && e.event.type === "dot-minted").length;
+    const first = createNode(baseConfig("n1", members));
+    drive(first, store, { kind: "start" });
+    const unaddressed: PeerMessage = {
+      type: "put", reqId: "n4/00000001/0", from: "n4", op: "put", partition: partitionOf(key, 16), key,
+      value: new TextEncoder().encode("v"), contentType: "text/plain", context: null, w: 1, clientId: null, sentAt: T0, toBoot: null,
+    };
+    const probe = drive(first, store, { kind: "message", from: "n4", bytes: encodeMessage(unaddressed) }, T0 + 1);
+    expect(mints(probe.effects)).toBe(0);
+    const bootId = (sentMessages(probe.effects)[0] as Extract<PeerMessage, { type: "put-reply" }>).boot;
+    const bytes = encodeMessage({ ...unaddressed, reqId: "n4/00000001/1", toBoot: bootId });
+    expect(mints(drive(first, store, { kind: "message", from: "n4", bytes }, T0 + 2).effects)).toBe(1);
+    expect(mints(drive(first, store, { kind: "message", from: "n4", bytes }, T0 + 3).effects)).toBe(0); // same process: deduplicated
+    // The process restarts (its memory is gone) and the duplicate arrives late.
+    const second = createNode(baseConfig("n1", members));
+    drive(second, store, { kind: "start" }, T0 + 4);
+    const late = drive(second, store, { kind: "message", from: "n4", bytes }, T0 + 5);
+    expect(mints(late.effects)).toBe(0);
+    expect(sentMessages(late.effects)).toMatchObject([{ type: "put-reply", result: { ok: false, maybeApplied: true } }]);
   });
 
   it("drops messages from unknown senders and with a key outside their partition", () => {

@@ -10,11 +10,21 @@
 //   a quorum error with maybeApplied = true (never a blind retry on another primary: that
 //   could apply the write twice under two dots). An answer that says nothing was applied
 //   ("starting", a refusal, a storage failure) lets the next candidate be tried.
-// - Forwarded writes are deduplicated by request id (the network may duplicate them). A late
-//   forward (its coordinator already gave up and answered "maybe applied") is still applied:
-//   staleness is never judged by comparing this node's clock with the sender's, since clocks
-//   of different machines may be off by any amount (a skew larger than the request timeout
-//   used to drop every write forwarded from a node behind).
+// - A client write is applied at most once, however late a duplicate of its forward arrives
+//   and whatever happened to the minting replica meanwhile (restart, power loss, wipe):
+//   * a forward is addressed to one process of the minting replica (`toBoot`, the boot id the
+//     coordinator last learned from it, see membership/peer-boots.ts). Only that process may
+//     apply it; a later process refuses it with "may have been applied" (it cannot know
+//     whether its predecessor applied it, and it never re-applies it). A forward addressed to
+//     no boot (the coordinator knew none yet) is never applied: it is refused with "not
+//     applied" and the replica's boot, and the coordinator re-sends it once, addressed;
+//   * within one process, forwards are deduplicated by request id (a bounded FIFO, whose
+//     evicted ids leave a per-coordinator-boot floor: an id at or below it is refused as a
+//     possible duplicate, so eviction never lets a duplicate through).
+//   A late forward addressed to the current process (its coordinator already gave up and
+//   answered "maybe applied") is still applied: staleness is never judged by comparing this
+//   node's clock with the sender's, since clocks of different machines may be off by any
+//   amount. Nothing of this is durable, so no storage loss can undo it.
 import type { NodeContext } from "../context.ts";
 import type { PeerMessage, WireWriteResult } from "../messages.ts";
 import type { Replica } from "../replica/replica.ts";
@@ -34,6 +44,10 @@ interface Forward {
   /** Primaries not yet tried, in order. */
   readonly remaining: NodeId[];
   to: NodeId;
+  /** The boot of `to` this forward was addressed to (null: none known when it was sent). */
+  toBoot: string | null;
+  /** Re-sent once, addressed, after an unaddressed forward was refused. */
+  readdressed: boolean;
   timerId: number;
 }
 
@@ -44,6 +58,8 @@ export class PutCoordinator {
   private readonly pending = new Map<string, Forward>();
   /** Forwarded writes seen by this minting replica: reqId -> outcome (undefined while in progress). */
   private readonly seen = new Map<string, WireWriteResult | undefined>();
+  /** Per coordinator boot (`${from}/${boot}`): the highest sequence number evicted from `seen`. */
+  private readonly evictedFloor = new Map<string, number>();
 
   constructor(
     private readonly ctx: NodeContext,
@@ -100,18 +116,19 @@ export class PutCoordinator {
       });
       return;
     }
-    const fwd: Forward = { reqId: this.ctx.newReqId(), clientReqId, request, remaining: candidates, to: first, timerId: -1 };
+    const fwd: Forward = { reqId: this.ctx.newReqId(), clientReqId, request, remaining: candidates, to: first, toBoot: null, readdressed: false, timerId: -1 };
     this.pending.set(fwd.reqId, fwd);
     this.sendForward(fwd);
   }
 
   private sendForward(fwd: Forward): void {
     const r = fwd.request;
+    fwd.toBoot = this.ctx.peerBoot(fwd.to);
     this.ctx.send(fwd.to, {
       type: "put", reqId: fwd.reqId, from: this.ctx.self, op: r.op, partition: r.partition, key: r.key,
       value: r.value, contentType: r.contentType,
       context: r.context.size === 0 ? null : encodeClock(r.context),
-      w: r.w, clientId: r.clientId,
+      w: r.w, clientId: r.clientId, toBoot: fwd.toBoot,
     });
     // The minting replica has its own requestTimeoutMs for replication: wait a little longer
     // so its quorum answer (with its counts) usually arrives before we give up.
@@ -124,14 +141,17 @@ export class PutCoordinator {
     if (fwd === undefined || from !== fwd.to) return; // stale, duplicate or misrouted
     this.ctx.cancelTimer(fwd.timerId);
     if (!result.ok && !result.maybeApplied && result.error !== "bad-request") {
+      if (fwd.toBoot === null && !fwd.readdressed && this.ctx.peerBoot(fwd.to) !== null) {
+        // An unaddressed forward is never applied: send it again, addressed to the boot the
+        // refusal taught us (once, under a new request id).
+        this.resend(fwd, { ...fwd, reqId: this.ctx.newReqId(), readdressed: true, timerId: -1 });
+        return;
+      }
       const next = fwd.remaining.shift();
       if (next !== undefined) {
         // The replica applied nothing (booting, refused, storage failure): safe to try the next
         // candidate under a new request id.
-        this.pending.delete(reqId);
-        const retry: Forward = { ...fwd, reqId: this.ctx.newReqId(), to: next, timerId: -1 };
-        this.pending.set(retry.reqId, retry);
-        this.sendForward(retry);
+        this.resend(fwd, { ...fwd, reqId: this.ctx.newReqId(), to: next, readdressed: false, timerId: -1 });
         return;
       }
     }
@@ -148,6 +168,12 @@ export class PutCoordinator {
     this.ctx.reply(fwd.clientReqId, toClientResult(fwd.request.op, result));
   }
 
+  private resend(old: Forward, retry: Forward): void {
+    this.pending.delete(old.reqId);
+    this.pending.set(retry.reqId, retry);
+    this.sendForward(retry);
+  }
+
   private handleTimeout(reqId: string): void {
     const fwd = this.pending.get(reqId);
     if (fwd === undefined) return;
@@ -159,12 +185,17 @@ export class PutCoordinator {
   /** On the minting replica: a coordinator forwarded a client write. */
   handleForward(msg: Extract<PeerMessage, { type: "put" }>, ready: boolean): void {
     const replyTo = (result: WireWriteResult): void => {
-      this.ctx.send(msg.from, { type: "put-reply", reqId: msg.reqId, from: this.ctx.self, result });
+      this.ctx.send(msg.from, { type: "put-reply", reqId: msg.reqId, from: this.ctx.self, boot: this.ctx.bootId, result });
     };
     if (this.seen.has(msg.reqId)) {
       const outcome = this.seen.get(msg.reqId);
       if (outcome !== undefined) replyTo(outcome); // duplicate after the fact: same answer
       return; // duplicate while in progress: the answer will come
+    }
+    const refusal = this.refuseMisaddressed(msg);
+    if (refusal !== null) {
+      replyTo(refusal);
+      return;
     }
     if (!ready) {
       // Refused for good: the coordinator will try another primary, so a duplicate of this
@@ -198,14 +229,45 @@ export class PutCoordinator {
     );
   }
 
+  /**
+   * Why this process must not apply a forward it has not seen: addressed to no boot, to an
+   * earlier process of this node, or below the floor of evicted ids (a possible duplicate).
+   * Null when it may be applied.
+   */
+  private refuseMisaddressed(msg: Extract<PeerMessage, { type: "put" }>): WireWriteResult | null {
+    const base = { answered: 0, needed: msg.w };
+    if (msg.toBoot === null) {
+      return { ok: false, error: "unavailable", message: "a forwarded write must name the boot of the replica that applies it", ...base, maybeApplied: false };
+    }
+    if (msg.toBoot !== this.ctx.bootId) {
+      this.ctx.log("info", "refusing a forwarded write addressed to an earlier process of this node", { reqId: msg.reqId, toBoot: msg.toBoot });
+      return { ok: false, error: "quorum", message: "the minting replica restarted; the write may or may not have been applied", ...base, maybeApplied: true };
+    }
+    const id = splitReqId(msg.reqId);
+    if (id !== null && id.seq <= (this.evictedFloor.get(id.origin) ?? -1)) {
+      this.ctx.log("warn", "refusing a forwarded write older than the forwards this node remembers", { reqId: msg.reqId });
+      return { ok: false, error: "quorum", message: "a possible duplicate of an old forwarded write; the write may or may not have been applied", ...base, maybeApplied: true };
+    }
+    return null;
+  }
+
   private remember(reqId: string, outcome: WireWriteResult | undefined): void {
     this.seen.set(reqId, outcome);
     while (this.seen.size > FORWARD_MEMORY_MAX) {
       const oldest = this.seen.keys().next();
       if (oldest.done === true) break;
       this.seen.delete(oldest.value);
+      const id = splitReqId(oldest.value);
+      if (id !== null) this.evictedFloor.set(id.origin, Math.max(id.seq, this.evictedFloor.get(id.origin) ?? -1));
     }
   }
+}
+
+/** `${node}/${boot}/${seq}` -> origin `${node}/${boot}` and seq; null for another shape. */
+function splitReqId(reqId: string): { origin: string; seq: number } | null {
+  const slash = reqId.lastIndexOf("/");
+  const seq = Number(reqId.slice(slash + 1));
+  return slash > 0 && Number.isSafeInteger(seq) && seq >= 0 && /^\d+$/.test(reqId.slice(slash + 1)) ? { origin: reqId.slice(0, slash), seq } : null;
 }
 
 function unknownOutcome(req: MintRequest, message: string): ClientResult {
