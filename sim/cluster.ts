@@ -33,7 +33,15 @@ export interface ClusterSpec {
   readonly storage: StorageLatency;
   /** Per-node wall clocks drawn within this spread; absent = every clock exact. */
   readonly clocks?: ClockSpread | undefined;
+  /**
+   * The nodes' `sync` setting (default true). With false, completed writes stay in the page
+   * cache for WRITEBACK_MS and a machine crash may lose a suffix of them (sim/storage.ts).
+   */
+  readonly sync?: boolean;
 }
+
+/** With sync = false: how long the simulated OS keeps a completed write before writing it back. */
+export const WRITEBACK_MS = 2000;
 
 export interface MintedDot {
   readonly node: NodeId;
@@ -107,7 +115,8 @@ export class SimCluster {
     const clockRng = new Rng(spec.seed, fnv32("clocks"));
     for (const id of this.members) {
       this.clocks.set(id, new NodeClock(spec.clocks === undefined ? EXACT_CLOCK : drawNodeClock(clockRng, spec.clocks, this.sched.now), this.sched.now));
-      const storage = new SimStorage(id, this.sched, storageRng.fork(id), tracer, spec.storage);
+      const durability = { sync: spec.sync ?? true, writebackMs: WRITEBACK_MS };
+      const storage = new SimStorage(id, this.sched, storageRng.fork(id), tracer, spec.storage, durability);
       this.processes.set(id, new SimProcess(id, storage, this.sched, this.network, tracer, sut, { onNodeEvent: (node, ev, now) => this.onNodeEvent(node, ev, now) }, this.clocks.get(id)!));
     }
   }
@@ -131,7 +140,7 @@ export class SimCluster {
       mode: s.mode,
       seed: (fnv32(`${s.seed}/${id}/${boot}`) ^ (s.seed >>> 0)) >>> 0,
       ...s.timings,
-      syncWrites: true,
+      syncWrites: s.sync ?? true,
       bugs: s.bugs,
     };
   }

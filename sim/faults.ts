@@ -124,7 +124,10 @@ export function parseSchedule(text: string): FaultSchedule | string {
 
 /** Rules that keep a correct system able to keep every acknowledged write. */
 export interface FaultLimits {
-  /** Data wipes allowed in a run (W-1: an acked value always survives on one replica). */
+  /**
+   * Disk losses allowed in a run (W-1: an acked value always survives on one replica): data
+   * wipes, and machine crashes that lose a suffix of unsynced writes (nodes with sync = false).
+   */
   readonly wipesMax: number;
 }
 
@@ -191,7 +194,8 @@ export class FaultDriver {
           if (this.wipes >= this.limits.wipesMax) return;
           this.wipes++;
           p.wipe();
-        } else p.crash(ep.kind === "machine-crash");
+        } else if (ep.kind === "machine-crash") p.crash(true, this.takeLoss(p.storage.unsyncedCount));
+        else p.crash(false);
         this.downBy.set(id, token);
         this.pausedBy.delete(id);
         c.sched.at(endAt, () => this.restartIf(id, token));
@@ -210,7 +214,7 @@ export class FaultDriver {
             continue;
           }
           if (id === wiped) p.wipe();
-          else p.crash(true);
+          else p.crash(true, this.takeLoss(p.storage.unsyncedCount));
           this.downBy.set(id, token);
           this.pausedBy.delete(id);
           c.sched.at(endAt, () => this.restartIf(id, token));
@@ -259,6 +263,13 @@ export class FaultDriver {
         this.cuts.delete(cut);
         this.cluster.network.removeCut(cut);
       });
+  }
+
+  /** Whether a machine crash may lose its `unsynced` writes (it then counts against wipesMax). */
+  private takeLoss(unsynced: number): boolean {
+    if (unsynced === 0 || this.wipes >= this.limits.wipesMax) return false;
+    this.wipes++;
+    return true;
   }
 
   private restartIf(id: NodeId, token: object): void {

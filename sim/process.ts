@@ -205,8 +205,11 @@ export class SimProcess {
     }
   }
 
-  /** Stops the process. machine=true also loses storage writes not yet completed. */
-  crash(machine: boolean): void {
+  /**
+   * Stops the process. machine=true also loses storage writes not yet completed, and with
+   * loseUnsynced (sync = false only) a random suffix of the completed but unsynced ones.
+   */
+  crash(machine: boolean, loseUnsynced = false): void {
     if (this.host === null) return;
     this.host.stop();
     this.host = null;
@@ -214,7 +217,7 @@ export class SimProcess {
     this.epoch++;
     this.paused = false;
     this.held = [];
-    const lost = machine ? this.storage.crashMachine() : (this.storage.crashProcess(), 0);
+    const lost = machine ? this.storage.crashMachine(loseUnsynced) : (this.storage.crashProcess(), 0);
     // Dots still only in memory die with a machine; after a process crash their writes land.
     if (machine) for (const m of this.volatileMints) m.retracted = true;
     this.volatileMints = [];

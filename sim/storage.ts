@@ -1,8 +1,17 @@
 // The simulated twin of the LevelDB adapter: an ordered map of string -> bytes whose
 // operations complete after a simulated latency, one after the other (a disk queue: FIFO per
 // node, as LevelDB applies one process's writes in order). An operation takes effect when it
-// completes, and a completed write is durable. A process crash hands the queued writes to
-// the OS (they still land, their callbacks are lost); a machine crash loses them.
+// completes. A process crash hands the queued writes to the OS (they still land, their
+// callbacks are lost); a machine crash loses them.
+//
+// Durability follows the node's `sync` setting, as LevelDB's log does:
+// - sync = true: a completed write is durable;
+// - sync = false: a completed write is visible but sits in the OS page cache until a write
+//   marked `sync` completes (LevelDB's log is sequential: syncing it syncs every earlier
+//   record) or the OS writes it back (writebackMs after it completed). A machine crash that is
+//   allowed to lose data (the fault driver's budget) loses a random SUFFIX of those unsynced
+//   writes, which is what a power loss does to LevelDB's log tail (and a flipped byte in the
+//   log, which drops the records after it); one that is not allowed to flushes them first.
 import type { StorageOp, StorageResult } from "../src/core/types.ts";
 import type { Rng } from "./rng.ts";
 import type { Scheduled, Scheduler } from "./scheduler.ts";
@@ -16,13 +25,29 @@ export interface StorageLatency {
   readonly writeMaxMs: number;
 }
 
+export interface StorageDurability {
+  /** Completed writes are durable (the node's sync = true). */
+  readonly sync: boolean;
+  /** With sync = false: the OS writes an unsynced write back this long after it completed. */
+  readonly writebackMs: number;
+}
+
+interface Unsynced {
+  readonly op: StorageOp;
+  readonly atMs: number;
+}
+
 interface InFlight {
   readonly op: StorageOp;
   readonly event: Scheduled;
 }
 
 export class SimStorage {
-  private readonly data = new Map<string, Uint8Array>();
+  /** What reads see (durable + unsynced). */
+  private data = new Map<string, Uint8Array>();
+  /** What survives a machine crash that loses every unsynced write (only kept with sync = false). */
+  private durable = new Map<string, Uint8Array>();
+  private unsynced: Unsynced[] = [];
   private inflight: InFlight[] = [];
   private lastCompletionMs = 0;
   ops = 0;
@@ -33,6 +58,7 @@ export class SimStorage {
     private readonly rng: Rng,
     private readonly tracer: Tracer,
     private readonly latency: StorageLatency,
+    private readonly durability: StorageDurability = { sync: true, writebackMs: 0 },
   ) {}
 
   submit(op: StorageOp, done: (result: StorageResult) => void): void {
@@ -46,7 +72,7 @@ export class SimStorage {
     if (this.tracer.on) this.tracer.emit(this.sched.now, "storage-op", this.node, { ...describeOp(op), ...this.describeSets(op) });
     const event = this.sched.at(at, () => {
       this.removeInflight(event);
-      const result = this.apply(op);
+      const result = this.complete(op);
       if (this.tracer.on) this.tracer.emit(this.sched.now, "storage-done", this.node, { op: op.type, ok: result.ok });
       done(result);
     });
@@ -72,27 +98,59 @@ export class SimStorage {
   crashProcess(): void {
     for (const f of this.inflight) {
       f.event.cancel();
-      if (f.op.type !== "get" && f.op.type !== "scan") this.apply(f.op);
+      if (f.op.type !== "get" && f.op.type !== "scan") this.complete(f.op);
     }
     this.inflight = [];
     this.lastCompletionMs = 0;
   }
 
-  /** Machine crash: queued (not yet synced) writes are lost. */
-  crashMachine(): number {
-    let lost = 0;
-    for (const f of this.inflight) {
-      f.event.cancel();
-      if (f.op.type !== "get" && f.op.type !== "scan") lost++;
-    }
+  /**
+   * Machine crash: queued writes are lost. With sync = false and loseUnsynced, so is a random
+   * suffix (at least one) of the completed but unsynced writes; without loseUnsynced they are
+   * written back first. Returns the number of completed writes lost.
+   */
+  crashMachine(loseUnsynced = false): number {
+    for (const f of this.inflight) f.event.cancel();
     this.inflight = [];
     this.lastCompletionMs = 0;
+    this.writeBack(this.sched.now - this.durability.writebackMs);
+    let keep = this.unsynced.length;
+    if (loseUnsynced && keep > 0) keep = this.rng.int(0, keep - 1);
+    const lost = this.unsynced.length - keep;
+    for (const u of this.unsynced.slice(0, keep)) applyOp(this.durable, u.op);
+    this.unsynced = [];
+    if (!this.durability.sync) this.data = new Map(this.durable);
     return lost;
+  }
+
+  /** Completed writes not yet durable (always 0 with sync = true). */
+  get unsyncedCount(): number {
+    this.writeBack(this.sched.now - this.durability.writebackMs);
+    return this.unsynced.length;
+  }
+
+  /** An op takes effect: visible at once; durable now with sync (or a sync-marked op), else later. */
+  private complete(op: StorageOp): StorageResult {
+    const result = applyOp(this.data, op);
+    if (this.durability.sync || op.type === "get" || op.type === "scan") return result;
+    this.unsynced.push({ op, atMs: this.sched.now });
+    if ((op.type === "put" || op.type === "batch") && op.sync === true) this.writeBack(Infinity);
+    else this.writeBack(this.sched.now - this.durability.writebackMs);
+    return result;
+  }
+
+  /** Makes durable every unsynced write that completed at or before `untilMs` (a prefix). */
+  private writeBack(untilMs: number): void {
+    let i = 0;
+    while (i < this.unsynced.length && this.unsynced[i]!.atMs <= untilMs) applyOp(this.durable, this.unsynced[i++]!.op);
+    if (i > 0) this.unsynced.splice(0, i);
   }
 
   /** Data wipe: everything is gone (call after a crash). */
   wipe(): void {
     this.data.clear();
+    this.durable.clear();
+    this.unsynced = [];
   }
 
   /** The durable contents, in key order. */
@@ -103,29 +161,30 @@ export class SimStorage {
   get size(): number {
     return this.data.size;
   }
+}
 
-  private apply(op: StorageOp): StorageResult {
-    switch (op.type) {
-      case "get": {
-        const value = this.data.get(op.key);
-        return value === undefined ? { ok: true } : { ok: true, value };
-      }
-      case "put":
-        this.data.set(op.key, op.value.slice());
-        return { ok: true };
-      case "del":
-        this.data.delete(op.key);
-        return { ok: true };
-      case "batch":
-        for (const [k, v] of op.puts) this.data.set(k, v.slice());
-        for (const k of op.dels) this.data.delete(k);
-        return { ok: true };
-      case "scan": {
-        const entries: [string, Uint8Array][] = [];
-        for (const [k, v] of this.data) if (k.startsWith(op.prefix)) entries.push([k, v]);
-        entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-        return { ok: true, entries };
-      }
+/** Applies op to a map (reads read it). */
+function applyOp(data: Map<string, Uint8Array>, op: StorageOp): StorageResult {
+  switch (op.type) {
+    case "get": {
+      const value = data.get(op.key);
+      return value === undefined ? { ok: true } : { ok: true, value };
+    }
+    case "put":
+      data.set(op.key, op.value.slice());
+      return { ok: true };
+    case "del":
+      data.delete(op.key);
+      return { ok: true };
+    case "batch":
+      for (const [k, v] of op.puts) data.set(k, v.slice());
+      for (const k of op.dels) data.delete(k);
+      return { ok: true };
+    case "scan": {
+      const entries: [string, Uint8Array][] = [];
+      for (const [k, v] of data) if (k.startsWith(op.prefix)) entries.push([k, v]);
+      entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      return { ok: true, entries };
     }
   }
 }

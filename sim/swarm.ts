@@ -108,7 +108,9 @@ export function drawWorld(seed: number, options: SwarmOptions = {}): SwarmWorld 
       clog: 1,
     },
   };
-  return { seed, spec, shape, arbitrary: scheduleArbitrary(shape) };
+  // Drawn last, so the draws above stay what they were before sync = false existed.
+  const sync = !rng.chance(0.3);
+  return { seed, spec: { ...spec, cluster: { ...spec.cluster, sync } }, shape, arbitrary: scheduleArbitrary(shape) };
 }
 
 /**
@@ -143,5 +145,5 @@ export function describeWorld(world: SwarmWorld): string {
   const bugs = c.bugs.length > 0 ? ` bugs=${c.bugs.join(",")}` : "";
   const k = c.clocks;
   const clocks = k === undefined ? "" : ` clocks=±${k.offsetMaxMs}ms,${k.driftMaxPpm}ppm,${k.jumpsMax}jumps`;
-  return `nodes=${c.size} n=${c.n} r=${c.r} w=${c.w} mode=${c.mode}${bugs} clients=${wl.clients} keys=${wl.keys.length} faultPhase=${world.spec.faultPhaseMs}ms wipesMax=${world.spec.wipesMax}${clocks}`;
+  return `nodes=${c.size} n=${c.n} r=${c.r} w=${c.w} mode=${c.mode}${c.sync === false ? " sync=false" : ""}${bugs} clients=${wl.clients} keys=${wl.keys.length} faultPhase=${world.spec.faultPhaseMs}ms wipesMax=${world.spec.wipesMax}${clocks}`;
 }

@@ -35,6 +35,8 @@
 //                ~25k puts/s one at a time.
 // - sync: true   every put/del/batch is fsync'd before `done`: survives power loss too (as far
 //                as the disk honours flushes). ~2.9k puts/s one at a time; batching amortises.
+// - a put or batch marked `sync` by the node (its boot record) is fsync'd whatever the setting
+//   (its whole group is: one WriteBatch), so it and every write before it survive power loss.
 // The simulator models the difference as "process crash" vs "machine crash".
 //
 // Only one process may open a root: LevelDB's LOCK file makes a second open fail, and we turn
@@ -71,6 +73,8 @@ function jsOrder(a: readonly [string, Uint8Array], b: readonly [string, Uint8Arr
 interface QueuedWrite {
   readonly keys: readonly string[];
   readonly entries: readonly (readonly [Uint8Array, Uint8Array | null])[];
+  /** Marked `sync` by the node: its group is fsync'd even when the store does not sync. */
+  readonly sync: boolean;
   readonly done: (result: StorageResult) => void;
 }
 
@@ -142,11 +146,11 @@ export class LevelStorage implements StoragePort {
         return this.get(op.key, done);
       case "put":
         // Copied: the caller may reuse its buffer (msgpack's encoder does).
-        return this.write([[op.key, op.value.slice()]], done);
+        return this.write([[op.key, op.value.slice()]], done, op.sync === true);
       case "del":
-        return this.write([[op.key, null]], done);
+        return this.write([[op.key, null]], done, false);
       case "batch":
-        return this.write([...op.puts.map(([k, v]) => [k, v.slice()] as const), ...op.dels.map((k) => [k, null] as const)], done);
+        return this.write([...op.puts.map(([k, v]) => [k, v.slice()] as const), ...op.dels.map((k) => [k, null] as const)], done, op.sync === true);
       case "scan":
         this.queue.push({ kind: "scan", prefix: op.prefix, done });
         this.kick();
@@ -198,7 +202,7 @@ export class LevelStorage implements StoragePort {
     this.later(done, result);
   }
 
-  private write(ops: readonly (readonly [string, Uint8Array | null])[], done: (result: StorageResult) => void): void {
+  private write(ops: readonly (readonly [string, Uint8Array | null])[], done: (result: StorageResult) => void, sync: boolean): void {
     let group = this.queue[this.queue.length - 1];
     // The tail joins the next group unless it is already running (or is a scan).
     if (group === undefined || group.kind !== "group" || (this.busy && this.queue.length === 1)) {
@@ -212,7 +216,7 @@ export class LevelStorage implements StoragePort {
       entries.push([utf8.encode(key), value]);
       this.overlay.set(key, { value: value ?? undefined, group });
     }
-    group.writes.push({ keys, entries, done });
+    group.writes.push({ keys, entries, sync, done });
     this.kick();
   }
 
@@ -267,7 +271,7 @@ export class LevelStorage implements StoragePort {
           else batch.put(k, v);
         }
       }
-      await batch.write({ sync: this.sync });
+      await batch.write({ sync: this.sync || group.writes.some((w) => w.sync) });
       return { ok: true };
     } catch (err) {
       return { ok: false, message: `write failed: ${(err as Error).message ?? String(err)}` };

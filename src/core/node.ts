@@ -5,9 +5,16 @@
 // Must not know: how effects are executed (src/host), wall time, ambient randomness, I/O.
 //
 // Theory of operation.
-// - Boot: read the meta record. Absent (a fresh or wiped disk): draw a new random 32-bit
-//   incarnation and write it; only after that write completed does the node go on. The actor
-//   is `${name}.${incarnation as 8 hex}`, so a node that lost its data never re-issues a dot.
+// - Boot: every start is a new incarnation, so a node never issues a dot twice whatever part of
+//   its writes a crash took (a wipe, a power loss that cut the unsynced tail of the log with
+//   sync = false, a flipped byte that made LevelDB drop records): the meta record holds the
+//   last incarnation; the new one is that plus one (absent or unreadable: a random 32-bit
+//   draw), written with a per-op sync before the node goes on, so it is durable before the
+//   first dot even when writes are not synced. The actor is `${name}.${incarnation as 8 hex}`.
+//   Why not reuse the incarnation after a clean stop: a byte flipped in a stopped node's log
+//   loses records without any sign the node could see, and a counter lease (skipping ahead)
+//   would make the new clock cover dots it never held, dropping their siblings on sync. The
+//   cost is one clock entry per start for the keys a node mints afterwards.
 //   Every start also draws a boot nonce: request ids are `${id}/${bootNonce}/${seq}`, so a
 //   reply to a request from before a restart can never match a new one. Then the anti-entropy
 //   trees and the hint index are rebuilt from storage, and the node is ready.
@@ -274,17 +281,19 @@ class Node implements NodeMachine {
   private readMeta(): void {
     this.storage({ type: "get", key: META_KEY }, (r) => {
       if (!r.ok) return this.retryBoot("reading the meta record failed", r.message, () => this.readMeta());
-      const incarnation = r.value === undefined ? null : parseMeta(r.value);
-      if (incarnation !== null) return this.afterMeta(incarnation);
-      if (r.value !== undefined) this.ctx.log("warn", "the meta record is malformed; starting a new incarnation");
-      // A fresh or wiped disk: a new incarnation, so this node's new actor never re-issues a dot.
+      const previous = r.value === undefined ? null : parseMeta(r.value);
+      if (r.value !== undefined && previous === null) this.ctx.log("warn", "the meta record is malformed; drawing a new incarnation");
       // Planted bug "counter-reset": a fixed incarnation, so a wiped node re-mints old dots.
-      this.writeMeta(this.config.bugs.includes("counter-reset") ? 0 : this.rng.nextU32());
+      if (this.config.bugs.includes("counter-reset")) return previous === null ? this.writeMeta(0) : this.afterMeta(previous);
+      // Every start is a new incarnation (see the header): the previous one plus one while the
+      // meta record survives (so never one this disk used since), a random one on a fresh disk.
+      this.writeMeta(previous === null ? this.rng.nextU32() : (previous + 1) >>> 0);
     });
   }
 
   private writeMeta(incarnation: number): void {
-    this.storage({ type: "put", key: META_KEY, value: msgpackEncode({ incarnation }).slice() }, (r) => {
+    // sync: durable before the first dot of this incarnation, even when writes are not synced.
+    this.storage({ type: "put", key: META_KEY, value: msgpackEncode({ incarnation }).slice(), sync: true }, (r) => {
       if (!r.ok) return this.retryBoot("writing the meta record failed", r.message, () => this.writeMeta(incarnation));
       this.afterMeta(incarnation);
     });

@@ -104,10 +104,11 @@ export type ClientResult =
 
 export type StorageOp =
   | { readonly type: "get"; readonly key: string }
-  | { readonly type: "put"; readonly key: string; readonly value: Uint8Array }
+  /** sync: durable before done even when the store does not sync every write (the node's boot record). */
+  | { readonly type: "put"; readonly key: string; readonly value: Uint8Array; readonly sync?: true }
   | { readonly type: "del"; readonly key: string }
   /** Atomic batch of puts and deletes. */
-  | { readonly type: "batch"; readonly puts: readonly (readonly [string, Uint8Array])[]; readonly dels: readonly string[] }
+  | { readonly type: "batch"; readonly puts: readonly (readonly [string, Uint8Array])[]; readonly dels: readonly string[]; readonly sync?: true }
   /** All entries whose key starts with prefix, in key order. */
   | { readonly type: "scan"; readonly prefix: string };
 
@@ -129,7 +130,9 @@ export type NodeEvent =
   | { readonly type: "suspect"; readonly peer: NodeId }
   | { readonly type: "unsuspect"; readonly peer: NodeId }
   | { readonly type: "reap"; readonly key: string }
-  | { readonly type: "siblings"; readonly key: string; readonly count: number };
+  | { readonly type: "siblings"; readonly key: string; readonly count: number }
+  /** Two different values with one dot met (a dot issued twice: corruption); the merge was refused. */
+  | { readonly type: "dot-conflict"; readonly key: string; readonly actor: string; readonly counter: number };
 
 // ---- inputs and effects ----
 

@@ -33,16 +33,22 @@ function sentMessages(effects: Effect[]): PeerMessage[] {
 }
 
 describe("node machine", () => {
-  it("writes the meta record before it is ready, and reuses it on the next boot", () => {
+  it("writes a new incarnation, synced, before it is ready, on every start", () => {
     const store = new Map<string, Uint8Array>();
+    const kindsOf = (effects: Effect[]) => effects.map((e) => (e.kind === "storage" ? `storage:${e.op.type}` : e.kind === "event" ? `event:${e.event.type}` : e.kind));
+    const metaWrite = (effects: Effect[]) => effects.find((e) => e.kind === "storage" && e.op.type === "put" && e.op.key === META_KEY);
+    const incarnation = (effects: Effect[]) => {
+      const e = effects.find((x) => x.kind === "event" && x.event.type === "ready");
+      return e?.kind === "event" && e.event.type === "ready" ? e.event.incarnation : -1;
+    };
     const a = drive(createNode(baseConfig("n1", members)), store, { kind: "start" });
-    const kinds = a.effects.map((e) => (e.kind === "storage" ? `storage:${e.op.type}` : e.kind === "event" ? `event:${e.event.type}` : e.kind));
-    expect(kinds.indexOf("storage:put")).toBeLessThan(kinds.indexOf("event:ready"));
-    expect(store.has(META_KEY)).toBe(true);
-    const ready = (effects: Effect[]) => effects.find((e) => e.kind === "event" && e.event.type === "ready");
+    expect(kindsOf(a.effects).indexOf("storage:put")).toBeLessThan(kindsOf(a.effects).indexOf("event:ready"));
+    expect(metaWrite(a.effects)).toMatchObject({ op: { sync: true } });
+    // Same config, same disk: a start that follows any run (clean stop or not) is a new incarnation.
     const b = drive(createNode(baseConfig("n1", members)), store, { kind: "start" }, T0 + 5000);
-    expect(JSON.stringify(ready(b.effects))).toBe(JSON.stringify(ready(a.effects)));
-    expect(b.effects.some((e) => e.kind === "storage" && e.op.type === "put")).toBe(false);
+    expect(metaWrite(b.effects)).toMatchObject({ op: { sync: true } });
+    expect(kindsOf(b.effects).indexOf("storage:put")).toBeLessThan(kindsOf(b.effects).indexOf("event:ready"));
+    expect(incarnation(b.effects)).toBe((incarnation(a.effects) + 1) >>> 0);
   });
 
   it("a forward refused while starting is never applied later, even if duplicated", () => {

@@ -234,6 +234,8 @@ export class NodeStats {
         this.suspected.delete(event.peer);
         this.mSuspected.set(this.suspected.size);
         return;
+      case "dot-conflict": // counted in mec_node_events_total{event="dot-conflict"} above
+        return;
       default: {
         // A new event type: counted in mec_node_events_total above, nothing else to do.
         const _exhaustive: never = event;

@@ -5,7 +5,7 @@
 //
 //   o:<partition as 4 hex>:<key>                 the object (encodeSiblingSet bytes) of a primary
 //   h:<target, URI-encoded>:<partition hex>:<key> a hinted object held for a down primary
-//   c:<partition hex>:<key>                      highest counter this node minted for a key as a fallback
+//   c:<partition hex>:<key>                      [actor, highest counter] this node minted for a key as a fallback
 //   m:meta                                       the node's meta record (incarnation)
 //
 // Keys are arbitrary UTF-8 strings without NUL. Node ids may contain ':' (production ids are

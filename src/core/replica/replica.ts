@@ -29,6 +29,7 @@ import type { Dot, SiblingSet, VClock } from "../versioning/types.ts";
 import type { NodeId, StorageResult } from "../types.ts";
 import {
   applyWrite,
+  conflictingDots,
   counterOf,
   decodeSiblingSet,
   emptySet,
@@ -259,6 +260,10 @@ export class Replica {
           release();
           return done(false, false);
         }
+        if (this.refuseConflict(key, local.set, incoming)) {
+          release();
+          return done(false, false);
+        }
         const merged = this.ctx.hasBug("overwrite")
           ? incoming // planted bug: replace instead of merge (what the original MecDB did)
           : mergeReplicas(this.ctx.mode, local.set ?? emptySet(), incoming);
@@ -284,6 +289,21 @@ export class Replica {
         });
       });
     });
+  }
+
+  /**
+   * True (after a log line and a dot-conflict event per dot) when the two states hold one dot
+   * with different values: a dot was issued twice somewhere, and sync would keep only one of
+   * the two values. The local copy is kept as it is; the sender gets no acknowledgement.
+   */
+  private refuseConflict(key: string, local: SiblingSet | null, incoming: SiblingSet): boolean {
+    if (local === null || this.ctx.mode === "client-vclock") return false; // that mode's dots are not unique, by design
+    const dots = conflictingDots(local, incoming);
+    for (const dot of dots) {
+      this.ctx.log("error", "two different values carry the same dot (a dot was issued twice); refusing to merge them", { key, actor: dot.actor, counter: dot.counter });
+      this.ctx.emit({ type: "dot-conflict", key, actor: dot.actor, counter: dot.counter });
+    }
+    return dots.length > 0;
   }
 
   /** Applies a client write to this primary's object, minting a dot; done runs after the write completed. */
@@ -340,7 +360,7 @@ export class Replica {
       };
       this.ctx.storage({ type: "get", key: recordKey }, (rec) => {
         if (!rec.ok) return fail("storage read failed");
-        const recorded = rec.value === undefined ? 0 : parseCounter(rec.value);
+        const recorded = rec.value === undefined ? 0 : parseMinted(rec.value, this.actorFor(spec));
         this.localView(spec.partition, spec.key, (view) => {
           if (!view.ok) return fail("storage read failed");
           const base = view.set ?? emptySet();
@@ -358,7 +378,7 @@ export class Replica {
               const stored = held.set === null ? set : mergeReplicas(this.ctx.mode, held.set, set);
               const bytes = encodeSiblingSet(stored);
               const counter = Math.max(recorded, actor === this.ctx.actor ? dot.counter : 0);
-              this.ctx.storage({ type: "batch", puts: [[storageKey, bytes], [recordKey, msgpackEncode(counter).slice()]], dels: [] }, (w) => {
+              this.ctx.storage({ type: "batch", puts: [[storageKey, bytes], [recordKey, msgpackEncode([actor, counter]).slice()]], dels: [] }, (w) => {
                 releaseHint();
                 if (!w.ok) return fail("storage write failed");
                 this.ctx.emit({ type: "dot-minted", key: spec.key, actor: dot.actor, counter: dot.counter }); // durable: issued
@@ -426,11 +446,18 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-function parseCounter(bytes: Uint8Array): number {
+/**
+ * The counter a fallback record `[actor, counter]` holds for `actor`: 0 when it belongs to
+ * another actor (an earlier incarnation, which never mints again; or the number-only record of
+ * an older version). Unreadable: refuse to mint rather than risk a re-issued dot.
+ */
+function parseMinted(bytes: Uint8Array, actor: string): number {
   try {
     const v: unknown = msgpackDecode(bytes);
-    return typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? v : Number.MAX_SAFE_INTEGER;
+    if (typeof v === "number" && Number.isSafeInteger(v) && v >= 0) return 0;
+    if (!Array.isArray(v) || v.length !== 2 || typeof v[0] !== "string" || typeof v[1] !== "number" || !Number.isSafeInteger(v[1]) || v[1] < 0) return Number.MAX_SAFE_INTEGER;
+    return v[0] === actor ? v[1] : 0;
   } catch {
-    return Number.MAX_SAFE_INTEGER; // unreadable: refuse to mint rather than risk a re-issued dot
+    return Number.MAX_SAFE_INTEGER;
   }
 }

@@ -102,6 +102,24 @@ export function sync(a: SiblingSet, b: SiblingSet): SiblingSet {
   return { clock: merge(a.clock, b.clock), siblings: sortSiblings([...out.values()]) };
 }
 
+/**
+ * Dots both states hold with different content. With unique dots (dvv, lww) this is
+ * corruption (a dot issued twice): sync would silently keep one of the two values, so callers
+ * check this first and refuse the merge. (In the client-vclock teaching mode it is the flaw
+ * the mode exists to show.)
+ */
+export function conflictingDots(a: SiblingSet, b: SiblingSet): Dot[] {
+  if (a.siblings.length === 0 || b.siblings.length === 0) return [];
+  const byDotB = new Map<string, Sibling>();
+  for (const s of b.siblings) byDotB.set(dotKey(s.dot), s);
+  const out: Dot[] = [];
+  for (const s of a.siblings) {
+    const other = byDotB.get(dotKey(s.dot));
+    if (other !== undefined && compareSiblingContent(s, other) !== 0) out.push(s.dot);
+  }
+  return out;
+}
+
 /** sync over any number of states (the empty set for none). */
 export function syncAll(sets: Iterable<SiblingSet>): SiblingSet {
   let acc = emptySet();
