@@ -131,6 +131,8 @@ export type NodeEvent =
   | { readonly type: "unsuspect"; readonly peer: NodeId }
   | { readonly type: "reap"; readonly key: string }
   | { readonly type: "siblings"; readonly key: string; readonly count: number }
+  /** A client write refused before minting: its context is outside the limits, or the key's stored record is unreadable. */
+  | { readonly type: "mint-refused"; readonly key: string; readonly reason: "corrupt-local" | "bad-context" }
   /** Two different values with one dot met (a dot issued twice: corruption); the merge was refused. */
   | { readonly type: "dot-conflict"; readonly key: string; readonly actor: string; readonly counter: number };
 

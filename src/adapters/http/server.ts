@@ -18,12 +18,14 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { ClientOp, ClientResult } from "../../core/types.ts";
 import type { Sibling, SiblingSet, VClock } from "../../core/versioning/index.ts";
+import { KEY_ACTORS_MAX } from "../../core/replica/write-guard.ts";
 import { decodeVclock, emptyClock, encodeVclock, formatVclockError, isTombstoneOnly, liveSiblings, merge } from "../../core/versioning/index.ts";
 import type { HealthBody, HealthStatus, NodeApiHandle } from "./handle.ts";
 import type { NodeStats, RequestOp } from "./stats.ts";
 import { bufferOf, chooseBoundary, encodeMultipart } from "./multipart.ts";
 
 export const VCLOCK_HEADER = "x-mec-vclock";
+export { KEY_ACTORS_MAX };
 export const TIMESTAMP_HEADER = "x-mec-timestamp";
 /** Names the writing client; only the client-vclock teaching mode uses it (as the actor, as the original did). */
 export const CLIENT_ID_HEADER = "x-mec-client-id";
@@ -150,6 +152,9 @@ function contextOf(request: FastifyRequest): VClock | null {
   if (text.trim() === "") return null;
   const decoded = decodeVclock(text);
   if (!decoded.ok) throw new HttpError(400, "bad-vclock", `malformed X-Mec-Vclock: ${formatVclockError(decoded.error)}`);
+  if (decoded.clock.size > KEY_ACTORS_MAX) {
+    throw new HttpError(400, "bad-vclock", `X-Mec-Vclock names ${decoded.clock.size} actors, more than a key's clock may hold (${KEY_ACTORS_MAX})`);
+  }
   return decoded.clock;
 }
 

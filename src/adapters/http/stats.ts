@@ -234,6 +234,7 @@ export class NodeStats {
         this.suspected.delete(event.peer);
         this.mSuspected.set(this.suspected.size);
         return;
+      case "mint-refused":
       case "dot-conflict": // counted in mec_node_events_total{event="dot-conflict"} above
         return;
       default: {

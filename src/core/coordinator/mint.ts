@@ -53,7 +53,7 @@ export class MintCoordinator {
     const onMinted = (minted: MintResult): void => {
       if (!minted.ok) {
         done({
-          ok: false, error: minted.unavailable === true ? "unavailable" : "quorum",
+          ok: false, error: minted.badRequest === true ? "bad-request" : minted.unavailable === true ? "unavailable" : "quorum",
           message: `the minting replica could not apply the write: ${minted.message}`, answered: 0, needed: req.w, maybeApplied: false,
         });
         return;

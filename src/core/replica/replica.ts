@@ -41,6 +41,7 @@ import {
 } from "../versioning/index.ts";
 import { preferenceList } from "../ring/index.ts";
 import { AntiEntropyTrees } from "./anti-entropy.ts";
+import { contextRefusal, encodeChecked } from "./write-guard.ts";
 import { HINT_PREFIX, OBJECT_PREFIX, hintKey, mintedKey, objectKey, parseHintKey, parseObjectKey } from "./keys.ts";
 
 
@@ -120,11 +121,12 @@ export class HintIndex {
   }
 }
 
-export type ReadResult = { readonly ok: true; readonly set: SiblingSet | null } | { readonly ok: false };
+/** A read: ok with the set (null when absent, or when the record is undecodable: corrupt = true). */
+export type ReadResult = { readonly ok: true; readonly set: SiblingSet | null; readonly corrupt?: true } | { readonly ok: false };
 
 export type MintResult =
   | { readonly ok: true; readonly set: SiblingSet; readonly bytes: Uint8Array; readonly dot: Dot }
-  | { readonly ok: false; readonly message: string; readonly unavailable?: true };
+  | { readonly ok: false; readonly message: string; readonly unavailable?: true; readonly badRequest?: true };
 
 export interface WriteSpec {
   readonly partition: number;
@@ -208,7 +210,8 @@ export class Replica {
         return done({ ok: false });
       }
       if (r.value === undefined) return done({ ok: true, set: null });
-      return done({ ok: true, set: tryDecodeSet(this.ctx, r.value, storageKey), bytes: r.value });
+      const set = tryDecodeSet(this.ctx, r.value, storageKey);
+      return done(set === null ? { ok: true, set: null, corrupt: true, bytes: r.value } : { ok: true, set, bytes: r.value });
     });
   }
 
@@ -220,7 +223,7 @@ export class Replica {
     let acc: SiblingSet | null = null;
     for (const sk of storageKeys) {
       this.read(sk, (r) => {
-        if (!r.ok) failed = true;
+        if (!r.ok || r.corrupt === true) failed = true; // never a view that silently lacks a record
         else if (r.set !== null) acc = acc === null ? r.set : mergeReplicas(this.ctx.mode, acc, r.set);
         if (--pending === 0) done(failed ? { ok: false } : { ok: true, set: acc });
       });
@@ -316,8 +319,12 @@ export class Replica {
           return done({ ok: false, message: "storage read failed" });
         }
         // Teaching mode client-vclock: the client's id is the actor (the original MecDB's scheme).
-        const { set, dot } = applyWrite(this.ctx.mode, local.set ?? emptySet(), spec.context, this.actorFor(spec), this.writeOf(spec));
-        const bytes = encodeSiblingSet(set);
+        const prepared = this.prepareMint(spec, local, this.actorFor(spec));
+        if (!prepared.ok) {
+          release();
+          return done(prepared);
+        }
+        const { set, dot, bytes } = prepared;
         this.ctx.storage({ type: "put", key: storageKey, value: bytes }, (w) => {
           if (!w.ok) {
             this.ctx.log("error", "storage write failed", { key: storageKey, error: w.message });
@@ -333,6 +340,29 @@ export class Replica {
         });
       });
     });
+  }
+
+  /**
+   * The set, dot and bytes a client write produces on `local`, or a refusal (logged, and
+   * counted as a mint-refused event): an undecodable local record is never taken for an
+   * absent one (minting on it would re-issue its dots), and a context outside the limits of
+   * write-guard.ts is a bad request. Never throws.
+   */
+  private prepareMint(spec: WriteSpec, local: Extract<ReadResult, { ok: true }>, actor: string): (Extract<MintResult, { ok: true }>) | (Extract<MintResult, { ok: false }>) {
+    const refuse = (reason: "corrupt-local" | "bad-context", message: string, badRequest: boolean): Extract<MintResult, { ok: false }> => {
+      this.ctx.log(badRequest ? "warn" : "error", `refusing a write: ${message}`, { key: spec.key });
+      this.ctx.emit({ type: "mint-refused", key: spec.key, reason });
+      return badRequest ? { ok: false, message, badRequest: true } : { ok: false, message };
+    };
+    if (local.corrupt === true) return refuse("corrupt-local", "the stored record of the key is unreadable; minting on it could re-issue its dots", false);
+    const base = local.set ?? emptySet();
+    const why = contextRefusal(base, spec.context, actor, actor === this.ctx.actor && this.ctx.mode !== "client-vclock");
+    if (why !== null) return refuse("bad-context", why, true);
+    const { set, dot } = applyWrite(this.ctx.mode, base, spec.context, actor, this.writeOf(spec));
+    const grew = [...spec.context.keys()].some((a) => a !== actor && !base.clock.has(a));
+    const encoded = encodeChecked(set, grew);
+    if (!encoded.ok) return refuse("bad-context", encoded.message, true);
+    return { ok: true, set, dot, bytes: encoded.bytes };
   }
 
   /** The actor a write is minted under: the node's, or the client's id in the client-vclock teaching mode. */
@@ -368,7 +398,12 @@ export class Replica {
           if (counterOf(base.clock, actor) < recorded) {
             return fail("this fallback already handed off a write it minted for the key; a primary must take the next one", true);
           }
-          const { set, dot } = applyWrite(this.ctx.mode, base, spec.context, actor, this.writeOf(spec));
+          const prepared = this.prepareMint(spec, view, actor);
+          if (!prepared.ok) {
+            releaseRecord();
+            return done(prepared);
+          }
+          const { set, dot } = prepared;
           this.locks.run(storageKey, (releaseHint) => {
             this.read(storageKey, (held) => {
               if (!held.ok) {
@@ -385,7 +420,7 @@ export class Replica {
                 if (held.set === null) this.ctx.emit({ type: "hint-stored", key: spec.key, forNode: target });
                 this.hints.add({ storageKey, target, partition: spec.partition, key: spec.key });
                 releaseRecord();
-                done({ ok: true, set, bytes: encodeSiblingSet(set), dot });
+                done({ ok: true, set, bytes: prepared.bytes, dot });
               });
             });
           });
