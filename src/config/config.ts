@@ -134,7 +134,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
   { toml: "r", field: "r", kind: { type: "integer", min: 1, max: 64 }, required: false, doc: "Default read quorum (R), 1..n; `?r=` overrides it per request. Capped at the number of nodes." },
   { toml: "w", field: "w", kind: { type: "integer", min: 1, max: 64 }, required: false, doc: "Default write quorum (W), 1..n; `?w=` overrides it per request. Capped at the number of nodes." },
   { toml: "partitions", field: "partitionCount", kind: { type: "integer", min: 1, max: 65536 }, required: false, doc: "Number of ring partitions; every node of a cluster must use the same value, and it cannot change later." },
-  { toml: "sync", field: "sync", kind: { type: "boolean" }, required: false, doc: "Sync LevelDB writes to disk before acknowledging them (false: a power loss can lose acknowledged writes; a process crash cannot)." },
+  { toml: "sync", field: "sync", kind: { type: "boolean" }, required: false, doc: "Sync LevelDB writes to disk before acknowledging them (false: a power loss can lose the last acknowledged writes of this node, never a dot reused; a process crash loses nothing)." },
   { toml: "mode", field: "mode", kind: { type: "enum", values: VERSIONING_MODES }, required: false, doc: "Versioning: `dvv` (dotted version vectors, correct), or the teaching modes `lww` (last write wins) and `client-vclock` (the original's client-id clocks)." },
   { toml: "request_timeout_ms", field: "requestTimeoutMs", kind: MS, required: false, doc: "A coordinator gives up on a request (503) after this long." },
   { toml: "heartbeat_interval_ms", field: "heartbeatIntervalMs", kind: MS, required: false, doc: "Interval between heartbeats to peers (sent to every peer, whatever other traffic flows)." },

@@ -83,6 +83,14 @@ export function runStorageContract(name: string, makeStorage: () => Promise<Stor
       expect(dec((await ok(h, { type: "get", key: "k" })).value)).toBe("original");
     });
 
+    it("a put or batch marked sync completes like any other write, whatever the store's sync setting", async () => {
+      const h = await make();
+      expect((await run(h, { type: "put", key: "m:meta", value: enc("inc"), sync: true })).ok).toBe(true);
+      expect((await run(h, { type: "batch", puts: [["a", enc("1")]], dels: [], sync: true })).ok).toBe(true);
+      expect(dec((await run(h, { type: "get", key: "m:meta" })).value)).toBe("inc");
+      expect(dec((await run(h, { type: "get", key: "a" })).value)).toBe("1");
+    });
+
     it("overwrites", async () => {
       const h = await make();
       await ok(h, { type: "put", key: "k", value: enc("v1") });
