@@ -107,10 +107,14 @@ export class SimStorage {
   /**
    * Machine crash: queued writes are lost. With sync = false and loseUnsynced, so is a random
    * suffix (at least one) of the completed but unsynced writes; without loseUnsynced they are
-   * written back first. Returns the number of completed writes lost.
+   * written back first. Returns the number of writes lost (queued and completed).
    */
   crashMachine(loseUnsynced = false): number {
-    for (const f of this.inflight) f.event.cancel();
+    let queued = 0;
+    for (const f of this.inflight) {
+      f.event.cancel();
+      if (f.op.type !== "get" && f.op.type !== "scan") queued++;
+    }
     this.inflight = [];
     this.lastCompletionMs = 0;
     this.writeBack(this.sched.now - this.durability.writebackMs);
@@ -120,7 +124,7 @@ export class SimStorage {
     for (const u of this.unsynced.slice(0, keep)) applyOp(this.durable, u.op);
     this.unsynced = [];
     if (!this.durability.sync) this.data = new Map(this.durable);
-    return lost;
+    return queued + lost;
   }
 
   /** Completed writes not yet durable (always 0 with sync = true). */

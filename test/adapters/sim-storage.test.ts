@@ -42,7 +42,7 @@ describe("SimStorage with sync = false: power loss", () => {
       put("meta", true); // syncs itself and everything before it
       for (const k of ["w1", "w2", "w3", "w4"]) put(k);
       expect(st.unsyncedCount).toBe(4);
-      const lost = st.crashMachine(true);
+      const lost = st.crashMachine(true); // nothing queued: every loss is a completed write
       expect(lost).toBeGreaterThanOrEqual(1);
       const left = keys();
       expect(left).toEqual(expect.arrayContaining(["a", "meta"]));

@@ -85,10 +85,10 @@ export function runStorageContract(name: string, makeStorage: () => Promise<Stor
 
     it("a put or batch marked sync completes like any other write, whatever the store's sync setting", async () => {
       const h = await make();
-      expect((await run(h, { type: "put", key: "m:meta", value: enc("inc"), sync: true })).ok).toBe(true);
-      expect((await run(h, { type: "batch", puts: [["a", enc("1")]], dels: [], sync: true })).ok).toBe(true);
-      expect(dec((await run(h, { type: "get", key: "m:meta" })).value)).toBe("inc");
-      expect(dec((await run(h, { type: "get", key: "a" })).value)).toBe("1");
+      await ok(h, { type: "put", key: "m:meta", value: enc("inc"), sync: true });
+      await ok(h, { type: "batch", puts: [["a", enc("1")]], dels: [], sync: true });
+      expect(dec((await ok(h, { type: "get", key: "m:meta" })).value)).toBe("inc");
+      expect(dec((await ok(h, { type: "get", key: "a" })).value)).toBe("1");
     });
 
     it("overwrites", async () => {

@@ -17,7 +17,7 @@ import type { Replica } from "../replica/replica.ts";
 import { tryDecodeSet } from "../replica/replica.ts";
 import type { ClientOp, NodeId } from "../types.ts";
 import type { SiblingSet } from "../versioning/types.ts";
-import { encodeSiblingSet, liveSiblings } from "../versioning/index.ts";
+import { conflictingDots, encodeSiblingSet, liveSiblings } from "../versioning/index.ts";
 import { partitionOf } from "../ring/index.ts";
 import { ReplyTally, mergeReplies, readRepairTargets, reapableSet, sloppyTargets, validQuorum } from "./quorum.ts";
 import type { Target } from "./quorum.ts";
@@ -122,7 +122,9 @@ export class GetCoordinator {
   /** Enough replies: answer the client with their merge. */
   private answer(req: GetRequest): void {
     req.answered = true;
-    const merged = mergeReplies(this.ctx.mode, req.tally.entries().map(([, s]) => s));
+    const sets = req.tally.entries().map(([, s]) => s);
+    this.reportConflicts(req.key, sets);
+    const merged = mergeReplies(this.ctx.mode, sets);
     const replicas = req.tally.repliers();
     this.ctx.emit({ type: "quorum", op: "get", reqId: req.reqId, key: req.key, needed: req.r, replicas });
     const live = merged === null ? 0 : liveSiblings(merged).length;
@@ -130,6 +132,22 @@ export class GetCoordinator {
     // A reaped key (a clock with no siblings) reads as absent.
     const set = merged !== null && merged.siblings.length > 0 ? merged : null;
     this.ctx.reply(req.clientReqId, { ok: true, type: "get", set, replicas });
+  }
+
+  /**
+   * Replies holding one dot with different values (a dot issued twice: corruption) merge into
+   * one of the two values; never silently: logged and counted (replicas refuse to store such a
+   * merge, see Replica.mergeIncoming).
+   */
+  private reportConflicts(key: string, sets: readonly (SiblingSet | null)[]): void {
+    if (this.ctx.mode === "client-vclock") return; // that mode's dots are not unique, by design
+    const present = sets.filter((s): s is SiblingSet => s !== null);
+    for (let i = 1; i < present.length; i++) {
+      for (const dot of conflictingDots(present[0]!, present[i]!)) {
+        this.ctx.log("error", "replicas hold different values under the same dot (a dot was issued twice)", { key, actor: dot.actor, counter: dot.counter });
+        this.ctx.emit({ type: "dot-conflict", key, actor: dot.actor, counter: dot.counter });
+      }
+    }
   }
 
   private handleTimeout(reqId: string): void {
