@@ -6,6 +6,7 @@ import { decodeMessage, encodeMessage } from "../../src/core/messages.ts";
 import type { PeerMessage } from "../../src/core/messages.ts";
 import { createRing, partitionOf, preferenceList } from "../../src/core/ring/index.ts";
 import { META_KEY } from "../../src/core/replica/keys.ts";
+import { decodeSiblingSet, emptyClock, emptySet, encodeSiblingSet, update } from "../../src/core/versioning/index.ts";
 import { applyStorage, baseConfig, T0 } from "./harness.ts";
 
 const members = ["n1", "n2", "n3", "n4"];
@@ -107,6 +108,28 @@ describe("node machine", () => {
     const late = drive(second, store, { kind: "message", from: "n4", bytes }, T0 + 5);
     expect(mints(late.effects)).toBe(0);
     expect(sentMessages(late.effects)).toMatchObject([{ type: "put-reply", result: { ok: false, maybeApplied: true } }]);
+  });
+
+  it("a replicated set holding one of its dots with another value is refused, logged and counted, never merged", () => {
+    const store = new Map<string, Uint8Array>();
+    const ring = createRing(members, 16);
+    let key = "";
+    for (let i = 0; ; i++) {
+      key = `k${i}`;
+      if (preferenceList(ring, partitionOf(key, 16), 3).primaries.includes("n1")) break;
+    }
+    const node = createNode(baseConfig("n1", members));
+    drive(node, store, { kind: "start" });
+    const setOf = (value: string, ts: bigint) => encodeSiblingSet(update(emptySet(), emptyClock(), "n2.00000001", { value: new TextEncoder().encode(value), contentType: "text/plain", timestamp: ts }).set);
+    const replicate = (reqId: string, set: Uint8Array): PeerMessage => ({ type: "replicate", reqId, from: "n2", partition: partitionOf(key, 16), key, set, hint: null });
+    const first = drive(node, store, { kind: "message", from: "n2", bytes: encodeMessage(replicate("n2/00000001/0", setOf("acknowledged", 1n))) }, T0 + 1);
+    expect(sentMessages(first.effects)).toMatchObject([{ type: "replicate-ack" }]);
+    const second = drive(node, store, { kind: "message", from: "n2", bytes: encodeMessage(replicate("n2/00000001/1", setOf("re-minted", 2n))) }, T0 + 2);
+    expect(sentMessages(second.effects)).toEqual([]); // no ack: the coordinator cannot count it
+    expect(second.effects.some((e) => e.kind === "event" && e.event.type === "dot-conflict")).toBe(true);
+    expect(second.effects.some((e) => e.kind === "log" && e.level === "error")).toBe(true);
+    const stored = decodeSiblingSet(store.get([...store.keys()].find((k) => k.startsWith("o:"))!)!);
+    expect(stored.siblings.map((x) => new TextDecoder().decode(x.value!))).toEqual(["acknowledged"]);
   });
 
   it("drops messages from unknown senders and with a key outside their partition", () => {

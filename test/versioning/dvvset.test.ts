@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import {
   checkSet,
+  conflictingDots,
   covers,
   dotKey,
   emptyClock,
@@ -70,6 +71,20 @@ describe("dvvset: fixed cases", () => {
     const r2 = update(base, emptyClock(), "r2", w("other")).set; // concurrent with both
     expect(values(sync(r1, r2))).toEqual(["new", "other"]);
     expect(values(sync(r2, r1))).toEqual(["new", "other"]);
+  });
+});
+
+describe("dvvset: same dot, different values", () => {
+  it("conflictingDots finds a dot two states hold with different content, and only that", () => {
+    // Node a minted a:1 = "acknowledged"; after losing it (same actor), it minted a:1 = "other".
+    const first = update(emptySet(), emptyClock(), "a", w("acknowledged", 1n)).set;
+    const reissued = update(emptySet(), emptyClock(), "a", w("other", 2n)).set;
+    expect(conflictingDots(first, reissued)).toEqual([{ actor: "a", counter: 1 }]);
+    expect(conflictingDots(first, first)).toEqual([]);
+    const next = update(first, first.clock, "a", w("next", 3n)).set; // a:2 supersedes a:1
+    expect(conflictingDots(first, next)).toEqual([]);
+    // What sync alone would do: keep one of the two values silently.
+    expect(sync(first, reissued).siblings).toHaveLength(1);
   });
 });
 
