@@ -94,7 +94,7 @@ describe("node machine", () => {
     drive(first, store, { kind: "start" });
     const unaddressed: PeerMessage = {
       type: "put", reqId: "n4/00000001/0", from: "n4", op: "put", partition: partitionOf(key, 16), key,
-      value: new TextEncoder().encode("v"), contentType: "text/plain", context: null, w: 1, clientId: null, sentAt: T0, toBoot: null,
+      value: new TextEncoder().encode("v"), contentType: "text/plain", context: null, w: 1, clientId: null, toBoot: null,
     };
     const probe = drive(first, store, { kind: "message", from: "n4", bytes: encodeMessage(unaddressed) }, T0 + 1);
     expect(mints(probe.effects)).toBe(0);
