@@ -48,6 +48,7 @@ beforeAll(async () => {
   const handle = {
     request: (op: Parameters<NodeHost["requestAsync"]>[0]) => host.requestAsync(op),
     nodeId: ID, name: "forge", isReady: () => !host.isStopped,
+    health: () => ({ status: "ok" as const, actor }),
     limits: { n: 1, r: 1, w: 1, maxBodyBytes: 65536, maxKeyBytes: 512 },
   };
   app = buildHttpServer(handle, new NodeStats({ nodeId: ID, name: "forge" }));
