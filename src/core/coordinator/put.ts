@@ -9,7 +9,10 @@
 // - No reply by the timeout: we cannot know whether the write was applied, so the client gets
 //   a quorum error with maybeApplied = true (never a blind retry on another primary: that
 //   could apply the write twice under two dots). An answer that says nothing was applied
-//   ("starting", a refusal, a storage failure) lets the next candidate be tried.
+//   ("starting", a refusal, a storage failure) lets the next candidate be tried. That holds
+//   for this node's own mint too: when it is a primary whose storage failed (or is known to
+//   be failing), the write goes to the other reachable primaries before the client hears of
+//   it (storage-full: HTTP 507, only when no other primary could take it either).
 // - Forwarded writes are deduplicated by request id (the network may duplicate them). A late
 //   forward (its coordinator already gave up and answered "maybe applied") is still applied:
 //   staleness is never judged by comparing this node's clock with the sender's, since clocks
@@ -77,7 +80,13 @@ export class PutCoordinator {
     };
     const { primaries } = this.replica.preferences(partition);
     if (primaries.includes(this.ctx.self)) {
-      this.mint.start(request, (result) => this.ctx.reply(clientReqId, toClientResult(op.type, result)));
+      const others = (): NodeId[] => primaries.filter((p) => p !== this.ctx.self && this.ctx.detector.isUp(p));
+      if (this.ctx.storageFailing !== null && others().length > 0) return this.forward(clientReqId, request, others());
+      this.mint.start(request, (result) => {
+        const alternatives = notApplied(result) ? others() : [];
+        if (alternatives.length > 0) return this.forward(clientReqId, request, alternatives);
+        this.ctx.reply(clientReqId, toClientResult(op.type, result));
+      });
       return;
     }
     let candidates = primaries.filter((p) => this.ctx.detector.isUp(p));
@@ -92,11 +101,16 @@ export class PutCoordinator {
       }
       candidates = sloppy;
     }
+    this.forward(clientReqId, request, candidates);
+  }
+
+  /** Sends the write to the first candidate; the others are tried in turn if it applies nothing. */
+  private forward(clientReqId: number, request: MintRequest, candidates: NodeId[]): void {
     const first = candidates.shift();
     if (first === undefined) {
       this.ctx.reply(clientReqId, {
-        ok: false, type: op.type, error: "unavailable", message: "no primary replica of the key is reachable",
-        answered: 0, needed: w, maybeApplied: false,
+        ok: false, type: request.op, error: "unavailable", message: "no primary replica of the key is reachable",
+        answered: 0, needed: request.w, maybeApplied: false,
       });
       return;
     }
@@ -123,7 +137,7 @@ export class PutCoordinator {
     const fwd = this.pending.get(reqId);
     if (fwd === undefined || from !== fwd.to) return; // stale, duplicate or misrouted
     this.ctx.cancelTimer(fwd.timerId);
-    if (!result.ok && !result.maybeApplied && result.error !== "bad-request") {
+    if (notApplied(result)) {
       const next = fwd.remaining.shift();
       if (next !== undefined) {
         // The replica applied nothing (booting, refused, storage failure): safe to try the next
@@ -174,6 +188,15 @@ export class PutCoordinator {
       replyTo(refused);
       return;
     }
+    if (this.ctx.storageFailing !== null) {
+      // Refused at once (and for good, like "starting"): the coordinator tries the next primary.
+      const refused: WireWriteResult = {
+        ok: false, error: this.ctx.storageFailing === "full" ? "storage-full" : "storage-error", message: "the minting replica's storage is failing", answered: 0, needed: msg.w, maybeApplied: false,
+      };
+      this.remember(msg.reqId, refused);
+      replyTo(refused);
+      return;
+    }
     const { config } = this.ctx;
     if (msg.partition !== partitionOf(msg.key, config.partitionCount) || !validQuorum(msg.w, config.n) || (msg.op === "put") !== (msg.value !== null)) {
       this.ctx.log("warn", "dropping an inconsistent forwarded write", { reqId: msg.reqId, from: msg.from });
@@ -215,4 +238,9 @@ function unknownOutcome(req: MintRequest, message: string): ClientResult {
 export function toClientResult(type: "put" | "delete", result: WireWriteResult): ClientResult {
   if (!result.ok) return { ok: false, type, error: result.error, message: result.message, answered: result.answered, needed: result.needed, maybeApplied: result.maybeApplied };
   return { ok: true, type, set: decodeSiblingSet(result.set), dot: result.dot, replicas: result.replicas };
+}
+
+/** The minting replica applied nothing, for a reason another replica may not share: try the next. */
+function notApplied(result: WireWriteResult): boolean {
+  return !result.ok && !result.maybeApplied && result.error !== "bad-request";
 }

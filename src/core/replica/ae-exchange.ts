@@ -144,8 +144,9 @@ export class AntiEntropyExchange {
     let pending = keys.length;
     if (pending === 0) return done([]);
     keys.forEach((key, i) => {
-      this.ctx.storage({ type: "get", key: objectKey(partition, key) }, (r) => {
-        if (r.ok && r.value !== undefined) found[i] = [key, r.value];
+      // A corrupt object is not sent (readPayload drops its digest, so the peer's copy comes back).
+      this.replica.readPayload(objectKey(partition, key), (r) => {
+        if (r.ok && r.payload !== null) found[i] = [key, r.payload];
         if (--pending === 0) done(found.filter((x): x is [string, Uint8Array] => x !== null));
       });
     });

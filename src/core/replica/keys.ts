@@ -7,11 +7,13 @@
 //   h:<target, URI-encoded>:<partition hex>:<key> a hinted object held for a down primary
 //   c:<partition hex>:<key>                      highest counter this node minted for a key as a fallback
 //   m:meta                                       the node's meta record (incarnation)
+//   m:probe                                      a byte written to test whether failing storage writes work again
 //
 // Keys are arbitrary UTF-8 strings without NUL. Node ids may contain ':' (production ids are
 // "host:port"), so a hint's target is URI-encoded to keep the key parseable.
 
 export const META_KEY = "m:meta";
+export const PROBE_KEY = "m:probe";
 export const OBJECT_PREFIX = "o:";
 export const HINT_PREFIX = "h:";
 export const MINTED_PREFIX = "c:";
