@@ -215,6 +215,10 @@ export class Replica {
   /** Reads one stored record's payload, verified (for handoff and anti-entropy, which send it on). */
   readPayload(storageKey: string, done: (result: StoredPayload) => void): void {
     this.ctx.storage({ type: "get", key: storageKey }, (r) => {
+      if (!r.ok && r.reason === "corrupt") {
+        this.noteCorrupt(storageKey, r.message); // the engine cannot read it: as corrupt as a bad checksum
+        return done({ ok: true, payload: null, corrupt: true });
+      }
       if (!r.ok) {
         this.ctx.log("error", "storage read failed", { key: storageKey, error: r.message });
         return done(r.reason === undefined ? { ok: false } : { ok: false, reason: r.reason });
@@ -278,6 +282,10 @@ export class Replica {
   /** Reads one stored set: null when absent, null and corrupt when its record failed verification. */
   read(storageKey: string, done: (result: ReadResult) => void): void {
     this.ctx.storage({ type: "get", key: storageKey }, (r: StorageResult) => {
+      if (!r.ok && r.reason === "corrupt") {
+        this.noteCorrupt(storageKey, r.message);
+        return done({ ok: true, set: null, corrupt: true });
+      }
       if (!r.ok) {
         this.ctx.log("error", "storage read failed", { key: storageKey, error: r.message });
         return done(r.reason === undefined ? { ok: false } : { ok: false, reason: r.reason });
