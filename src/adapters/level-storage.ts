@@ -44,16 +44,18 @@
 // - "full": a write failed with ENOSPC ("No space left on device"; LevelDB hits it while about
 //   2 MiB are still free). LevelDB then refuses every later write until the database is
 //   reopened, so after any failed write the next write group first closes and reopens the
-//   database (a reopen that fails, e.g. still no space, is retried by the group after it;
-//   reads fail while the database is closed). Once space is freed, the node's probe write
-//   reopens it and writes work again, without a restart.
+//   database. Reopening needs room (LevelDB flushes its log into a table and writes a new
+//   manifest), and a failed reopen leaves it closed, so reads fail too: after a "full" failure
+//   the adapter reopens only once REOPEN_FREE_BYTES_MIN are free (statfs), and until then
+//   fails writes at once while the open database keeps serving reads. Once space is freed,
+//   the node's probe write reopens it and writes work again, without a restart.
 // - "corrupt": LevelDB reported Corruption (e.g. "corrupted compressed block contents" for a
 //   damaged table block: LevelDB does not verify block checksums on reads unless told to, so
 //   flipped bytes in an uncompressed block come back as data; the node's record checksums
 //   catch those). A scan that hits one names the damaged table file: it runs LevelDB's repair
 //   on a temporary copy of the root and reads the table number from the copy's LOG.
 // - "io": anything else.
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
 import { ClassicLevel } from "classic-level";
@@ -69,6 +71,18 @@ export interface LevelStorageOptions {
 export class StorageLockedError extends Error {}
 
 const utf8 = new TextEncoder();
+
+/** After running out of space, reopen (and so write again) only once this much is free. */
+export const REOPEN_FREE_BYTES_MIN = 8 * 1024 * 1024;
+
+function freeBytes(dir: string): number {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return Number.POSITIVE_INFINITY; // cannot tell: try the reopen
+  }
+}
 
 /** What kind of failure a LevelDB error is. */
 export function failureOf(err: unknown): StorageFailure {
@@ -160,9 +174,11 @@ export class LevelStorage implements StoragePort {
   private closed = false;
   private closing: Promise<void> | null = null;
   /** A write failed: LevelDB refuses writes until reopened, so the next group reopens first. */
-  private reopenNeeded = false;
+  private reopenNeeded: StorageFailure | null = null;
   /** Times the database was reopened after a failed write (tests and /stats read it). */
   reopens = 0;
+  /** The damaged table files, found once (a copy and a repair run: only on the error path). */
+  private corruptTables: Promise<string> | null = null;
 
   private constructor(
     private readonly db: ClassicLevel<Uint8Array, Uint8Array>,
@@ -249,6 +265,10 @@ export class LevelStorage implements StoragePort {
       const value = this.db.getSync(utf8.encode(key));
       result = value === undefined ? { ok: true } : { ok: true, value };
     } catch (err) {
+      if (failureOf(err) === "corrupt") {
+        void this.corruption(err).then((message) => done({ ok: false, reason: "corrupt", message: `get failed: ${message}` }));
+        return;
+      }
       result = { ok: false, message: `get failed: ${messageOf(err)}`, reason: failureOf(err) };
     }
     this.later(done, result);
@@ -315,11 +335,15 @@ export class LevelStorage implements StoragePort {
 
   private async writeGroup(group: Group): Promise<StorageResult> {
     if (group.writes.length === 0) return { ok: true };
-    if (this.reopenNeeded) {
+    if (this.reopenNeeded !== null) {
+      const free = this.reopenNeeded === "full" ? freeBytes(this.root) : Number.POSITIVE_INFINITY;
+      if (free < REOPEN_FREE_BYTES_MIN) {
+        return { ok: false, reason: "full", message: `write failed: no space left on device (${(free / 1048576).toFixed(1)} MiB free under ${this.root})` };
+      }
       try {
         await this.db.close();
         await this.db.open({ createIfMissing: false });
-        this.reopenNeeded = false;
+        this.reopenNeeded = null;
         this.reopens++;
       } catch (err) {
         return { ok: false, message: `write failed: reopening LevelDB after a failed write: ${messageOf(err)}`, reason: failureOf(err) };
@@ -336,7 +360,7 @@ export class LevelStorage implements StoragePort {
       await batch.write({ sync: this.sync });
       return { ok: true };
     } catch (err) {
-      this.reopenNeeded = true;
+      this.reopenNeeded = failureOf(err);
       return { ok: false, message: `write failed: ${messageOf(err)}`, reason: failureOf(err) };
     }
   }
@@ -357,12 +381,15 @@ export class LevelStorage implements StoragePort {
     } catch (err) {
       const reason = failureOf(err);
       if (reason !== "corrupt") return { ok: false, message: `scan failed: ${messageOf(err)}`, reason };
-      const files = await findCorruptTables(this.root);
-      const where = files === "" ? `a table file under ${this.root}` : `table file ${files}`;
-      return {
-        ok: false, reason,
-        message: `LevelDB error "${messageOf(err)}" in ${where}; the node cannot start on it: move the root aside and start the node empty (its peers re-sync it)`,
-      };
+      return { ok: false, reason, message: `scan failed: ${await this.corruption(err)}` };
     }
+  }
+
+  /** A LevelDB corruption error, with the damaged table file named when it can be found. */
+  private async corruption(err: unknown): Promise<string> {
+    this.corruptTables ??= findCorruptTables(this.root);
+    const files = await this.corruptTables;
+    const where = files === "" ? `a table file under ${this.root}` : `table file ${files}`;
+    return `LevelDB error "${messageOf(err)}" in ${where}; move the root aside and start the node empty (its peers re-sync it)`;
   }
 }

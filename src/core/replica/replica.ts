@@ -29,13 +29,16 @@
 //   its anti-entropy digest is dropped (so an exchange brings the key back from a peer), and
 //   an incoming set (repair, anti-entropy, replicate, handoff) replaces it. A mint refuses to
 //   run on a corrupt record (it cannot know which dots it held): nothing is applied, and the
-//   coordinator asks the next primary.
+//   coordinator asks the next primary. Nor after the record was restored: the healthy copy
+//   may lack a dot this actor minted (say a w=1 write whose replicas never got it), so the
+//   restoring write also stores a fence (f:<partition>:<key> = this actor), and this actor
+//   never mints the key again; other primaries do, and a new incarnation (a new actor) may.
 // - A storage write that fails is reported with its reason (storage-full for space), never
 //   as applied; node.ts turns failing writes into "not ready" until one succeeds again.
 import { decode as msgpackDecode, encode as msgpackEncode } from "@msgpack/msgpack";
 import type { NodeContext } from "../context.ts";
 import type { Dot, SiblingSet, VClock } from "../versioning/types.ts";
-import type { ClientErrorCode, NodeId, StorageFailure, StorageResult } from "../types.ts";
+import type { ClientErrorCode, NodeId, StorageFailure, StorageOp, StorageResult } from "../types.ts";
 import {
   applyWrite,
   counterOf,
@@ -49,7 +52,7 @@ import {
 } from "../versioning/index.ts";
 import { preferenceList } from "../ring/index.ts";
 import { AntiEntropyTrees } from "./anti-entropy.ts";
-import { HINT_PREFIX, OBJECT_PREFIX, hintKey, mintedKey, objectKey, parseHintKey, parseObjectKey } from "./keys.ts";
+import { FENCE_PREFIX, HINT_PREFIX, OBJECT_PREFIX, fenceKey, hintKey, mintedKey, objectKey, parseFenceKey, partitionPrefix, parseHintKey, parseObjectKey } from "./keys.ts";
 import { encodeRecord, openRecord } from "./record.ts";
 
 
@@ -177,6 +180,8 @@ export class Replica {
 
   /** Storage keys known to hold a corrupt record (counted once until rewritten). */
   private readonly corruptKeys = new Set<string>();
+  /** Object storage keys this actor must never mint again (fenced after a corrupt record). */
+  private readonly fenced = new Set<string>();
 
   /** A record failed verification: count it once, drop its digest so anti-entropy restores it. */
   private noteCorrupt(storageKey: string, problem: string): void {
@@ -210,6 +215,18 @@ export class Replica {
       this.noteCorrupt(storageKey, e instanceof Error ? e.message : String(e));
       return null;
     }
+  }
+
+  /**
+   * Scrub: verifies every stored object of a partition (anti-entropy runs it before each
+   * exchange), so a record that rotted without being read loses its digest and the exchange
+   * brings the peer's copy. done runs after the scan, whatever it found.
+   */
+  scrub(partition: number, done: () => void): void {
+    this.ctx.storage({ type: "scan", prefix: partitionPrefix(partition) }, (r) => {
+      if (r.ok) for (const [k, v] of r.entries ?? []) this.verify(k, v);
+      done();
+    });
   }
 
   /** Reads one stored record's payload, verified (for handoff and anti-entropy, which send it on). */
@@ -274,7 +291,15 @@ export class Replica {
           const parsed = parseHintKey(k);
           if (parsed !== null && this.verify(k, v) !== null) this.hints.add({ storageKey: k, ...parsed });
         }
-        done({ ok: true });
+        this.ctx.storage({ type: "scan", prefix: FENCE_PREFIX }, (fences) => {
+          if (!fences.ok) return done(fences);
+          for (const [k, v] of fences.entries ?? []) {
+            const parsed = parseFenceKey(k);
+            // An unreadable fence fences this actor too (refusing is always safe).
+            if (parsed !== null && (fenceActor(v) ?? this.ctx.actor) === this.ctx.actor) this.fenced.add(objectKey(parsed.partition, parsed.key));
+          }
+          done({ ok: true });
+        });
       });
     });
   }
@@ -366,12 +391,20 @@ export class Replica {
           return done(true, false);
         }
         const bytes = encodeSiblingSet(merged);
-        this.writeRecord(storageKey, bytes, (w) => {
+        // Restoring a corrupt object: fence this actor for the key in the same atomic write.
+        const fence = local.corrupt === true && !asHint ? fenceKey(partition, key) : null;
+        const write: StorageOp =
+          fence === null
+            ? { type: "put", key: storageKey, value: encodeRecord(bytes) }
+            : { type: "batch", puts: [[storageKey, encodeRecord(bytes)], [fence, msgpackEncode(this.ctx.actor).slice()]], dels: [] };
+        this.ctx.storage(write, (w) => {
           if (!w.ok) {
             this.ctx.log("error", "storage write failed", { key: storageKey, error: w.message });
             release();
             return done(false, false, writeFailure(w));
           }
+          this.corruptKeys.delete(storageKey);
+          if (fence !== null) this.fenced.add(storageKey);
           if (asHint) {
             if (local.set === null) this.ctx.emit({ type: "hint-stored", key, forNode: hint });
             this.hints.add({ storageKey, target: hint, partition, key });
@@ -394,10 +427,12 @@ export class Replica {
           release();
           return done({ ok: false, message: "storage read failed", error: "storage-error" });
         }
-        if (local.corrupt === true) {
-          // Treating it as absent would mint counter 1 again: refuse; a peer repairs the record.
+        if (local.corrupt === true || this.fenced.has(storageKey)) {
+          // Treating it as absent would mint counter 1 again, and a restored copy may lack a dot
+          // this actor issued: refuse (nothing applied); another primary mints the write.
           release();
-          return done({ ok: false, message: "the local record of the key is corrupt (it is being repaired from a peer)", error: "storage-error" });
+          const why = local.corrupt === true ? "is corrupt (it is being repaired from a peer)" : "was restored from a peer after corruption";
+          return done({ ok: false, message: `the local record of the key ${why}: this replica no longer mints it`, error: "storage-error" });
         }
         // Teaching mode client-vclock: the client's id is the actor (the original MecDB's scheme).
         const { set, dot } = applyWrite(this.ctx.mode, local.set ?? emptySet(), spec.context, this.actorFor(spec), this.writeOf(spec));
@@ -539,5 +574,14 @@ function parseCounter(bytes: Uint8Array): number {
     return typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? v : Number.MAX_SAFE_INTEGER;
   } catch {
     return Number.MAX_SAFE_INTEGER; // unreadable: refuse to mint rather than risk a re-issued dot
+  }
+}
+
+function fenceActor(bytes: Uint8Array): string | null {
+  try {
+    const v: unknown = msgpackDecode(bytes);
+    return typeof v === "string" ? v : null;
+  } catch {
+    return null;
   }
 }
