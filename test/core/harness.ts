@@ -88,6 +88,8 @@ export class Harness {
   storageMs = 0.25;
   /** Per-node wall-clock offset (ms): a node's `now` reads true time plus this; its monotonic time and timers do not move. */
   readonly clockOffsetMs = new Map<NodeId, number>();
+  /** A failure for a node's next write (disk full, I/O error), or null to apply it (default). */
+  writeFault: (id: NodeId) => StorageResult | null = () => null;
 
   constructor(
     count: number,
@@ -142,7 +144,8 @@ export class Harness {
         submit: (op, done) => {
           this.schedule(this.storageMs, () => {
             if (!alive()) return; // crashed before completion: the operation never happened
-            const result = applyStorage(n.storage, op);
+            const write = op.type !== "get" && op.type !== "scan";
+            const result = (write ? this.writeFault(id) : null) ?? applyStorage(n.storage, op);
             done(result);
           });
         },
