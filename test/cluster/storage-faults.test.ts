@@ -189,9 +189,10 @@ describe.skipIf(!asRoot)("disk full on a real cluster (tmpfs root in a private m
       expect(res.status, await res.clone().text()).toBe(200);
       return (await fetch(`${n3.url}/ping`)).status === 503;
     }, 120_000);
-    const ping = await fetch(`${n3.url}/ping`);
-    expect(ping.status).toBe(503);
-    expect(((await ping.json()) as { error: string }).error).toBe("storage-failing");
+    expect((await fetch(`${n3.url}/ping`)).status).toBe(503);
+    const health = await fetch(`${n3.url}/health`);
+    expect(health.status).toBe(503);
+    expect(((await health.json()) as { status: string; ready: boolean }).status).toBe("storage-failing");
     const stats = (await (await fetch(`${n3.url}/stats`)).json()) as { storage: { failing: string } };
     expect(stats.storage.failing).toBe("full");
     expect(await (await fetch(`${n3.url}/metrics`)).text()).toMatch(/mec_storage_failing\{[^}]*\} 1/);
@@ -221,7 +222,8 @@ describe.skipIf(!asRoot)("disk full on a real cluster (tmpfs root in a private m
 
     // Space freed: n3 recovers by itself (its probe write reopens LevelDB), no restart.
     unlinkSync(filler);
-    await until("n3 to be ready again", async () => (await fetch(`${n3.url}/ping`)).status === 200, 30_000);
+    await until("n3 to be ready again", async () => (await fetch(`${n3.url}/health`)).status === 200, 30_000);
+    expect((await fetch(`${n3.url}/ping`)).status).toBe(200);
     expect(n3.process!.exit).toBeNull();
     const after = await put(n3.url, "after", "recovered", "?w=1");
     expect(after.status).toBe(200);
