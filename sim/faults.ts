@@ -122,6 +122,25 @@ export function parseSchedule(text: string): FaultSchedule | string {
   return { dropRate, dupRate, episodes };
 }
 
+/**
+ * Storage faults of a run (drawn per seed by sim/swarm.ts from its own stream, so the network
+ * and process schedule above is the same with or without them). Times are relative to the
+ * start of the fault phase; node indexes are taken modulo the cluster size.
+ */
+export interface StorageFaultPlan {
+  /** Every write of every node fails on its own with this probability during the fault phase. */
+  readonly writeErrorRate: number;
+  /** Every write of one node fails ("full": out of space; "io": a failing disk) for durMs. */
+  readonly episodes: readonly { readonly atMs: number; readonly durMs: number; readonly node: number; readonly reason: "full" | "io" }[];
+  /**
+   * One bit of one stored object flips (SimStorage.corrupt). Counted against wipesMax (a lost
+   * copy). Bit rot does not stop at the heal: these may strike in the healed phase too.
+   */
+  readonly corruptions: readonly { readonly atMs: number; readonly node: number; readonly pick: number; readonly at: number }[];
+}
+
+export const NO_STORAGE_FAULTS: StorageFaultPlan = { writeErrorRate: 0, episodes: [], corruptions: [] };
+
 /** Rules that keep a correct system able to keep every acknowledged write. */
 export interface FaultLimits {
   /**
@@ -148,6 +167,29 @@ export class FaultDriver {
     private readonly cluster: SimCluster,
     private readonly limits: FaultLimits,
   ) {}
+
+  /** Schedules the storage faults relative to startMs (cleared by heal()). */
+  scheduleStorage(plan: StorageFaultPlan, startMs: number): void {
+    const c = this.cluster;
+    for (const id of c.members) c.process(id).storage.writeErrorRate = plan.writeErrorRate;
+    for (const ep of plan.episodes) {
+      c.sched.at(startMs + ep.atMs, () => {
+        if (this.healed) return;
+        const storage = c.process(this.node(ep.node)).storage;
+        if (storage.failWrites !== null) return;
+        storage.failWrites = ep.reason;
+        c.sched.after(ep.durMs, () => {
+          if (storage.failWrites === ep.reason) storage.failWrites = null;
+        });
+      });
+    }
+    for (const k of plan.corruptions) {
+      c.sched.at(startMs + k.atMs, () => {
+        if (this.wipes >= this.limits.wipesMax) return;
+        if (c.process(this.node(k.node)).storage.corrupt(k.pick, k.at) !== null) this.wipes++;
+      });
+    }
+  }
 
   /** Schedules every episode relative to startMs, and the random loss rates now. */
   schedule(schedule: FaultSchedule, startMs: number): void {
@@ -286,6 +328,8 @@ export class FaultDriver {
     this.cuts.clear();
     for (const id of c.members) {
       const p = c.process(id);
+      p.storage.failWrites = null;
+      p.storage.writeErrorRate = 0;
       if (p.isPaused) p.resume();
       if (!p.isUp) c.boot(id);
     }

@@ -1,11 +1,12 @@
 // Binds the simulator to MecDB's node: createNode, the peer message codec (type + reqId; reply
-// types end in "-reply" / "-ack"), the storage key layout (objects under "o:", decoded as
-// sibling sets; hints and meta ignored), the ring's preference lists, and setsEqual.
+// types end in "-reply" / "-ack"), the storage key layout (objects under "o:", checksummed
+// records of sibling sets: a corrupt one reads as absent; hints and meta ignored), the ring's preference lists, and setsEqual.
 import type { NodeId } from "../src/core/types.ts";
 import type { SiblingSet } from "../src/core/versioning/types.ts";
 import { createNode } from "../src/core/node.ts";
 import { decodeMessage, isReplyType } from "../src/core/messages.ts";
 import { parseObjectKey } from "../src/core/replica/keys.ts";
+import { openRecord } from "../src/core/replica/record.ts";
 import { createRing, partitionOf, preferenceList } from "../src/core/ring/index.ts";
 import { decodeSiblingSet, setsEqual } from "../src/core/versioning/index.ts";
 import { peekTypeAndReqId } from "./msgpack-peek.ts";
@@ -43,7 +44,9 @@ export const mecdb: SystemUnderTest = {
     for (const [storageKey, bytes] of entries) {
       const parsed = parseObjectKey(storageKey);
       if (parsed === null) continue;
-      out.set(parsed.key, decodeSiblingSet(bytes));
+      const record = openRecord(bytes);
+      if (!record.ok) continue; // a corrupt copy is no copy (the convergence checker then sees it missing)
+      out.set(parsed.key, decodeSiblingSet(record.payload));
     }
     return out;
   },

@@ -10,7 +10,7 @@ import type { NodeId } from "../src/core/types.ts";
 import type { SiblingSet } from "../src/core/versioning/types.ts";
 import { checkAll, type RunRecord, type Violation } from "./checkers/index.ts";
 import { SimCluster, type ClusterSpec } from "./cluster.ts";
-import { FaultDriver, type FaultSchedule } from "./faults.ts";
+import { FaultDriver, type FaultSchedule, type StorageFaultPlan } from "./faults.ts";
 import type { HistoryOp } from "./history.ts";
 import type { SystemUnderTest } from "./sut.ts";
 import { Tracer, type TraceOptions } from "./trace.ts";
@@ -24,6 +24,8 @@ export interface RunSpec {
   readonly healPhaseMs: number;
   readonly quietMs: number;
   readonly wipesMax: number;
+  /** Write errors, disk-full episodes and corrupted objects (none when absent). */
+  readonly storageFaults?: StorageFaultPlan;
 }
 
 export interface RunStats {
@@ -66,7 +68,10 @@ export function runSimulation(sut: SystemUnderTest, spec: RunSpec, schedule: Fau
   const healAt = faultStart + spec.faultPhaseMs;
   const readsUntil = healAt + spec.healPhaseMs;
   const end = readsUntil + spec.quietMs;
-  sched.at(faultStart, () => faults.schedule(schedule, faultStart));
+  sched.at(faultStart, () => {
+    faults.schedule(schedule, faultStart);
+    if (spec.storageFaults !== undefined) faults.scheduleStorage(spec.storageFaults, faultStart);
+  });
   timeline?.(cluster, faults, t0);
   const workload = new Workload(cluster, spec.workload, cluster.rng.fork("workload"));
   sched.at(faultStart, () => workload.start(healAt, readsUntil));

@@ -12,7 +12,13 @@
 //   allowed to lose data (the fault driver's budget) loses a random SUFFIX of those unsynced
 //   writes, which is what a power loss does to LevelDB's log tail (and a flipped byte in the
 //   log, which drops the records after it); one that is not allowed to flushes them first.
-import type { StorageOp, StorageResult } from "../src/core/types.ts";
+//
+// Storage faults (driven by sim/faults.ts from the seed's StorageFaultPlan):
+// - failWrites = "full" | "io": every write fails, as a full disk or a dying one does (reads
+//   still work), until cleared; like LevelDB after ENOSPC, nothing of a failed write lands;
+// - writeErrorRate: each write fails on its own with this probability (reason "io");
+// - corrupt(pick, at): flips one bit of one stored object or hint (bit rot under the node).
+import type { StorageFailure, StorageOp, StorageResult } from "../src/core/types.ts";
 import type { Rng } from "./rng.ts";
 import type { Scheduled, Scheduler } from "./scheduler.ts";
 import type { Tracer } from "./trace.ts";
@@ -51,6 +57,11 @@ export class SimStorage {
   private inflight: InFlight[] = [];
   private lastCompletionMs = 0;
   ops = 0;
+  /** While set, every write fails with this reason. */
+  failWrites: Exclude<StorageFailure, "corrupt"> | null = null;
+  /** Probability that one write fails on its own (an I/O error). */
+  writeErrorRate = 0;
+  writesFailed = 0;
 
   constructor(
     readonly node: string,
@@ -135,6 +146,13 @@ export class SimStorage {
 
   /** An op takes effect: visible at once; durable now with sync (or a sync-marked op), else later. */
   private complete(op: StorageOp): StorageResult {
+    if (op.type !== "get" && op.type !== "scan") {
+      const fault = this.writeFault();
+      if (fault !== null) {
+        this.writesFailed++;
+        return fault;
+      }
+    }
     const result = applyOp(this.data, op);
     if (this.durability.sync || op.type === "get" || op.type === "scan") return result;
     this.unsynced.push({ op, atMs: this.sched.now });
@@ -164,6 +182,32 @@ export class SimStorage {
 
   get size(): number {
     return this.data.size;
+  }
+
+  /**
+   * Flips one bit of a stored object or hint: the pick-th of them in key order, at a byte
+   * near its end (where a sibling's value lies). Returns the key, or null if there is none.
+   * The flip is on the disk: in what reads see and in the durable copy.
+   */
+  corrupt(pick: number, at: number): string | null {
+    const keys = [...this.data.keys()].filter((k) => k.startsWith("o:") || k.startsWith("h:")).sort();
+    if (keys.length === 0) return null;
+    const key = keys[pick % keys.length]!;
+    const bytes = this.data.get(key)!.slice();
+    const i = bytes.length - 1 - (at % Math.min(bytes.length, 12));
+    bytes[i] = bytes[i]! ^ (1 << (at % 8));
+    this.data.set(key, bytes);
+    if (this.durable.has(key)) this.durable.set(key, bytes.slice());
+    if (this.tracer.on) this.tracer.emit(this.sched.now, "storage-corrupt", this.node, { key, byte: i });
+    return key;
+  }
+
+  private writeFault(): StorageResult | null {
+    if (this.failWrites === "full") return { ok: false, message: "IO error: No space left on device (simulated)", reason: "full" };
+    if (this.failWrites === "io" || (this.writeErrorRate > 0 && this.rng.next() < this.writeErrorRate)) {
+      return { ok: false, message: "IO error: input/output error (simulated)", reason: "io" };
+    }
+    return null;
   }
 }
 

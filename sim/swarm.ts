@@ -3,11 +3,13 @@
 // the same seed, so `--seed N` replays it exactly and a failure can shrink (see shrink.ts).
 // The draws are tuned so that each planted bug shows up within a few dozen seeds while a
 // correct node never loses an acknowledged write: at most W-1 data wipes per run, and
-// machine crashes only lose writes not yet synced.
+// machine crashes only lose writes not yet synced. Storage faults (write errors, disk-full
+// episodes, corrupted objects) come from a stream of their own ("storage-faults"), so adding
+// them left every other draw of a seed as it was; a corrupted object counts as a wipe.
 import type fc from "fast-check";
 import type { BugName } from "../src/core/types.ts";
 import type { VersioningMode } from "../src/core/versioning/types.ts";
-import { drawSchedule, scheduleArbitrary, type FaultSchedule, type ScheduleShape } from "./faults.ts";
+import { drawSchedule, scheduleArbitrary, type FaultSchedule, type ScheduleShape, type StorageFaultPlan } from "./faults.ts";
 import { Rng, fnv32 } from "./rng.ts";
 import type { RunSpec } from "./run.ts";
 import type { ClockSpread } from "./clock.ts";
@@ -83,9 +85,10 @@ export function drawWorld(seed: number, options: SwarmOptions = {}): SwarmWorld 
     },
     warmupMs: 300,
     faultPhaseMs,
-    healPhaseMs: 3000,
+    healPhaseMs: 3000, // drawStorageFaults is told this too
     quietMs: 60000,
     wipesMax: Math.max(0, w - 1),
+    storageFaults: drawStorageFaults(seed, faultPhaseMs, 3000),
   };
   const shape: ScheduleShape = {
     faultPhaseMs,
@@ -133,6 +136,20 @@ function drawClockSpread(seed: number, faultPhaseMs: number): ClockSpread | unde
   };
 }
 
+/** Storage faults of seed N: none in 40% of the seeds; else write errors, full disks, bit flips. */
+export function drawStorageFaults(seed: number, faultPhaseMs: number, healPhaseMs: number): StorageFaultPlan {
+  const rng = new Rng(seed, fnv32("storage-faults"));
+  if (rng.chance(0.4)) return { writeErrorRate: 0, episodes: [], corruptions: [] };
+  const episodes = Array.from({ length: rng.int(0, 2) }, () => ({
+    atMs: rng.int(0, faultPhaseMs),
+    durMs: rng.int(100, 4000),
+    node: rng.int(0, 63),
+    reason: rng.chance(0.6) ? ("full" as const) : ("io" as const),
+  }));
+  const corruptions = Array.from({ length: rng.int(0, 3) }, () => ({ atMs: rng.int(0, faultPhaseMs + healPhaseMs), node: rng.int(0, 63), pick: rng.int(0, 9999), at: rng.int(0, 9999) }));
+  return { writeErrorRate: rng.chance(0.3) ? rng.next() * 0.02 : 0, episodes, corruptions };
+}
+
 /** The schedule seed N runs with. */
 export function worldSchedule(world: SwarmWorld): FaultSchedule {
   return drawSchedule(world.arbitrary, world.seed);
@@ -145,5 +162,10 @@ export function describeWorld(world: SwarmWorld): string {
   const bugs = c.bugs.length > 0 ? ` bugs=${c.bugs.join(",")}` : "";
   const k = c.clocks;
   const clocks = k === undefined ? "" : ` clocks=±${k.offsetMaxMs}ms,${k.driftMaxPpm}ppm,${k.jumpsMax}jumps`;
-  return `nodes=${c.size} n=${c.n} r=${c.r} w=${c.w} mode=${c.mode}${c.sync === false ? " sync=false" : ""}${bugs} clients=${wl.clients} keys=${wl.keys.length} faultPhase=${world.spec.faultPhaseMs}ms wipesMax=${world.spec.wipesMax}${clocks}`;
+  const sf = world.spec.storageFaults;
+  const storage =
+    sf === undefined || (sf.writeErrorRate === 0 && sf.episodes.length === 0 && sf.corruptions.length === 0)
+      ? ""
+      : ` storageFaults=errors:${sf.writeErrorRate.toFixed(3)},episodes:${sf.episodes.map((e) => e.reason).join("+") || 0},corruptions:${sf.corruptions.length}`;
+  return `nodes=${c.size} n=${c.n} r=${c.r} w=${c.w} mode=${c.mode}${c.sync === false ? " sync=false" : ""}${bugs} clients=${wl.clients} keys=${wl.keys.length} faultPhase=${world.spec.faultPhaseMs}ms wipesMax=${world.spec.wipesMax}${clocks}${storage}`;
 }

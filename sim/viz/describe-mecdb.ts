@@ -4,6 +4,7 @@
 // like sim/mecdb.ts; a decode failure gives no summary (never an exception).
 import { decodeMessage, type PeerMessage } from "../../src/core/messages.ts";
 import { parseHintKey, parseObjectKey } from "../../src/core/replica/keys.ts";
+import { openRecord } from "../../src/core/replica/record.ts";
 import { decodeSiblingSet } from "../../src/core/versioning/index.ts";
 import type { SiblingSet } from "../../src/core/versioning/types.ts";
 
@@ -81,10 +82,11 @@ export function describeMessagePayload(bytes: Uint8Array): CarriedSummary | null
   }
 }
 
-/** The summary of a stored object or hint (storage key + encoded set), or null for other records. */
+/** The summary of a stored object or hint (storage key + checksummed record of a set), or null for other records and corrupt ones. */
 export function describeStored(storageKey: string, bytes: Uint8Array): CarriedSummary | null {
   const parsed = parseObjectKey(storageKey) ?? parseHintKey(storageKey);
   if (parsed === null) return null;
-  const set = setOf(bytes);
+  const record = openRecord(bytes);
+  const set = record.ok ? setOf(record.payload) : undefined;
   return set ? { key: parsed.key, set } : null;
 }

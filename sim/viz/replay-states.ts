@@ -8,6 +8,7 @@
 // latest snapshot at or before N. The re-run's lines are compared with the file's.
 import { parseHintKey, parseObjectKey } from "../../src/core/replica/keys.ts";
 import type { BugName } from "../../src/core/types.ts";
+import { openRecord } from "../../src/core/replica/record.ts";
 import { decodeSiblingSet } from "../../src/core/versioning/index.ts";
 import type { SimCluster } from "../cluster.ts";
 import type { FaultSchedule } from "../faults.ts";
@@ -57,7 +58,9 @@ function viewOf(bytes: Uint8Array): Omit<ObjectView, "key" | "forNode"> | null {
   if (hit !== undefined) return hit;
   let v: Omit<ObjectView, "key" | "forNode"> | null = null;
   try {
-    const set = decodeSiblingSet(bytes);
+    const record = openRecord(bytes); // a stored object or hint: a checksummed record
+    if (!record.ok) throw new Error(record.problem);
+    const set = decodeSiblingSet(record.payload);
     const clock: Record<string, number> = {};
     for (const [a, e] of set.clock) clock[a] = e.counter;
     v = { clock, siblings: set.siblings.map((s) => ({ dot: `${s.dot.actor}:${s.dot.counter}`, value: s.value === null ? null : text.decode(s.value) })) };

@@ -41,10 +41,27 @@
 //
 // Only one process may open a root: LevelDB's LOCK file makes a second open fail, and we turn
 // that into `root /path is in use by another mec process (LOCK held)`.
-import { mkdirSync } from "node:fs";
-import { resolve as resolvePath } from "node:path";
+//
+// Failures (measured: ../shared/notes/FACTS.md) carry a reason the node acts on:
+// - "full": a write failed with ENOSPC ("No space left on device"; LevelDB hits it while about
+//   2 MiB are still free). LevelDB then refuses every later write until the database is
+//   reopened, so after any failed write the next write group first closes and reopens the
+//   database. Reopening needs room (LevelDB flushes its log into a table and writes a new
+//   manifest), and a failed reopen leaves it closed, so reads fail too: after a "full" failure
+//   the adapter reopens only once REOPEN_FREE_BYTES_MIN are free (statfs), and until then
+//   fails writes at once while the open database keeps serving reads. Once space is freed,
+//   the node's probe write reopens it and writes work again, without a restart.
+// - "corrupt": LevelDB reported Corruption (e.g. "corrupted compressed block contents" for a
+//   damaged table block: LevelDB does not verify block checksums on reads unless told to, so
+//   flipped bytes in an uncompressed block come back as data; the node's record checksums
+//   catch those). A scan that hits one names the damaged table file: it runs LevelDB's repair
+//   on a temporary copy of the root and reads the table number from the copy's LOG.
+// - "io": anything else.
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve as resolvePath } from "node:path";
 import { ClassicLevel } from "classic-level";
-import type { StorageOp, StorageResult } from "../core/types.ts";
+import type { StorageFailure, StorageOp, StorageResult } from "../core/types.ts";
 import type { StoragePort } from "../ports/index.ts";
 
 export interface LevelStorageOptions {
@@ -56,6 +73,55 @@ export interface LevelStorageOptions {
 export class StorageLockedError extends Error {}
 
 const utf8 = new TextEncoder();
+
+/** After running out of space, reopen (and so write again) only once this much is free. */
+export const REOPEN_FREE_BYTES_MIN = 8 * 1024 * 1024;
+
+function freeBytes(dir: string): number {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return Number.POSITIVE_INFINITY; // cannot tell: try the reopen
+  }
+}
+
+/** What kind of failure a LevelDB error is. */
+export function failureOf(err: unknown): StorageFailure {
+  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } } | null;
+  const text = `${e?.code ?? ""} ${e?.message ?? ""} ${e?.cause?.code ?? ""} ${e?.cause?.message ?? ""}`;
+  if (/ENOSPC|No space left on device/i.test(text)) return "full";
+  if (/LEVEL_CORRUPTION|Corruption/.test(text)) return "corrupt";
+  return "io";
+}
+
+function messageOf(err: unknown): string {
+  const e = err as { message?: string; cause?: { message?: string } } | null;
+  return e?.cause?.message ?? e?.message ?? String(err);
+}
+
+/**
+ * Names the damaged table files of a corrupt root: LevelDB's repair, run on a throwaway copy,
+ * logs "Table #N: ... Corruption: ..." for each one. Best effort: "" when it cannot tell.
+ */
+export async function findCorruptTables(root: string): Promise<string> {
+  let copy: string | null = null;
+  try {
+    copy = mkdtempSync(join(tmpdir(), "mec-corrupt-"));
+    cpSync(root, copy, { recursive: true, filter: (src) => !src.endsWith("/LOCK") });
+    await ClassicLevel.repair(copy);
+    const names = new Set<string>();
+    for (const line of readFileSync(join(copy, "LOG"), "utf8").split("\n")) {
+      const m = /Table #(\d+): .*Corruption/.exec(line);
+      if (m !== null) names.add(join(root, `${m[1]!.padStart(6, "0")}.ldb`));
+    }
+    return [...names].join(", ");
+  } catch {
+    return "";
+  } finally {
+    if (copy !== null) rmSync(copy, { recursive: true, force: true });
+  }
+}
 const fromUtf8 = new TextDecoder("utf-8", { fatal: false });
 
 /** Smallest byte string greater than every string starting with `prefix` (no UTF-8 byte is 0xff). */
@@ -111,6 +177,12 @@ export class LevelStorage implements StoragePort {
   private readyScheduled = false;
   private closed = false;
   private closing: Promise<void> | null = null;
+  /** A write failed: LevelDB refuses writes until reopened, so the next group reopens first. */
+  private reopenNeeded: StorageFailure | null = null;
+  /** Times the database was reopened after a failed write (tests and /stats read it). */
+  reopens = 0;
+  /** The damaged table files, found once (a copy and a repair run: only on the error path). */
+  private corruptTables: Promise<string> | null = null;
 
   private constructor(
     private readonly db: ClassicLevel<Uint8Array, Uint8Array>,
@@ -197,7 +269,11 @@ export class LevelStorage implements StoragePort {
       const value = this.db.getSync(utf8.encode(key));
       result = value === undefined ? { ok: true } : { ok: true, value };
     } catch (err) {
-      result = { ok: false, message: `get failed: ${(err as Error).message ?? String(err)}` };
+      if (failureOf(err) === "corrupt") {
+        void this.corruption(err).then((message) => done({ ok: false, reason: "corrupt", message: `get failed: ${message}` }));
+        return;
+      }
+      result = { ok: false, message: `get failed: ${messageOf(err)}`, reason: failureOf(err) };
     }
     this.later(done, result);
   }
@@ -263,6 +339,20 @@ export class LevelStorage implements StoragePort {
 
   private async writeGroup(group: Group): Promise<StorageResult> {
     if (group.writes.length === 0) return { ok: true };
+    if (this.reopenNeeded !== null) {
+      const free = this.reopenNeeded === "full" ? freeBytes(this.root) : Number.POSITIVE_INFINITY;
+      if (free < REOPEN_FREE_BYTES_MIN) {
+        return { ok: false, reason: "full", message: `write failed: no space left on device (${(free / 1048576).toFixed(1)} MiB free under ${this.root})` };
+      }
+      try {
+        await this.db.close();
+        await this.db.open({ createIfMissing: false });
+        this.reopenNeeded = null;
+        this.reopens++;
+      } catch (err) {
+        return { ok: false, message: `write failed: reopening LevelDB after a failed write: ${messageOf(err)}`, reason: failureOf(err) };
+      }
+    }
     try {
       const batch = this.db.batch();
       for (const w of group.writes) {
@@ -274,7 +364,8 @@ export class LevelStorage implements StoragePort {
       await batch.write({ sync: this.sync || group.writes.some((w) => w.sync) });
       return { ok: true };
     } catch (err) {
-      return { ok: false, message: `write failed: ${(err as Error).message ?? String(err)}` };
+      this.reopenNeeded = failureOf(err);
+      return { ok: false, message: `write failed: ${messageOf(err)}`, reason: failureOf(err) };
     }
   }
 
@@ -292,7 +383,17 @@ export class LevelStorage implements StoragePort {
       if (resort) entries.sort(jsOrder);
       return { ok: true, entries };
     } catch (err) {
-      return { ok: false, message: `scan failed: ${(err as Error).message ?? String(err)}` };
+      const reason = failureOf(err);
+      if (reason !== "corrupt") return { ok: false, message: `scan failed: ${messageOf(err)}`, reason };
+      return { ok: false, reason, message: `scan failed: ${await this.corruption(err)}` };
     }
+  }
+
+  /** A LevelDB corruption error, with the damaged table file named when it can be found. */
+  private async corruption(err: unknown): Promise<string> {
+    this.corruptTables ??= findCorruptTables(this.root);
+    const files = await this.corruptTables;
+    const where = files === "" ? `a table file under ${this.root}` : `table file ${files}`;
+    return `LevelDB error "${messageOf(err)}" in ${where}; move the root aside and start the node empty (its peers re-sync it)`;
   }
 }

@@ -5,7 +5,7 @@ import type { PeerMessage } from "./messages.ts";
 import type { FailureDetector } from "./membership/failure-detector.ts";
 import type { Prng } from "./random.ts";
 import type { Ring } from "./ring/index.ts";
-import type { BugName, ClientResult, NodeConfig, NodeEvent, NodeId, StorageOp, StorageResult } from "./types.ts";
+import type { BugName, ClientResult, StorageFailure, NodeConfig, NodeEvent, NodeId, StorageOp, StorageResult } from "./types.ts";
 import type { VersioningMode } from "./versioning/types.ts";
 
 export interface NodeContext {
@@ -18,6 +18,8 @@ export interface NodeContext {
   readonly rng: Prng;
   /** This incarnation's actor (`name.incarnation-hex`). */
   readonly actor: string;
+  /** Why storage writes are failing (disk full, I/O errors), or null: refuse work that must write. */
+  readonly storageFailing: StorageFailure | null;
   /** Wall time of the input being handled (ms since the epoch): for timestamps only, never to measure durations or compare with a peer. */
   now(): number;
   hasBug(bug: BugName): boolean;

@@ -38,3 +38,25 @@ export function mix32(h: number): number {
   h ^= h >>> 16;
   return h >>> 0;
 }
+
+/** CRC-32 (IEEE 802.3, reflected polynomial 0xedb88320), the table built once at load. */
+const CRC32_TABLE = ((): Uint32Array => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+/**
+ * crc32 is the CRC-32 of `bytes` (the one zlib, PNG and Ethernet use): crc32("123456789")
+ * is 0xcbf43926. Detects every burst error of up to 32 bits, so any flipped byte or run of
+ * up to four flipped bytes. Used for the checksums of stored records (replica/record.ts).
+ */
+export function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) c = CRC32_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}

@@ -53,8 +53,8 @@ export type PeerMessage =
   | { readonly type: "probe-ack"; readonly reqId: string; readonly from: NodeId }
   /** Coordinator asks a replica for its copy of a key. */
   | { readonly type: "get"; readonly reqId: string; readonly from: NodeId; readonly partition: number; readonly key: string }
-  /** A replica's copy; null = not found. */
-  | { readonly type: "get-reply"; readonly reqId: string; readonly from: NodeId; readonly set: Uint8Array | null }
+  /** A replica's copy; null = not found, or (corrupt: true) its record failed verification: not counted, repaired. */
+  | { readonly type: "get-reply"; readonly reqId: string; readonly from: NodeId; readonly set: Uint8Array | null; readonly corrupt?: true }
   /** Coordinator forwards a client write to the minting replica. */
   | {
       readonly type: "put";
@@ -81,7 +81,8 @@ export type PeerMessage =
   | { readonly type: "put-reply"; readonly reqId: string; readonly from: NodeId; readonly boot: string; readonly result: WireWriteResult }
   /** Minting replica sends the new set to another replica; hint = the primary a fallback stands in for. */
   | ({ readonly type: "replicate" } & HintedObjectTransfer)
-  | { readonly type: "replicate-ack"; readonly reqId: string; readonly from: NodeId }
+  /** The replica's write is durable; or, with refused, it could not store it (nothing applied: not counted toward W). */
+  | { readonly type: "replicate-ack"; readonly reqId: string; readonly from: NodeId; readonly refused?: ClientErrorCode }
   /** Read repair (no acknowledgement). */
   | ({ readonly type: "repair" } & HintedObjectTransfer)
   /** A fallback hands a hinted object to its primary. */
@@ -234,7 +235,13 @@ function digestPairs(o: Obj, f: string): [string, number][] {
   });
 }
 
-const ERROR_CODES: readonly ClientErrorCode[] = ["quorum", "unavailable", "starting", "bad-request"];
+const ERROR_CODES: readonly ClientErrorCode[] = ["quorum", "unavailable", "starting", "storage-full", "storage-error", "bad-request"];
+
+function errorCode(o: Obj, f: string): ClientErrorCode {
+  const error = str(o, f);
+  if (!(ERROR_CODES as readonly string[]).includes(error)) fail(`unknown error code ${error}`);
+  return error as ClientErrorCode;
+}
 
 function writeResult(o: Obj): WireWriteResult {
   const v = o["result"];
@@ -251,11 +258,9 @@ function writeResult(o: Obj): WireWriteResult {
       replicas: stringArray(r, "replicas"),
     };
   }
-  const error = str(r, "error");
-  if (!(ERROR_CODES as readonly string[]).includes(error)) fail(`unknown error code ${error}`);
   return {
     ok: false,
-    error: error as ClientErrorCode,
+    error: errorCode(r, "error"),
     message: str(r, "message"),
     answered: int(r, "answered"),
     needed: int(r, "needed"),
@@ -276,7 +281,7 @@ export function decodeMessage(input: Uint8Array): PeerMessage {
     case "get":
       return { type, reqId, from, partition: int(o, "partition"), key: str(o, "key") };
     case "get-reply":
-      return { type, reqId, from, set: bytesOrNull(o, "set") };
+      return o["corrupt"] === true ? { type, reqId, from, set: null, corrupt: true } : { type, reqId, from, set: bytesOrNull(o, "set") };
     case "put": {
       const op = str(o, "op");
       if (op !== "put" && op !== "delete") fail(`bad op ${op}`);
@@ -306,6 +311,7 @@ export function decodeMessage(input: Uint8Array): PeerMessage {
     case "probe":
     case "probe-ack":
     case "replicate-ack":
+      return o["refused"] === undefined || o["refused"] === null ? { type, reqId, from } : { type, reqId, from, refused: errorCode(o, "refused") };
     case "handoff-ack":
       return { type, reqId, from };
     case "handoff":

@@ -24,6 +24,15 @@
 //   applied, the coordinator may try the next primary), other peer messages are dropped
 //   (senders cope with loss), but every message still counts as proof of life.
 // - A malformed peer message is logged and dropped; it never crashes the node.
+// - Storage health: a failed storage write (disk full, I/O error) makes the node "storage
+//   failing" (event storage-failing; the HTTP layer answers not-ready) until a write succeeds
+//   again (event storage-recovered). While failing, it probes every STORAGE_PROBE_MS with a
+//   tiny write (m:probe), refuses forwarded writes and replicas at once (a refusal: nothing
+//   applied, the coordinator tries the next primary or a fallback), and coordinates its own
+//   clients' writes through another primary.
+// - A store LevelDB reports corrupt while booting (a damaged table block) stops the boot: the
+//   node emits boot-failed with the storage error (naming the file) and never becomes ready;
+//   the production process exits 1. A corrupt single record is not fatal (replica.ts).
 // - Periodic work: a heartbeat to every peer every heartbeatIntervalMs, whatever other traffic
 //   flows (production sends them on their own control socket, so they never wait behind a
 //   data backlog), a probe on the data channel to each peer whose requests timed out (its ack,
@@ -48,7 +57,7 @@ import type { PeerMessage } from "./messages.ts";
 import { Prng, doubleWords, hex32 } from "./random.ts";
 import { AntiEntropyExchange } from "./replica/ae-exchange.ts";
 import { Handoff } from "./replica/handoff.ts";
-import { META_KEY } from "./replica/keys.ts";
+import { META_KEY, PROBE_KEY } from "./replica/keys.ts";
 import { Replica, tryDecodeSet } from "./replica/replica.ts";
 import { createRing, partitionOf } from "./ring/index.ts";
 import type { Ring } from "./ring/index.ts";
@@ -63,6 +72,7 @@ import type {
   NodeInspection,
   NodeMachine,
   Stamped,
+  StorageFailure,
   StorageOp,
   StorageResult,
 } from "./types.ts";
@@ -70,6 +80,8 @@ import type { VersioningMode } from "./versioning/types.ts";
 
 /** Delay before retrying a failed boot step (storage error). */
 const BOOT_RETRY_MS = 1000;
+/** While storage writes fail, a probe write is tried this often. */
+const STORAGE_PROBE_MS = 1000;
 
 type Phase = "new" | "booting" | "ready";
 
@@ -115,6 +127,8 @@ class Node implements NodeMachine {
   private reqSeq = 0;
   private incarnation = 0;
   private actor = "";
+  /** Why storage writes fail, or null while they succeed. */
+  private storageFailing: StorageFailure | null = null;
   private readonly ring: Ring;
   private readonly peers: readonly NodeId[];
   private readonly detector: FailureDetector;
@@ -160,6 +174,9 @@ class Node implements NodeMachine {
       },
       get actor() {
         return node.actor;
+      },
+      get storageFailing() {
+        return node.storageFailing;
       },
       now: () => this.nowMs,
       hasBug: (bug: BugName) => this.config.bugs.includes(bug),
@@ -232,8 +249,34 @@ class Node implements NodeMachine {
 
   private storage(op: StorageOp, done: (result: StorageResult) => void): void {
     const opId = this.nextOpId++;
-    this.storageCallbacks.set(opId, done);
+    const write = op.type === "put" || op.type === "del" || op.type === "batch";
+    this.storageCallbacks.set(opId, write ? (r) => (this.noteWrite(r), done(r)) : done);
     this.effects.push({ kind: "storage", opId, op });
+  }
+
+  /** Tracks storage health from every write's outcome (before the write's own callback runs). */
+  private noteWrite(result: StorageResult): void {
+    if (result.ok) {
+      if (this.storageFailing === null) return;
+      this.storageFailing = null;
+      this.ctx.log("info", "storage writes succeed again; ready");
+      this.emit({ type: "storage-recovered" });
+      return;
+    }
+    if (this.storageFailing !== null) return;
+    this.storageFailing = result.reason ?? "io";
+    this.ctx.log("error", "a storage write failed; not ready until one succeeds", { reason: this.storageFailing, error: result.message });
+    this.emit({ type: "storage-failing", reason: this.storageFailing, message: result.message });
+    this.armStorageProbe();
+  }
+
+  private armStorageProbe(): void {
+    this.setTimer(STORAGE_PROBE_MS, () => {
+      if (this.storageFailing === null) return;
+      this.storage({ type: "put", key: PROBE_KEY, value: Uint8Array.of(1) }, (r) => {
+        if (!r.ok) this.armStorageProbe();
+      });
+    });
   }
 
   private setTimer(afterMs: number, fire: () => void): number {
@@ -280,6 +323,7 @@ class Node implements NodeMachine {
 
   private readMeta(): void {
     this.storage({ type: "get", key: META_KEY }, (r) => {
+      if (!r.ok && r.reason === "corrupt") return this.bootFailed(`reading the meta record failed: ${r.message}`);
       if (!r.ok) return this.retryBoot("reading the meta record failed", r.message, () => this.readMeta());
       const previous = r.value === undefined ? null : parseMeta(r.value);
       if (r.value !== undefined && previous === null) this.ctx.log("warn", "the meta record is malformed; drawing a new incarnation");
@@ -302,10 +346,17 @@ class Node implements NodeMachine {
   private afterMeta(incarnation: number): void {
     this.incarnation = incarnation;
     this.actor = `${this.config.name}.${hex32(incarnation)}`;
-    this.replica.boot((ok) => {
-      if (!ok) return this.retryBoot("scanning storage failed", "", () => this.afterMeta(incarnation));
+    this.replica.boot((r) => {
+      if (!r.ok && r.reason === "corrupt") return this.bootFailed(`scanning storage failed: ${r.message}`);
+      if (!r.ok) return this.retryBoot("scanning storage failed", r.message, () => this.afterMeta(incarnation));
       this.becomeReady();
     });
+  }
+
+  /** The store is damaged beyond a record: retrying cannot help, the operator must act. */
+  private bootFailed(message: string): void {
+    this.ctx.log("error", `boot failed: ${message}`);
+    this.emit({ type: "boot-failed", message });
   }
 
   private retryBoot(what: string, message: string, retry: () => void): void {
@@ -413,11 +464,12 @@ class Node implements NodeMachine {
       case "get":
         this.replica.localViewBytes(msg.partition, msg.key, (r) => {
           if (!r.ok) return; // a storage failure is no answer; the coordinator times out
-          this.send(msg.from, { type: "get-reply", reqId: msg.reqId, from: self, set: r.bytes });
+          if (r.corrupt === true) this.send(msg.from, { type: "get-reply", reqId: msg.reqId, from: self, set: null, corrupt: true });
+          else this.send(msg.from, { type: "get-reply", reqId: msg.reqId, from: self, set: r.bytes });
         });
         return;
       case "get-reply":
-        this.getCoordinator.handleReply(msg.reqId, msg.from, msg.set);
+        this.getCoordinator.handleReply(msg.reqId, msg.from, msg.set, msg.corrupt === true);
         return;
       case "put":
         this.putCoordinator.handleForward(msg, true);
@@ -435,13 +487,16 @@ class Node implements NodeMachine {
         const early = this.config.bugs.includes("ack-before-durable");
         if (early) ack();
         const hint = msg.type === "replicate" ? msg.hint : null;
-        this.replica.mergeIncoming(msg.partition, msg.key, set, hint, (ok) => {
+        this.replica.mergeIncoming(msg.partition, msg.key, set, hint, (ok, _changed, failure) => {
           if (ok && !early) ack(); // only after the storage write completed
+          // A replica that cannot store it says so, so the minting replica need not wait for it.
+          else if (!ok && failure !== undefined && msg.type === "replicate") this.send(msg.from, { type: "replicate-ack", reqId: msg.reqId, from: self, refused: failure });
         });
         return;
       }
       case "replicate-ack":
-        this.mintCoordinator.handleAck(msg.reqId, msg.from);
+        if (msg.refused !== undefined) this.mintCoordinator.handleRefusal(msg.reqId, msg.from, msg.refused);
+        else this.mintCoordinator.handleAck(msg.reqId, msg.from);
         return;
       case "repair": {
         const set = tryDecodeSet(this.ctx, msg.set, `repair from ${msg.from}`);

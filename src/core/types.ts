@@ -67,6 +67,8 @@ export type ClientErrorCode =
   | "quorum" // fewer than R/W replicas answered in time
   | "unavailable" // no replica could even be asked
   | "starting" // the node has not finished booting
+  | "storage-full" // the replica that had to apply the write is out of disk space (HTTP 507)
+  | "storage-error" // the replica that had to apply the write could not read or write its storage
   | "bad-request"; // e.g. r > n
 
 export type ClientResult =
@@ -114,7 +116,14 @@ export type StorageOp =
 
 export type StorageResult =
   | { readonly ok: true; readonly value?: Uint8Array; readonly entries?: readonly (readonly [string, Uint8Array])[] }
-  | { readonly ok: false; readonly message: string };
+  | {
+      readonly ok: false;
+      readonly message: string;
+      /** Why, when the adapter can tell: out of space, a corrupt store, any other I/O error. */
+      readonly reason?: StorageFailure;
+    };
+
+export type StorageFailure = "full" | "corrupt" | "io";
 
 // ---- node events: facts the node reports for stats, traces and the simulator's checkers ----
 
@@ -134,7 +143,14 @@ export type NodeEvent =
   /** A client write refused before minting: its context is outside the limits, or the key's stored record is unreadable. */
   | { readonly type: "mint-refused"; readonly key: string; readonly reason: "corrupt-local" | "bad-context" }
   /** Two different values with one dot met (a dot issued twice: corruption); the merge was refused. */
-  | { readonly type: "dot-conflict"; readonly key: string; readonly actor: string; readonly counter: number };
+  | { readonly type: "dot-conflict"; readonly key: string; readonly actor: string; readonly counter: number }
+  /** A stored record failed its checksum or did not decode: not served, not sent, repaired from a peer. */
+  | { readonly type: "corrupt-object"; readonly key: string; readonly storageKey: string; readonly problem: string }
+  /** A storage write failed: the node is not ready (refuses writes, peers route around it) until one succeeds. */
+  | { readonly type: "storage-failing"; readonly reason: StorageFailure; readonly message: string }
+  | { readonly type: "storage-recovered" }
+  /** Boot cannot go on (the store is corrupt): the process should exit with this message. */
+  | { readonly type: "boot-failed"; readonly message: string };
 
 // ---- inputs and effects ----
 

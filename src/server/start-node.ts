@@ -117,7 +117,11 @@ export async function startNode(config: MecConfig, opts: StartNodeOptions = {}):
     const stats = new NodeStats({ nodeId: nodeConfig.id, name: config.name });
     let readyEvent: Extract<NodeEvent, { type: "ready" }> | null = null;
     let signalReady: () => void = () => {};
-    const ready = new Promise<void>((resolve) => (signalReady = resolve));
+    let signalBootFailed: (err: Error) => void = () => {};
+    const ready = new Promise<void>((resolve, reject) => {
+      signalReady = resolve;
+      signalBootFailed = reject;
+    });
     const ports: Ports = { clock: new SystemClock(), transport, storage, log: pinoLogPort(logger) };
     const host = new NodeHost(createNode(nodeConfig), ports, {
       onEvent(event, now) {
@@ -126,6 +130,8 @@ export async function startNode(config: MecConfig, opts: StartNodeOptions = {}):
           readyEvent = event;
           signalReady();
         }
+        // A corrupt store (e.g. a damaged table block): startNode fails, `mec` exits 1 with the message.
+        if (event.type === "boot-failed") signalBootFailed(new Error(`cannot boot from root ${storage.root}: ${event.message}`));
       },
     });
     cleanups.push(() => host.stop());
@@ -136,7 +142,10 @@ export async function startNode(config: MecConfig, opts: StartNodeOptions = {}):
       name: config.name,
       limits: { n: config.n, r: config.r, w: config.w, maxBodyBytes: config.maxBodyBytes, maxKeyBytes: config.maxKeyBytes },
       isReady: () => readyEvent !== null,
-      health: () => ({ status: readyEvent === null ? "starting" : "ok", actor: readyEvent?.actor ?? null }),
+      health: () => ({
+        status: readyEvent === null ? "starting" : stats.storageFailingReason !== null ? "storage-failing" : "ok",
+        actor: readyEvent?.actor ?? null,
+      }),
     };
 
     host.start();

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { mkdtempSync, rmSync, existsSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, existsSync, statfsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -11,10 +11,41 @@ const tmp = mkdtempSync(join(tmpdir(), "mec-level-"));
 let dirs = 0;
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
+// Disk full needs a small filesystem: as root, a 16 MiB tmpfs mounted for the case (and
+// unmounted after it); otherwise the disk-full case does not run for LevelDB.
+const canMount = process.getuid?.() === 0 && spawnSync("mount", ["--version"]).status === 0;
+
 for (const sync of [false, true]) {
   runStorageContract(`LevelStorage (sync: ${sync})`, async () => {
-    const storage = await LevelStorage.open(join(tmp, `db${dirs++}`), { sync });
-    return { storage, close: () => storage.close() };
+    const dir = join(tmp, `db${dirs++}`);
+    let mounted = false;
+    if (canMount) {
+      mkdirSync(dir, { recursive: true });
+      mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", dir]).status === 0;
+    }
+    const storage = await LevelStorage.open(join(dir, "db"), { sync });
+    const filler = join(dir, "filler");
+    return {
+      storage,
+      close: async () => {
+        await storage.close();
+        if (mounted) spawnSync("umount", ["-l", dir]);
+      },
+      ...(mounted
+        ? {
+            faults: {
+              fillDisk: async () => {
+                const s = statfsSync(dir);
+                // Leave 6 MiB: the log fills its 4 MiB memtable, then flushing it into a table
+                // fails for space, which (unlike a failed log append) LevelDB keeps failing
+                // every write for until it is reopened: the case the adapter must recover from.
+                writeFileSync(filler, Buffer.alloc(Math.max(0, s.bavail * s.bsize - 6 * 1024 * 1024)));
+              },
+              freeDisk: async () => rmSync(filler, { force: true }),
+            },
+          }
+        : {}),
+    };
   });
 }
 

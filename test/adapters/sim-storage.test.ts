@@ -14,6 +14,11 @@ runStorageContract("SimStorage", async () => {
     // Runs simulated time far enough for every queued op to complete.
     pump: () => sched.runUntil(sched.now + 60_000),
     close: async () => {},
+    faults: {
+      fillDisk: async () => void (storage.failWrites = "full"),
+      freeDisk: async () => void (storage.failWrites = null),
+      failWrites: (on) => void (storage.failWrites = on ? "io" : null),
+    },
   };
 });
 

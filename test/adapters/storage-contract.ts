@@ -14,6 +14,16 @@ export interface StorageHarness {
   /** Runs simulated time until submitted ops completed (no-op for real adapters). */
   pump?(): void;
   close(): Promise<void>;
+  /**
+   * Storage faults the adapter can be put through (the failure-mode cases run only with them):
+   * fill the disk so writes soon fail for space / free it again; make writes fail with an I/O
+   * error / stop that.
+   */
+  readonly faults?: {
+    fillDisk(): Promise<void>;
+    freeDisk(): Promise<void>;
+    failWrites?(on: boolean): void;
+  };
 }
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -208,6 +218,47 @@ export function runStorageContract(name: string, makeStorage: () => Promise<Stor
       h.pump?.();
       expect(early).toBe(false);
       expect(calls).toEqual(ops.map(() => 1));
+    });
+
+
+    it("disk full: a write fails with reason full and applies nothing; reads still work; writes work again once space is freed", async () => {
+      const h = await make();
+      if (h.faults === undefined) return;
+      await ok(h, { type: "put", key: "before", value: enc("kept") });
+      await h.faults.fillDisk();
+      // Real disks fail once buffers must reach them: write until one fails (bounded).
+      // Incompressible (an LCG's high bytes), so LevelDB's tables take the room the values do.
+      let x = 12345;
+      const big = new Uint8Array(4096).map(() => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24);
+      let failed: StorageResult | null = null;
+      for (let i = 0; i < 20_000 && failed === null; i++) {
+        const r = await run(h, { type: "put", key: `fill${i}`, value: big });
+        if (!r.ok) failed = r;
+      }
+      expect(failed, "a write failed").not.toBeNull();
+      expect(failed!.ok === false && failed!.reason).toBe("full");
+      const again = await run(h, { type: "put", key: "during", value: enc("x") });
+      expect(again.ok).toBe(false);
+      expect(dec((await ok(h, { type: "get", key: "before" })).value)).toBe("kept");
+      expect((await ok(h, { type: "get", key: "during" })).value).toBeUndefined();
+      await h.faults.freeDisk();
+      // Without a reopen by the caller: the adapter recovers by itself.
+      await ok(h, { type: "put", key: "after", value: enc("back") });
+      expect(dec((await ok(h, { type: "get", key: "after" })).value)).toBe("back");
+      expect(dec((await ok(h, { type: "get", key: "before" })).value)).toBe("kept");
+    }, 120_000);
+
+    it("write errors: a failed write says why, applies nothing, and later writes work", async () => {
+      const h = await make();
+      if (h.faults?.failWrites === undefined) return;
+      h.faults.failWrites(true);
+      const r = await run(h, { type: "batch", puts: [["a", enc("1")], ["b", enc("2")]], dels: [] });
+      expect(r.ok).toBe(false);
+      expect(r.ok === false && r.reason).toBe("io");
+      h.faults.failWrites(false);
+      expect((await ok(h, { type: "get", key: "a" })).value).toBeUndefined();
+      await ok(h, { type: "put", key: "a", value: enc("3") });
+      expect(dec((await ok(h, { type: "get", key: "a" })).value)).toBe("3");
     });
   });
 }

@@ -76,10 +76,18 @@ export class MecProcess {
 
 const everyProcess = new Set<MecProcess>();
 
-/** Spawns `node bin/mec.js ARGS` (tracked: killed by killAllSpawned). */
-export function spawnMec(args: readonly string[], opts: { cwd?: string; env?: Readonly<Record<string, string>> } = {}): MecProcess {
+/**
+ * Spawns `node bin/mec.js ARGS` (tracked: killed by killAllSpawned). A prefix runs it through
+ * a launcher that execs the rest (e.g. `unshare --mount sh -c '... exec "$@"' sh`), so the
+ * child's pid is still the node's.
+ */
+export function spawnMec(
+  args: readonly string[],
+  opts: { cwd?: string; env?: Readonly<Record<string, string>>; prefix?: readonly string[] } = {},
+): MecProcess {
+  const argv = [...(opts.prefix ?? []), process.execPath, ...MEC_ARGS, ...args];
   // With an IPC channel, a node stops by itself should this test process die without afterAll.
-  const proc = spawn(process.execPath, [...MEC_ARGS, ...args], { cwd: opts.cwd ?? REPO_ROOT, stdio: ["ignore", "pipe", "pipe", "ipc"], env: { ...process.env, ...opts.env }, detached: true });
+  const proc = spawn(argv[0]!, argv.slice(1), { cwd: opts.cwd ?? REPO_ROOT, stdio: ["ignore", "pipe", "pipe", "ipc"], env: { ...process.env, ...opts.env }, detached: true });
   const p = new MecProcess(proc);
   everyProcess.add(p);
   void p.exited.then(() => everyProcess.delete(p));
@@ -154,6 +162,8 @@ export { checkHealth, ping };
 
 export class TestNode {
   process: MecProcess | null = null;
+  /** Launcher prefix for spawnMec (e.g. a private mount namespace with a small tmpfs root). */
+  prefix: readonly string[] = [];
 
   constructor(
     readonly spec: ClusterNodeSpec,
@@ -170,7 +180,7 @@ export class TestNode {
   }
 
   start(): MecProcess {
-    this.process = spawnMec(["--config", this.spec.configPath], { env: this.env });
+    this.process = spawnMec(["--config", this.spec.configPath], { env: this.env, prefix: this.prefix });
     return this.process;
   }
 
@@ -214,14 +224,18 @@ export interface TestCluster {
 export async function startTestCluster(
   n: number,
   extraToml: readonly string[] = TEST_TOML,
-  opts: { env?: (index: number) => Readonly<Record<string, string>> } = {},
+  opts: { env?: (index: number) => Readonly<Record<string, string>>; prefixFor?: (spec: ClusterNodeSpec, i: number) => readonly string[] } = {},
 ): Promise<TestCluster> {
   const dir = mkdtempSync(join(tmpdir(), "mec-cluster-test-"));
   const span = CLUSTER_PORT_STEP * n + n;
   const base = await freePortBlock(span);
   const specs = clusterSpecs({ nodes: n, dir, basePort: base, httpBasePort: base + CLUSTER_PORT_STEP * n });
   for (const spec of specs) writeFileSync(spec.configPath, clusterNodeToml(spec, specs, "127.0.0.1", extraToml));
-  const nodes = specs.map((s, i) => new TestNode(s, opts.env?.(i) ?? {}));
+  const nodes = specs.map((s, i) => {
+    const node = new TestNode(s, opts.env?.(i) ?? {});
+    if (opts.prefixFor !== undefined) node.prefix = opts.prefixFor(s, i);
+    return node;
+  });
   const cluster: TestCluster = {
     dir,
     nodes,

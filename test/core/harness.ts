@@ -9,6 +9,14 @@ import type { ClientOp, ClientResult, Effect, NodeConfig, NodeEvent, NodeId, Sto
 import { decodeMessage } from "../../src/core/messages.ts";
 import type { PeerMessage } from "../../src/core/messages.ts";
 import { decodeSiblingSet } from "../../src/core/versioning/index.ts";
+import { openRecord } from "../../src/core/replica/record.ts";
+
+/** The sibling set in a stored record (throws when the record is corrupt). */
+export function storedSet(bytes: Uint8Array): SiblingSet {
+  const r = openRecord(bytes);
+  if (!r.ok) throw new Error(`corrupt record: ${r.problem}`);
+  return decodeSiblingSet(r.payload);
+}
 import type { SiblingSet } from "../../src/core/versioning/types.ts";
 import { parseObjectKey, parseHintKey } from "../../src/core/replica/keys.ts";
 
@@ -80,6 +88,8 @@ export class Harness {
   storageMs = 0.25;
   /** Per-node wall-clock offset (ms): a node's `now` reads true time plus this; its monotonic time and timers do not move. */
   readonly clockOffsetMs = new Map<NodeId, number>();
+  /** A failure for a node's next write (disk full, I/O error), or null to apply it (default). */
+  writeFault: (id: NodeId) => StorageResult | null = () => null;
 
   constructor(
     count: number,
@@ -134,7 +144,8 @@ export class Harness {
         submit: (op, done) => {
           this.schedule(this.storageMs, () => {
             if (!alive()) return; // crashed before completion: the operation never happened
-            const result = applyStorage(n.storage, op);
+            const write = op.type !== "get" && op.type !== "scan";
+            const result = (write ? this.writeFault(id) : null) ?? applyStorage(n.storage, op);
             done(result);
           });
         },
@@ -252,7 +263,7 @@ export class Harness {
     const out = new Map<string, SiblingSet>();
     for (const [k, v] of this.node(id).storage) {
       const p = parseObjectKey(k);
-      if (p !== null) out.set(p.key, decodeSiblingSet(v));
+      if (p !== null) out.set(p.key, storedSet(v));
     }
     return out;
   }
@@ -261,7 +272,7 @@ export class Harness {
     const out: { target: NodeId; key: string; set: SiblingSet }[] = [];
     for (const [k, v] of this.node(id).storage) {
       const p = parseHintKey(k);
-      if (p !== null) out.push({ target: p.target, key: p.key, set: decodeSiblingSet(v) });
+      if (p !== null) out.push({ target: p.target, key: p.key, set: storedSet(v) });
     }
     return out;
   }

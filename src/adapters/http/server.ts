@@ -50,6 +50,8 @@ export type ErrorCode =
   | "quorum"
   | "unavailable"
   | "starting"
+  | "storage-full"
+  | "storage-error"
   | "internal";
 
 class HttpError extends Error {
@@ -241,6 +243,11 @@ function resultError(result: Extract<ClientResult, { ok: false }>): HttpError {
       return new HttpError(503, "unavailable", result.message || "no replica could be reached", extra);
     case "starting":
       return new HttpError(503, "starting", result.message || "the node is still starting", extra);
+    case "storage-full":
+      // 507 Insufficient Storage (RFC 4918): no replica that had to apply the write had space.
+      return new HttpError(507, "storage-full", result.message || "the replica's disk is full; the write was not applied", extra);
+    case "storage-error":
+      return new HttpError(503, "storage-error", result.message || "the replica's storage failed; the write was not applied", extra);
     case "bad-request":
       return new HttpError(400, "bad-request", result.message || "bad request", extra);
     default: {

@@ -54,6 +54,14 @@ export interface StatsSnapshot {
   readonly suspects: number;
   readonly unsuspects: number;
   readonly suspectedPeers: readonly string[];
+  /** Storage health: corrupt records detected (each counted once until rewritten), failing writes. */
+  readonly storage: {
+    readonly corruptObjects: number;
+    /** Why writes fail right now ("full", "io", "corrupt"), or null while they succeed. */
+    readonly failing: string | null;
+    readonly failingEpisodes: number;
+    readonly lastError: string | null;
+  };
 }
 
 /** Fixed-size ring of the most recent samples. */
@@ -127,6 +135,10 @@ export class NodeStats {
   private suspects = 0;
   private unsuspects = 0;
   private readonly suspected = new Set<string>();
+  private corruptObjects = 0;
+  private storageFailing: string | null = null;
+  private storageFailingEpisodes = 0;
+  private storageLastError: string | null = null;
 
   private readonly mRequests: Counter<"op" | "status">;
   private readonly mDuration: Histogram<"op">;
@@ -135,6 +147,8 @@ export class NodeStats {
   private readonly mSiblingsMax: Gauge;
   private readonly mSuspected: Gauge;
   private readonly mReady: Gauge;
+  private readonly mCorrupt: Counter;
+  private readonly mStorageFailing: Gauge;
   /** Label-bound children, cached: prom-client hashes the label object on every unbound call. */
   private readonly requestChildren = new Map<string, { inc(): void }>();
   private readonly durationChildren = new Map<RequestOp, { observe(v: number): void }>();
@@ -177,8 +191,15 @@ export class NodeStats {
     this.mSuspected = new Gauge({ name: "mec_peers_suspected", help: "Peers currently suspected down", registers });
     this.mReady = new Gauge({ name: "mec_node_ready", help: "1 once the node has booted", registers });
     this.mReady.set(0);
+    this.mCorrupt = new Counter({
+      name: "mec_storage_corrupt_objects_total",
+      help: "Stored records that failed their checksum or did not decode (never served; repaired from a peer)",
+      registers,
+    });
+    this.mStorageFailing = new Gauge({ name: "mec_storage_failing", help: "1 while storage writes fail (disk full, I/O errors): the node is not ready", registers });
+    this.mStorageFailing.set(0);
     // Pre-create the event series so a scrape shows zeros instead of missing series.
-    for (const e of ["quorum", "dot-minted", "read-repair", "hint-stored", "handoff", "anti-entropy", "siblings", "reap", "suspect", "unsuspect"]) {
+    for (const e of ["quorum", "dot-minted", "read-repair", "hint-stored", "handoff", "anti-entropy", "siblings", "reap", "suspect", "unsuspect", "corrupt-object", "storage-failing", "storage-recovered"]) {
       this.mEvents.inc({ event: e }, 0);
     }
   }
@@ -237,6 +258,23 @@ export class NodeStats {
       case "mint-refused":
       case "dot-conflict": // counted in mec_node_events_total{event="dot-conflict"} above
         return;
+      case "corrupt-object":
+        this.corruptObjects++;
+        this.mCorrupt.inc();
+        return;
+      case "storage-failing":
+        this.storageFailing = event.reason;
+        this.storageFailingEpisodes++;
+        this.storageLastError = event.message;
+        this.mStorageFailing.set(1);
+        return;
+      case "storage-recovered":
+        this.storageFailing = null;
+        this.mStorageFailing.set(0);
+        return;
+      case "boot-failed":
+        this.storageLastError = event.message;
+        return;
       default: {
         // A new event type: counted in mec_node_events_total above, nothing else to do.
         const _exhaustive: never = event;
@@ -265,6 +303,11 @@ export class NodeStats {
       this.durationChildren.set(op, histogram);
     }
     histogram.observe(latencyMs / 1000);
+  }
+
+  /** Why storage writes fail right now, or null (the HTTP layer's readiness). */
+  get storageFailingReason(): string | null {
+    return this.storageFailing;
   }
 
   /** Marks the node ready without a "ready" event (for handles that know readiness otherwise). */
@@ -301,6 +344,12 @@ export class NodeStats {
       readRepairs: this.readRepairs,
       hintsStored: this.hintsStored,
       handoffs: this.handoffs,
+      storage: {
+        corruptObjects: this.corruptObjects,
+        failing: this.storageFailing,
+        failingEpisodes: this.storageFailingEpisodes,
+        lastError: this.storageLastError,
+      },
       antiEntropy: { exchanges: this.antiEntropyExchanges, keysRepaired: this.antiEntropyKeysRepaired },
       siblings: { events: this.siblingEvents, maxCount: this.siblingMax, lastCount: this.siblingLast },
       reaps: this.reaps,

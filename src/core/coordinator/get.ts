@@ -9,7 +9,8 @@
 //   itself, if a target, reads locally and counts as a reply.
 // - Answer after R distinct replies (not-found counts) with their merge.
 // - Finish: read repair sends the final merge to every replier whose copy differs (not-found
-//   included); if all N primaries answered with the same tombstone-only set, a reap is sent
+//   included, and every target that answered "corrupt": its record failed verification, so
+//   it does not count toward R but is repaired like a missing copy); if all N primaries answered with the same tombstone-only set, a reap is sent
 //   to them after reapDelayMs (each compares before reaping).
 // - Fewer than R replies at the timeout: an error result, never a hang.
 import type { NodeContext } from "../context.ts";
@@ -31,6 +32,8 @@ interface GetRequest {
   readonly targets: readonly Target[];
   readonly primaries: readonly NodeId[];
   readonly tally: ReplyTally<SiblingSet | null>;
+  /** Targets whose copy is corrupt: not counted, repaired at the end. */
+  readonly corrupt: Set<NodeId>;
   answered: boolean;
   timerId: number;
 }
@@ -71,6 +74,7 @@ export class GetCoordinator {
     const req: GetRequest = {
       reqId, clientReqId, key: op.key, partition, r, targets, primaries,
       tally: new ReplyTally<SiblingSet | null>(targets.map((t) => t.node), r, this.ctx.hasBug("duplicate-acks")),
+      corrupt: new Set(),
       answered: false,
       timerId: -1,
     };
@@ -79,7 +83,8 @@ export class GetCoordinator {
     for (const t of targets) {
       if (t.node === this.ctx.self) {
         this.replica.localView(partition, op.key, (res) => {
-          if (res.ok) this.record(reqId, this.ctx.self, res.set);
+          if (res.ok && res.corrupt === true) this.recordCorrupt(reqId, this.ctx.self);
+          else if (res.ok) this.record(reqId, this.ctx.self, res.set);
         });
       } else {
         this.ctx.send(t.node, { type: "get", reqId, from: this.ctx.self, partition, key: op.key });
@@ -88,8 +93,9 @@ export class GetCoordinator {
   }
 
   /** handleGetReply: a replica answered (possibly late, duplicated or for an unknown request). */
-  handleReply(reqId: string, from: NodeId, setBytes: Uint8Array | null): void {
+  handleReply(reqId: string, from: NodeId, setBytes: Uint8Array | null, corrupt = false): void {
     if (!this.pending.has(reqId)) return; // stale: the request finished or predates a restart
+    if (corrupt) return this.recordCorrupt(reqId, from);
     let set: SiblingSet | null = null;
     if (setBytes !== null) {
       set = tryDecodeSet(this.ctx, setBytes, `get-reply from ${from}`);
@@ -101,9 +107,21 @@ export class GetCoordinator {
   private record(reqId: string, from: NodeId, set: SiblingSet | null): void {
     const req = this.pending.get(reqId);
     if (req === undefined) return;
-    if (req.tally.record(from, set) === "stranger") return;
+    if (req.corrupt.has(from) || req.tally.record(from, set) === "stranger") return;
     if (!req.answered && req.tally.reached) this.answer(req);
-    if (req.tally.complete) {
+    this.checkComplete(req);
+  }
+
+  /** A target's copy is corrupt: it answered, but its reply does not count toward R. */
+  private recordCorrupt(reqId: string, from: NodeId): void {
+    const req = this.pending.get(reqId);
+    if (req === undefined || !req.tally.targets.includes(from) || req.tally.has(from)) return;
+    req.corrupt.add(from);
+    this.checkComplete(req);
+  }
+
+  private checkComplete(req: GetRequest): void {
+    if (req.tally.answered + req.corrupt.size >= new Set(req.tally.targets).size) {
       // Every target answered but fewer than R (fewer targets than R were reachable): fail now.
       if (!req.answered) this.fail(req);
       this.finish(req);
@@ -154,7 +172,7 @@ export class GetCoordinator {
     const req = this.pending.get(reqId);
     if (req === undefined) return;
     req.timerId = -1;
-    for (const t of req.targets) if (!req.tally.has(t.node)) this.ctx.peerTimedOut(t.node);
+    for (const t of req.targets) if (!req.tally.has(t.node) && !req.corrupt.has(t.node)) this.ctx.peerTimedOut(t.node);
     if (!req.answered) this.fail(req);
     this.finish(req);
   }
@@ -167,7 +185,7 @@ export class GetCoordinator {
     const merged = mergeReplies(this.ctx.mode, entries.map(([, s]) => s));
     if (merged === null) return;
     const bytes = encodeSiblingSet(merged);
-    for (const node of readRepairTargets(entries, merged)) {
+    for (const node of [...readRepairTargets(entries, merged), ...req.corrupt]) {
       const hint = req.targets.find((t) => t.node === node)?.hint ?? null;
       this.ctx.emit({ type: "read-repair", key: req.key, to: node });
       if (node === this.ctx.self) this.replica.mergeIncoming(req.partition, req.key, merged, hint, () => {});

@@ -12,10 +12,13 @@
 // 2. the whole new set goes to the other N-1 targets (sloppy: fallbacks carry a hint);
 // 3. after W distinct durable acks the write succeeds. Fewer by the timeout: a quorum error
 //    that says the write may have been applied (it is durable here, and maybe elsewhere).
+//    A target that refuses (its storage is failing) is replaced by the next reachable
+//    fallback, which carries a hint for it; once every target acked or refused, the outcome
+//    is known without waiting for the timeout.
 import type { NodeContext } from "../context.ts";
 import type { WireWriteResult } from "../messages.ts";
 import type { MintResult, Replica, WriteSpec } from "../replica/replica.ts";
-import type { NodeId } from "../types.ts";
+import type { ClientErrorCode, NodeId } from "../types.ts";
 import { ReplyTally, sloppyTargets } from "./quorum.ts";
 
 export interface MintRequest extends WriteSpec {
@@ -31,6 +34,11 @@ interface Replication {
   readonly tally: ReplyTally<true>;
   readonly result: { readonly set: Uint8Array; readonly dot: { readonly actor: string; readonly counter: number } };
   readonly done: (result: WireWriteResult) => void;
+  readonly partition: number;
+  /** The hint each target carries (null for a primary). */
+  readonly hints: Map<NodeId, NodeId | null>;
+  /** Targets that refused the write (storage failing), with why. */
+  readonly refused: Map<NodeId, ClientErrorCode>;
   answered: boolean;
   timerId: number;
 }
@@ -53,7 +61,7 @@ export class MintCoordinator {
     const onMinted = (minted: MintResult): void => {
       if (!minted.ok) {
         done({
-          ok: false, error: minted.badRequest === true ? "bad-request" : minted.unavailable === true ? "unavailable" : "quorum",
+          ok: false, error: minted.error,
           message: `the minting replica could not apply the write: ${minted.message}`, answered: 0, needed: req.w, maybeApplied: false,
         });
         return;
@@ -67,7 +75,8 @@ export class MintCoordinator {
         reqId, op: req.op, key: req.key, w: req.w,
         tally: new ReplyTally<true>(nodes, req.w, this.ctx.hasBug("duplicate-acks")),
         result: { set: minted.bytes, dot: minted.dot },
-        done, answered: false, timerId: -1,
+        done, partition: req.partition, hints: new Map(targets.map((t) => [t.node, t.hint])), refused: new Map(),
+        answered: false, timerId: -1,
       };
       this.pending.set(reqId, rep);
       rep.tally.record(this.ctx.self, true); // our own write is durable: the first ack
@@ -87,7 +96,7 @@ export class MintCoordinator {
     const targets = sloppyTargets(primaries, fallbacks, this.ctx.config.n, (node) => this.ctx.detector.isUp(node));
     const hint = targets.find((t) => t.node === this.ctx.self)?.hint ?? primaries.find((p) => !this.ctx.detector.isUp(p)) ?? primaries[0];
     if (hint === undefined) {
-      onMinted({ ok: false, message: "the key has no primary", unavailable: true });
+      onMinted({ ok: false, message: "the key has no primary", error: "unavailable" });
       return;
     }
     this.replica.mintAsFallback(req, hint, onMinted);
@@ -101,6 +110,22 @@ export class MintCoordinator {
     this.check(rep);
   }
 
+  /** A target could not store the write: stand a fallback in for it, and stop waiting for it. */
+  handleRefusal(reqId: string, from: NodeId, why: ClientErrorCode): void {
+    const rep = this.pending.get(reqId);
+    if (rep === undefined || !rep.tally.targets.includes(from) || rep.tally.has(from) || rep.refused.has(from)) return;
+    rep.refused.set(from, why);
+    const { fallbacks } = this.replica.preferences(rep.partition);
+    const substitute = fallbacks.find((f) => f !== this.ctx.self && !rep.tally.targets.includes(f) && this.ctx.detector.isUp(f));
+    if (substitute !== undefined) {
+      const hint = rep.hints.get(from) ?? from; // stand in for whom `from` stood in for, or for `from`
+      rep.hints.set(substitute, hint);
+      rep.tally.addTarget(substitute);
+      this.ctx.send(substitute, { type: "replicate", reqId, from: this.ctx.self, partition: rep.partition, key: rep.key, set: rep.result.set, hint });
+    }
+    this.check(rep);
+  }
+
   private check(rep: Replication): void {
     if (!rep.answered && rep.tally.reached) {
       rep.answered = true;
@@ -108,8 +133,8 @@ export class MintCoordinator {
       this.ctx.emit({ type: "quorum", op: rep.op, reqId: rep.reqId, key: rep.key, needed: rep.w, replicas });
       rep.done({ ok: true, set: rep.result.set, dot: rep.result.dot, replicas });
     }
-    if (rep.tally.complete) {
-      // Every target acknowledged but fewer than W were reachable: fail now, not at the timeout.
+    if (rep.tally.answered + rep.refused.size >= new Set(rep.tally.targets).size) {
+      // Every target acknowledged or refused but fewer than W acked: fail now, not at the timeout.
       if (!rep.answered) this.fail(rep);
       this.close(rep);
     }
@@ -119,7 +144,7 @@ export class MintCoordinator {
     rep.answered = true;
     rep.done({
       ok: false, error: "quorum",
-      message: `only ${rep.tally.answered} of the required ${rep.w} replicas acknowledged in time; the write may or may not have been applied`,
+      message: `only ${rep.tally.answered} of the required ${rep.w} replicas acknowledged in time${refusals(rep)}; the write may or may not have been applied`,
       answered: rep.tally.answered, needed: rep.w, maybeApplied: true,
     });
   }
@@ -128,7 +153,7 @@ export class MintCoordinator {
     const rep = this.pending.get(reqId);
     if (rep === undefined) return;
     rep.timerId = -1;
-    for (const node of rep.tally.targets) if (!rep.tally.has(node)) this.ctx.peerTimedOut(node);
+    for (const node of rep.tally.targets) if (!rep.tally.has(node) && !rep.refused.has(node)) this.ctx.peerTimedOut(node);
     if (!rep.answered) this.fail(rep);
     this.close(rep);
   }
@@ -137,4 +162,9 @@ export class MintCoordinator {
     this.pending.delete(rep.reqId);
     if (rep.timerId >= 0) this.ctx.cancelTimer(rep.timerId);
   }
+}
+
+function refusals(rep: Replication): string {
+  if (rep.refused.size === 0) return "";
+  return ` (refused: ${[...rep.refused].map(([node, why]) => `${node} ${why}`).join(", ")})`;
 }

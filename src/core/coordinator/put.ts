@@ -9,7 +9,10 @@
 // - No reply by the timeout: we cannot know whether the write was applied, so the client gets
 //   a quorum error with maybeApplied = true (never a blind retry on another primary: that
 //   could apply the write twice under two dots). An answer that says nothing was applied
-//   ("starting", a refusal, a storage failure) lets the next candidate be tried.
+//   ("starting", a refusal, a storage failure) lets the next candidate be tried. That holds
+//   for this node's own mint too: when it is a primary whose storage failed (or is known to
+//   be failing), the write goes to the other reachable primaries before the client hears of
+//   it (storage-full: HTTP 507, only when no other primary could take it either).
 // - A client write is applied at most once, however late a duplicate of its forward arrives
 //   and whatever happened to the minting replica meanwhile (restart, power loss, wipe):
 //   * a forward is addressed to one process of the minting replica (`toBoot`, the boot id the
@@ -93,7 +96,13 @@ export class PutCoordinator {
     };
     const { primaries } = this.replica.preferences(partition);
     if (primaries.includes(this.ctx.self)) {
-      this.mint.start(request, (result) => this.ctx.reply(clientReqId, toClientResult(op.type, result)));
+      const others = (): NodeId[] => primaries.filter((p) => p !== this.ctx.self && this.ctx.detector.isUp(p));
+      if (this.ctx.storageFailing !== null && others().length > 0) return this.forward(clientReqId, request, others());
+      this.mint.start(request, (result) => {
+        const alternatives = notApplied(result) ? others() : [];
+        if (alternatives.length > 0) return this.forward(clientReqId, request, alternatives);
+        this.ctx.reply(clientReqId, toClientResult(op.type, result));
+      });
       return;
     }
     let candidates = primaries.filter((p) => this.ctx.detector.isUp(p));
@@ -108,11 +117,16 @@ export class PutCoordinator {
       }
       candidates = sloppy;
     }
+    this.forward(clientReqId, request, candidates);
+  }
+
+  /** Sends the write to the first candidate; the others are tried in turn if it applies nothing. */
+  private forward(clientReqId: number, request: MintRequest, candidates: NodeId[]): void {
     const first = candidates.shift();
     if (first === undefined) {
       this.ctx.reply(clientReqId, {
-        ok: false, type: op.type, error: "unavailable", message: "no primary replica of the key is reachable",
-        answered: 0, needed: w, maybeApplied: false,
+        ok: false, type: request.op, error: "unavailable", message: "no primary replica of the key is reachable",
+        answered: 0, needed: request.w, maybeApplied: false,
       });
       return;
     }
@@ -140,7 +154,7 @@ export class PutCoordinator {
     const fwd = this.pending.get(reqId);
     if (fwd === undefined || from !== fwd.to) return; // stale, duplicate or misrouted
     this.ctx.cancelTimer(fwd.timerId);
-    if (!result.ok && !result.maybeApplied && result.error !== "bad-request") {
+    if (notApplied(result)) {
       if (fwd.toBoot === null && !fwd.readdressed && this.ctx.peerBoot(fwd.to) !== null) {
         // An unaddressed forward is never applied: send it again, addressed to the boot the
         // refusal taught us (once, under a new request id).
@@ -201,6 +215,15 @@ export class PutCoordinator {
       // Refused for good: the coordinator will try another primary, so a duplicate of this
       // forward arriving after we are ready must get the same answer, never be applied.
       const refused: WireWriteResult = { ok: false, error: "starting", message: "the minting replica is starting", answered: 0, needed: msg.w, maybeApplied: false };
+      this.remember(msg.reqId, refused);
+      replyTo(refused);
+      return;
+    }
+    if (this.ctx.storageFailing !== null) {
+      // Refused at once (and for good, like "starting"): the coordinator tries the next primary.
+      const refused: WireWriteResult = {
+        ok: false, error: this.ctx.storageFailing === "full" ? "storage-full" : "storage-error", message: "the minting replica's storage is failing", answered: 0, needed: msg.w, maybeApplied: false,
+      };
       this.remember(msg.reqId, refused);
       replyTo(refused);
       return;
@@ -277,4 +300,9 @@ function unknownOutcome(req: MintRequest, message: string): ClientResult {
 export function toClientResult(type: "put" | "delete", result: WireWriteResult): ClientResult {
   if (!result.ok) return { ok: false, type, error: result.error, message: result.message, answered: result.answered, needed: result.needed, maybeApplied: result.maybeApplied };
   return { ok: true, type, set: decodeSiblingSet(result.set), dot: result.dot, replicas: result.replicas };
+}
+
+/** The minting replica applied nothing, for a reason another replica may not share: try the next. */
+function notApplied(result: WireWriteResult): boolean {
+  return !result.ok && !result.maybeApplied && result.error !== "bad-request";
 }

@@ -50,14 +50,25 @@ export type RecordOutcome = "counted" | "duplicate" | "stranger";
 export class ReplyTally<T> {
   private readonly replies = new Map<NodeId, T>();
   private counted = 0;
+  private readonly targetList: NodeId[];
 
   constructor(
-    readonly targets: readonly NodeId[],
+    targets: readonly NodeId[],
     readonly needed: number,
     /** Planted bug "duplicate-acks": a duplicate reply counts again toward the quorum. */
     private readonly countDuplicates = false,
   ) {
     assert(Number.isInteger(needed) && needed >= 1, `quorum needs a positive integer, got ${needed}`);
+    this.targetList = [...targets];
+  }
+
+  get targets(): readonly NodeId[] {
+    return this.targetList;
+  }
+
+  /** A substitute target (a fallback standing in for a target that refused). */
+  addTarget(node: NodeId): void {
+    if (!this.targetList.includes(node)) this.targetList.push(node);
   }
 
   /** Records a reply; the first reply of each target wins, later ones are reported as duplicates. */

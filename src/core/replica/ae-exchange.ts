@@ -9,6 +9,8 @@
 //                                  <-  ae-sync-reply (the wanted objects)
 //   merges them
 //
+// The initiator first scrubs the partition (Replica.scrub: verifies every stored record), so
+// a record corrupted on disk without being read is found and repaired by this very exchange.
 // Each side merges what it receives (dvvset sync) and emits an anti-entropy event with the
 // number of keys its own storage changed for. One exchange in flight per node at a time;
 // a lost message just ends the round at the timeout.
@@ -80,7 +82,11 @@ export class AntiEntropyExchange {
       if (this.current?.reqId === reqId) this.current = null;
     });
     this.current = { reqId, peer, partition, timerId };
-    this.ctx.send(peer, { type: "ae-buckets", reqId, from: this.ctx.self, partition, buckets: this.replica.trees.bucketHashes(partition) });
+    // Scrub first: bit rot nobody read drops its digest, so this exchange repairs it.
+    this.replica.scrub(partition, () => {
+      if (this.current?.reqId !== reqId) return;
+      this.ctx.send(peer, { type: "ae-buckets", reqId, from: this.ctx.self, partition, buckets: this.replica.trees.bucketHashes(partition) });
+    });
   }
 
   private end(): void {
@@ -144,8 +150,9 @@ export class AntiEntropyExchange {
     let pending = keys.length;
     if (pending === 0) return done([]);
     keys.forEach((key, i) => {
-      this.ctx.storage({ type: "get", key: objectKey(partition, key) }, (r) => {
-        if (r.ok && r.value !== undefined) found[i] = [key, r.value];
+      // A corrupt object is not sent (readPayload drops its digest, so the peer's copy comes back).
+      this.replica.readPayload(objectKey(partition, key), (r) => {
+        if (r.ok && r.payload !== null) found[i] = [key, r.payload];
         if (--pending === 0) done(found.filter((x): x is [string, Uint8Array] => x !== null));
       });
     });

@@ -35,20 +35,22 @@ export class Handoff {
       if (this.inFlight.size >= HANDOFFS_IN_FLIGHT_MAX) return;
       if (this.inFlightKeys.has(hint.storageKey) || !this.ctx.detector.isUp(hint.target) || hint.target === this.ctx.self) continue;
       this.inFlightKeys.add(hint.storageKey);
-      this.ctx.storage({ type: "get", key: hint.storageKey }, (r) => {
-        if (!r.ok || r.value === undefined) {
+      this.replica.readPayload(hint.storageKey, (r) => {
+        if (!r.ok || r.payload === null) {
+          // Absent, or corrupt (never handed off: the primary gets the key from its peers).
           this.inFlightKeys.delete(hint.storageKey);
           if (r.ok) this.replica.hints.remove(hint.storageKey);
           return;
         }
+        const payload = r.payload;
         const reqId = this.ctx.newReqId();
         const timerId = this.ctx.setTimer(this.ctx.config.requestTimeoutMs, () => {
           this.inFlight.delete(reqId);
           this.inFlightKeys.delete(hint.storageKey);
           this.ctx.peerTimedOut(hint.target);
         });
-        this.inFlight.set(reqId, { storageKey: hint.storageKey, target: hint.target, key: hint.key, bytes: r.value, timerId });
-        this.ctx.send(hint.target, { type: "handoff", reqId, from: this.ctx.self, partition: hint.partition, key: hint.key, set: r.value });
+        this.inFlight.set(reqId, { storageKey: hint.storageKey, target: hint.target, key: hint.key, bytes: payload, timerId });
+        this.ctx.send(hint.target, { type: "handoff", reqId, from: this.ctx.self, partition: hint.partition, key: hint.key, set: payload });
       });
     }
   }

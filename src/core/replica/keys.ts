@@ -6,15 +6,19 @@
 //   o:<partition as 4 hex>:<key>                 the object (encodeSiblingSet bytes) of a primary
 //   h:<target, URI-encoded>:<partition hex>:<key> a hinted object held for a down primary
 //   c:<partition hex>:<key>                      [actor, highest counter] this node minted for a key as a fallback
+//   f:<partition hex>:<key>                      fence: the actor that must not mint this key again (its record was corrupt)
 //   m:meta                                       the node's meta record (incarnation)
+//   m:probe                                      a byte written to test whether failing storage writes work again
 //
 // Keys are arbitrary UTF-8 strings without NUL. Node ids may contain ':' (production ids are
 // "host:port"), so a hint's target is URI-encoded to keep the key parseable.
 
 export const META_KEY = "m:meta";
+export const PROBE_KEY = "m:probe";
 export const OBJECT_PREFIX = "o:";
 export const HINT_PREFIX = "h:";
 export const MINTED_PREFIX = "c:";
+export const FENCE_PREFIX = "f:";
 
 export function partitionHex(partition: number): string {
   if (!Number.isInteger(partition) || partition < 0 || partition > 0xffff) throw new RangeError(`bad partition ${partition}`);
@@ -66,4 +70,13 @@ export function parseHintKey(storageKey: string): { target: string; partition: n
 /** Storage key of the highest counter this node minted for a key while standing in as a fallback. */
 export function mintedKey(partition: number, key: string): string {
   return `${MINTED_PREFIX}${partitionHex(partition)}:${key}`;
+}
+
+/** Storage key of a key's mint fence (see replica.ts: a corrupt record was restored from a peer). */
+export function fenceKey(partition: number, key: string): string {
+  return `${FENCE_PREFIX}${partitionHex(partition)}:${key}`;
+}
+
+export function parseFenceKey(storageKey: string): { partition: number; key: string } | null {
+  return storageKey.startsWith(FENCE_PREFIX) ? parseObjectKey(`${OBJECT_PREFIX}${storageKey.slice(FENCE_PREFIX.length)}`) : null;
 }

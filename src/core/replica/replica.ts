@@ -23,10 +23,22 @@
 //   "remnant"). A real delete would let a late hint, repair or anti-entropy message resurrect
 //   an older value, and would let this actor re-mint counter 1 for the key. The remnant's
 //   clock drops every older sibling on merge; it costs one clock per reaped key.
+// - Every object and hint is stored as a checksummed record (record.ts) and verified on every
+//   read. A corrupt record is counted (event corrupt-object), never served, sent or used as a
+//   merge source: a read answers "corrupt" (a GET does not count it toward R but repairs it),
+//   its anti-entropy digest is dropped (so an exchange brings the key back from a peer), and
+//   an incoming set (repair, anti-entropy, replicate, handoff) replaces it. A mint refuses to
+//   run on a corrupt record (it cannot know which dots it held): nothing is applied, and the
+//   coordinator asks the next primary. Nor after the record was restored: the healthy copy
+//   may lack a dot this actor minted (say a w=1 write whose replicas never got it), so the
+//   restoring write also stores a fence (f:<partition>:<key> = this actor), and this actor
+//   never mints the key again; other primaries do, and a new incarnation (a new actor) may.
+// - A storage write that fails is reported with its reason (storage-full for space), never
+//   as applied; node.ts turns failing writes into "not ready" until one succeeds again.
 import { decode as msgpackDecode, encode as msgpackEncode } from "@msgpack/msgpack";
 import type { NodeContext } from "../context.ts";
 import type { Dot, SiblingSet, VClock } from "../versioning/types.ts";
-import type { NodeId, StorageResult } from "../types.ts";
+import type { ClientErrorCode, NodeId, StorageFailure, StorageOp, StorageResult } from "../types.ts";
 import {
   applyWrite,
   conflictingDots,
@@ -42,7 +54,8 @@ import {
 import { preferenceList } from "../ring/index.ts";
 import { AntiEntropyTrees } from "./anti-entropy.ts";
 import { contextRefusal, encodeChecked } from "./write-guard.ts";
-import { HINT_PREFIX, OBJECT_PREFIX, hintKey, mintedKey, objectKey, parseHintKey, parseObjectKey } from "./keys.ts";
+import { FENCE_PREFIX, HINT_PREFIX, OBJECT_PREFIX, fenceKey, hintKey, mintedKey, objectKey, parseFenceKey, partitionPrefix, parseHintKey, parseObjectKey } from "./keys.ts";
+import { encodeRecord, openRecord } from "./record.ts";
 
 
 /** Per-storage-key FIFO of read-modify-write bodies; a body calls release when its write completed. */
@@ -121,12 +134,25 @@ export class HintIndex {
   }
 }
 
-/** A read: ok with the set (null when absent, or when the record is undecodable: corrupt = true). */
-export type ReadResult = { readonly ok: true; readonly set: SiblingSet | null; readonly corrupt?: true } | { readonly ok: false };
+/** A local read: the set (null when absent or corrupt; corrupt says which), or a storage failure. */
+export type ReadResult =
+  | { readonly ok: true; readonly set: SiblingSet | null; readonly corrupt?: true }
+  | { readonly ok: false; readonly reason?: StorageFailure };
+
+/** A stored record's verified payload (encodeSiblingSet bytes), or why it is unusable. */
+export type StoredPayload =
+  | { readonly ok: true; readonly payload: Uint8Array | null; readonly corrupt?: true }
+  | { readonly ok: false; readonly reason?: StorageFailure };
 
 export type MintResult =
   | { readonly ok: true; readonly set: SiblingSet; readonly bytes: Uint8Array; readonly dot: Dot }
-  | { readonly ok: false; readonly message: string; readonly unavailable?: true; readonly badRequest?: true };
+  /** Nothing was applied; error says why (the coordinator may try another replica). */
+  | { readonly ok: false; readonly message: string; readonly error: ClientErrorCode };
+
+/** The client error of a failed storage write. */
+export function writeFailure(result: StorageResult): ClientErrorCode {
+  return !result.ok && result.reason === "full" ? "storage-full" : "storage-error";
+}
 
 export interface WriteSpec {
   readonly partition: number;
@@ -153,6 +179,74 @@ export class Replica {
   readonly trees = new AntiEntropyTrees();
 
   constructor(private readonly ctx: NodeContext) {}
+
+  /** Storage keys known to hold a corrupt record (counted once until rewritten). */
+  private readonly corruptKeys = new Set<string>();
+  /** Object storage keys this actor must never mint again (fenced after a corrupt record). */
+  private readonly fenced = new Set<string>();
+
+  /** A record failed verification: count it once, drop its digest so anti-entropy restores it. */
+  private noteCorrupt(storageKey: string, problem: string): void {
+    const object = parseObjectKey(storageKey);
+    if (object !== null) this.trees.update(object.partition, object.key, null);
+    if (this.corruptKeys.has(storageKey)) return;
+    this.corruptKeys.add(storageKey);
+    const key = object?.key ?? parseHintKey(storageKey)?.key ?? storageKey;
+    this.ctx.log("error", "corrupt record in storage: not served, repaired from a peer", { key: storageKey, problem });
+    this.ctx.emit({ type: "corrupt-object", key, storageKey, problem });
+  }
+
+  /** Writes a set's record (payload = encodeSiblingSet bytes) under storageKey. */
+  private writeRecord(storageKey: string, payload: Uint8Array, done: (result: StorageResult) => void): void {
+    this.ctx.storage({ type: "put", key: storageKey, value: encodeRecord(payload) }, (w) => {
+      if (w.ok) this.corruptKeys.delete(storageKey);
+      done(w);
+    });
+  }
+
+  /** Verifies a stored record; a corrupt one is noted and reported as such. */
+  verify(storageKey: string, bytes: Uint8Array): { payload: Uint8Array; set: SiblingSet } | null {
+    const opened = openRecord(bytes);
+    if (!opened.ok) {
+      this.noteCorrupt(storageKey, opened.problem);
+      return null;
+    }
+    try {
+      return { payload: opened.payload, set: decodeSiblingSet(opened.payload) };
+    } catch (e) {
+      this.noteCorrupt(storageKey, e instanceof Error ? e.message : String(e));
+      return null;
+    }
+  }
+
+  /**
+   * Scrub: verifies every stored object of a partition (anti-entropy runs it before each
+   * exchange), so a record that rotted without being read loses its digest and the exchange
+   * brings the peer's copy. done runs after the scan, whatever it found.
+   */
+  scrub(partition: number, done: () => void): void {
+    this.ctx.storage({ type: "scan", prefix: partitionPrefix(partition) }, (r) => {
+      if (r.ok) for (const [k, v] of r.entries ?? []) this.verify(k, v);
+      done();
+    });
+  }
+
+  /** Reads one stored record's payload, verified (for handoff and anti-entropy, which send it on). */
+  readPayload(storageKey: string, done: (result: StoredPayload) => void): void {
+    this.ctx.storage({ type: "get", key: storageKey }, (r) => {
+      if (!r.ok && r.reason === "corrupt") {
+        this.noteCorrupt(storageKey, r.message); // the engine cannot read it: as corrupt as a bad checksum
+        return done({ ok: true, payload: null, corrupt: true });
+      }
+      if (!r.ok) {
+        this.ctx.log("error", "storage read failed", { key: storageKey, error: r.message });
+        return done(r.reason === undefined ? { ok: false } : { ok: false, reason: r.reason });
+      }
+      if (r.value === undefined) return done({ ok: true, payload: null });
+      const v = this.verify(storageKey, r.value);
+      done(v === null ? { ok: true, payload: null, corrupt: true } : { ok: true, payload: v.payload });
+    });
+  }
 
   private readonly prefCache = new Map<number, { primaries: readonly NodeId[]; fallbacks: readonly NodeId[] }>();
 
@@ -184,48 +278,68 @@ export class Replica {
   }
 
   /** Rebuilds the anti-entropy trees and the hint index from storage. */
-  boot(done: (ok: boolean) => void): void {
+  boot(done: (result: StorageResult) => void): void {
     this.ctx.storage({ type: "scan", prefix: OBJECT_PREFIX }, (objects) => {
-      if (!objects.ok) return done(false);
+      if (!objects.ok) return done(objects);
       for (const [k, v] of objects.entries ?? []) {
         const parsed = parseObjectKey(k);
-        if (parsed !== null) this.trees.update(parsed.partition, parsed.key, v);
+        if (parsed === null) continue;
+        const verified = this.verify(k, v); // a corrupt object gets no digest: anti-entropy restores it
+        if (verified !== null) this.trees.update(parsed.partition, parsed.key, verified.payload);
       }
       this.ctx.storage({ type: "scan", prefix: HINT_PREFIX }, (hints) => {
-        if (!hints.ok) return done(false);
-        for (const [k] of hints.entries ?? []) {
+        if (!hints.ok) return done(hints);
+        for (const [k, v] of hints.entries ?? []) {
           const parsed = parseHintKey(k);
-          if (parsed !== null) this.hints.add({ storageKey: k, ...parsed });
+          if (parsed !== null && this.verify(k, v) !== null) this.hints.add({ storageKey: k, ...parsed });
         }
-        done(true);
+        this.ctx.storage({ type: "scan", prefix: FENCE_PREFIX }, (fences) => {
+          if (!fences.ok) return done(fences);
+          for (const [k, v] of fences.entries ?? []) {
+            const parsed = parseFenceKey(k);
+            // An unreadable fence fences this actor too (refusing is always safe).
+            if (parsed !== null && (fenceActor(v) ?? this.ctx.actor) === this.ctx.actor) this.fenced.add(objectKey(parsed.partition, parsed.key));
+          }
+          done({ ok: true });
+        });
       });
     });
   }
 
-  /** Reads one stored set (null when absent; a corrupt record reads as absent, with a log line). */
-  read(storageKey: string, done: (result: ReadResult & { bytes?: Uint8Array }) => void): void {
+  /** Reads one stored set: null when absent, null and corrupt when its record failed verification. */
+  read(storageKey: string, done: (result: ReadResult) => void): void {
     this.ctx.storage({ type: "get", key: storageKey }, (r: StorageResult) => {
+      if (!r.ok && r.reason === "corrupt") {
+        this.noteCorrupt(storageKey, r.message);
+        return done({ ok: true, set: null, corrupt: true });
+      }
       if (!r.ok) {
         this.ctx.log("error", "storage read failed", { key: storageKey, error: r.message });
-        return done({ ok: false });
+        return done(r.reason === undefined ? { ok: false } : { ok: false, reason: r.reason });
       }
       if (r.value === undefined) return done({ ok: true, set: null });
-      const set = tryDecodeSet(this.ctx, r.value, storageKey);
-      return done(set === null ? { ok: true, set: null, corrupt: true, bytes: r.value } : { ok: true, set, bytes: r.value });
+      const v = this.verify(storageKey, r.value);
+      return done(v === null ? { ok: true, set: null, corrupt: true } : { ok: true, set: v.set });
     });
   }
 
-  /** What this node holds for a key: its object (if a primary) merged with any hints it holds. */
+  /**
+   * What this node holds for a key: its object (if a primary) merged with any hints it holds.
+   * Corrupt when any of those records is: the view is then incomplete, and must not be answered.
+   */
   localView(partition: number, key: string, done: (result: ReadResult) => void): void {
     const storageKeys = [objectKey(partition, key), ...this.hints.forKey(partition, key)];
     let pending = storageKeys.length;
     let failed = false;
+    let corrupt = false;
     let acc: SiblingSet | null = null;
     for (const sk of storageKeys) {
       this.read(sk, (r) => {
-        if (!r.ok || r.corrupt === true) failed = true; // never a view that silently lacks a record
+        if (!r.ok) failed = true;
+        else if (r.corrupt === true) corrupt = true;
         else if (r.set !== null) acc = acc === null ? r.set : mergeReplicas(this.ctx.mode, acc, r.set);
-        if (--pending === 0) done(failed ? { ok: false } : { ok: true, set: acc });
+        if (--pending > 0) return;
+        done(failed ? { ok: false } : corrupt ? { ok: true, set: null, corrupt: true } : { ok: true, set: acc });
       });
     }
   }
@@ -234,39 +348,47 @@ export class Replica {
    * The local view as bytes, for a get-reply. The common case (no hints for the key) sends the
    * stored bytes as they are, without decoding them (the coordinator validates what it gets).
    */
-  localViewBytes(partition: number, key: string, done: (result: { ok: false } | { ok: true; bytes: Uint8Array | null }) => void): void {
+  localViewBytes(partition: number, key: string, done: (result: { ok: false } | { ok: true; bytes: Uint8Array | null; corrupt?: true }) => void): void {
     if (this.hints.forKey(partition, key).length > 0) {
-      this.localView(partition, key, (r) => done(r.ok ? { ok: true, bytes: r.set === null ? null : encodeSiblingSet(r.set) } : r));
+      this.localView(partition, key, (r) => {
+        if (!r.ok) return done({ ok: false });
+        if (r.corrupt === true) return done({ ok: true, bytes: null, corrupt: true });
+        done({ ok: true, bytes: r.set === null ? null : encodeSiblingSet(r.set) });
+      });
       return;
     }
-    const storageKey = objectKey(partition, key);
-    this.ctx.storage({ type: "get", key: storageKey }, (r) => {
-      if (!r.ok) {
-        this.ctx.log("error", "storage read failed", { key: storageKey, error: r.message });
-        return done({ ok: false });
-      }
-      done({ ok: true, bytes: r.value ?? null });
+    this.readPayload(objectKey(partition, key), (r) => {
+      if (!r.ok) return done({ ok: false });
+      done(r.corrupt === true ? { ok: true, bytes: null, corrupt: true } : { ok: true, bytes: r.payload });
     });
   }
 
   /**
    * Merges an incoming set (replicate, repair, handoff, anti-entropy) into local storage.
    * A fallback (hint !== null and not a primary of the partition) stores it as a hint for the
-   * primary it stands in for. done(ok, changed) runs after the write completed.
+   * primary it stands in for. done(ok, changed) runs after the write completed; a failure
+   * says why when storage failed (done(false, false, "storage-full")).
    */
-  mergeIncoming(partition: number, key: string, incoming: SiblingSet, hint: NodeId | null, done: (ok: boolean, changed: boolean) => void): void {
+  mergeIncoming(
+    partition: number,
+    key: string,
+    incoming: SiblingSet,
+    hint: NodeId | null,
+    done: (ok: boolean, changed: boolean, failure?: ClientErrorCode) => void,
+  ): void {
     const asHint = hint !== null && hint !== this.ctx.self && !this.isPrimary(partition);
     const storageKey = asHint ? hintKey(hint, partition, key) : objectKey(partition, key);
     this.locks.run(storageKey, (release) => {
       this.read(storageKey, (local) => {
         if (!local.ok) {
           release();
-          return done(false, false);
+          return done(false, false, "storage-error");
         }
         if (this.refuseConflict(key, local.set, incoming)) {
           release();
           return done(false, false);
         }
+        // A corrupt local record is replaced by what came (the only healthy copy here).
         const merged = this.ctx.hasBug("overwrite")
           ? incoming // planted bug: replace instead of merge (what the original MecDB did)
           : mergeReplicas(this.ctx.mode, local.set ?? emptySet(), incoming);
@@ -275,12 +397,20 @@ export class Replica {
           return done(true, false);
         }
         const bytes = encodeSiblingSet(merged);
-        this.ctx.storage({ type: "put", key: storageKey, value: bytes }, (w) => {
+        // Restoring a corrupt object: fence this actor for the key in the same atomic write.
+        const fence = local.corrupt === true && !asHint ? fenceKey(partition, key) : null;
+        const write: StorageOp =
+          fence === null
+            ? { type: "put", key: storageKey, value: encodeRecord(bytes) }
+            : { type: "batch", puts: [[storageKey, encodeRecord(bytes)], [fence, msgpackEncode(this.ctx.actor).slice()]], dels: [] };
+        this.ctx.storage(write, (w) => {
           if (!w.ok) {
             this.ctx.log("error", "storage write failed", { key: storageKey, error: w.message });
             release();
-            return done(false, false);
+            return done(false, false, writeFailure(w));
           }
+          this.corruptKeys.delete(storageKey);
+          if (fence !== null) this.fenced.add(storageKey);
           if (asHint) {
             if (local.set === null) this.ctx.emit({ type: "hint-stored", key, forNode: hint });
             this.hints.add({ storageKey, target: hint, partition, key });
@@ -316,7 +446,14 @@ export class Replica {
       this.read(storageKey, (local) => {
         if (!local.ok) {
           release();
-          return done({ ok: false, message: "storage read failed" });
+          return done({ ok: false, message: "storage read failed", error: "storage-error" });
+        }
+        if (local.corrupt === true || this.fenced.has(storageKey)) {
+          // Treating it as absent would mint counter 1 again, and a restored copy may lack a dot
+          // this actor issued: refuse (nothing applied); another primary mints the write.
+          release();
+          const why = local.corrupt === true ? "is corrupt (it is being repaired from a peer)" : "was restored from a peer after corruption";
+          return done({ ok: false, message: `the local record of the key ${why}: this replica no longer mints it`, error: "storage-error" });
         }
         // Teaching mode client-vclock: the client's id is the actor (the original MecDB's scheme).
         const prepared = this.prepareMint(spec, local, this.actorFor(spec));
@@ -325,11 +462,11 @@ export class Replica {
           return done(prepared);
         }
         const { set, dot, bytes } = prepared;
-        this.ctx.storage({ type: "put", key: storageKey, value: bytes }, (w) => {
+        this.writeRecord(storageKey, bytes, (w) => {
           if (!w.ok) {
             this.ctx.log("error", "storage write failed", { key: storageKey, error: w.message });
             release();
-            return done({ ok: false, message: "storage write failed" });
+            return done({ ok: false, message: `storage write failed: ${w.message}`, error: writeFailure(w) });
           }
           // The dot is issued when it is durable: nothing (no replica, no client) saw it before,
           // so a dot whose write a machine crash lost was never issued and may be minted again.
@@ -352,7 +489,7 @@ export class Replica {
     const refuse = (reason: "corrupt-local" | "bad-context", message: string, badRequest: boolean): Extract<MintResult, { ok: false }> => {
       this.ctx.log(badRequest ? "warn" : "error", `refusing a write: ${message}`, { key: spec.key });
       this.ctx.emit({ type: "mint-refused", key: spec.key, reason });
-      return badRequest ? { ok: false, message, badRequest: true } : { ok: false, message };
+      return { ok: false, message, error: badRequest ? "bad-request" : "storage-error" };
     };
     if (local.corrupt === true) return refuse("corrupt-local", "the stored record of the key is unreadable; minting on it could re-issue its dots", false);
     const base = local.set ?? emptySet();
@@ -384,19 +521,20 @@ export class Replica {
     // The record's lock serialises every fallback mint of this key (whatever the hint target);
     // the hint's lock serialises the hint's read-modify-write with incoming merges.
     this.locks.run(recordKey, (releaseRecord) => {
-      const fail = (message: string, unavailable = false): void => {
+      const fail = (message: string, error: ClientErrorCode = "storage-error"): void => {
         releaseRecord();
-        done(unavailable ? { ok: false, message, unavailable: true } : { ok: false, message });
+        done({ ok: false, message, error });
       };
       this.ctx.storage({ type: "get", key: recordKey }, (rec) => {
         if (!rec.ok) return fail("storage read failed");
         const recorded = rec.value === undefined ? 0 : parseMinted(rec.value, this.actorFor(spec));
         this.localView(spec.partition, spec.key, (view) => {
           if (!view.ok) return fail("storage read failed");
+          if (view.corrupt === true) return fail("a local record of the key is corrupt");
           const base = view.set ?? emptySet();
           const actor = this.actorFor(spec);
           if (counterOf(base.clock, actor) < recorded) {
-            return fail("this fallback already handed off a write it minted for the key; a primary must take the next one", true);
+            return fail("this fallback already handed off a write it minted for the key; a primary must take the next one", "unavailable");
           }
           const prepared = this.prepareMint(spec, view, actor);
           if (!prepared.ok) {
@@ -406,16 +544,17 @@ export class Replica {
           const { set, dot } = prepared;
           this.locks.run(storageKey, (releaseHint) => {
             this.read(storageKey, (held) => {
-              if (!held.ok) {
+              if (!held.ok || held.corrupt === true) {
                 releaseHint();
-                return fail("storage read failed");
+                return fail(held.ok ? "a local record of the key is corrupt" : "storage read failed");
               }
               const stored = held.set === null ? set : mergeReplicas(this.ctx.mode, held.set, set);
               const bytes = encodeSiblingSet(stored);
               const counter = Math.max(recorded, actor === this.ctx.actor ? dot.counter : 0);
-              this.ctx.storage({ type: "batch", puts: [[storageKey, bytes], [recordKey, msgpackEncode([actor, counter]).slice()]], dels: [] }, (w) => {
+              this.ctx.storage({ type: "batch", puts: [[storageKey, encodeRecord(bytes)], [recordKey, msgpackEncode([actor, counter]).slice()]], dels: [] }, (w) => {
                 releaseHint();
-                if (!w.ok) return fail("storage write failed");
+                if (!w.ok) return fail(`storage write failed: ${w.message}`, writeFailure(w));
+                this.corruptKeys.delete(storageKey);
                 this.ctx.emit({ type: "dot-minted", key: spec.key, actor: dot.actor, counter: dot.counter }); // durable: issued
                 if (held.set === null) this.ctx.emit({ type: "hint-stored", key: spec.key, forNode: target });
                 this.hints.add({ storageKey, target, partition: spec.partition, key: spec.key });
@@ -442,7 +581,7 @@ export class Replica {
           return;
         }
         const bytes = encodeSiblingSet({ clock: local.set.clock, siblings: [] });
-        this.ctx.storage({ type: "put", key: storageKey, value: bytes }, (w) => {
+        this.writeRecord(storageKey, bytes, (w) => {
           if (w.ok) {
             this.trees.update(partition, key, bytes);
             this.ctx.emit({ type: "reap", key });
@@ -455,12 +594,13 @@ export class Replica {
 
   /**
    * Deletes a hint after its primary acknowledged the handoff, but only if it still holds
-   * exactly the bytes that were handed off (a newer write may have merged into it since).
+   * exactly the payload that was handed off (a newer write may have merged into it since).
    */
   deleteHintIfUnchanged(storageKey: string, handedOff: Uint8Array, done: (deleted: boolean) => void): void {
     this.locks.run(storageKey, (release) => {
       this.ctx.storage({ type: "get", key: storageKey }, (r) => {
-        if (!r.ok || r.value === undefined || !bytesEqual(r.value, handedOff)) {
+        const held = r.ok && r.value !== undefined ? openRecord(r.value) : null;
+        if (!r.ok || held === null || !held.ok || !bytesEqual(held.payload, handedOff)) {
           if (r.ok && r.value === undefined) this.hints.remove(storageKey);
           release();
           return done(false);
@@ -494,5 +634,14 @@ function parseMinted(bytes: Uint8Array, actor: string): number {
     return v[0] === actor ? v[1] : 0;
   } catch {
     return Number.MAX_SAFE_INTEGER;
+  }
+}
+
+function fenceActor(bytes: Uint8Array): string | null {
+  try {
+    const v: unknown = msgpackDecode(bytes);
+    return typeof v === "string" ? v : null;
+  } catch {
+    return null;
   }
 }
