@@ -7,7 +7,7 @@ import type { PeerMessage } from "../../src/core/messages.ts";
 import { createRing, partitionOf, preferenceList } from "../../src/core/ring/index.ts";
 import { META_KEY } from "../../src/core/replica/keys.ts";
 import { decodeSiblingSet, emptyClock, emptySet, encodeSiblingSet, update } from "../../src/core/versioning/index.ts";
-import { applyStorage, baseConfig, T0 } from "./harness.ts";
+import { applyStorage, baseConfig, storedSet, T0 } from "./harness.ts";
 
 const members = ["n1", "n2", "n3", "n4"];
 
@@ -128,7 +128,7 @@ describe("node machine", () => {
     expect(sentMessages(second.effects)).toEqual([]); // no ack: the coordinator cannot count it
     expect(second.effects.some((e) => e.kind === "event" && e.event.type === "dot-conflict")).toBe(true);
     expect(second.effects.some((e) => e.kind === "log" && e.level === "error")).toBe(true);
-    const stored = decodeSiblingSet(store.get([...store.keys()].find((k) => k.startsWith("o:"))!)!);
+    const stored = storedSet(store.get([...store.keys()].find((k) => k.startsWith("o:"))!)!);
     expect(stored.siblings.map((x) => new TextDecoder().decode(x.value!))).toEqual(["acknowledged"]);
   });
 
