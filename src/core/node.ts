@@ -16,7 +16,10 @@
 // - Before ready, client ops get "starting", forwarded writes get "starting" (nothing was
 //   applied, the coordinator may try the next primary), other peer messages are dropped
 //   (senders cope with loss), but every message still counts as proof of life.
-// - A malformed peer message is logged and dropped; it never crashes the node.
+// - A peer message is decoded (messages.ts) and validated (validate.ts) before it touches
+//   state: its sender is the peer the transport authenticated, not its `from` field. A
+//   malformed or forged message is dropped and counted (a "peer-message-dropped" event);
+//   it never crashes the node.
 // - Periodic work: a heartbeat to every peer every heartbeatIntervalMs, whatever other traffic
 //   flows (production sends them on their own control socket, so they never wait behind a
 //   data backlog), a probe on the data channel to each peer whose requests timed out (its ack,
@@ -38,11 +41,12 @@ import type { Transition } from "./membership/failure-detector.ts";
 import { decodeMessage, encodeMessage, isReplyType } from "./messages.ts";
 import type { PeerMessage } from "./messages.ts";
 import { Prng, doubleWords, hex32 } from "./random.ts";
+import { validatePeerMessage, type DropReason, type ValidationContext } from "./validate.ts";
 import { AntiEntropyExchange } from "./replica/ae-exchange.ts";
 import { Handoff } from "./replica/handoff.ts";
 import { META_KEY } from "./replica/keys.ts";
 import { Replica, tryDecodeSet } from "./replica/replica.ts";
-import { createRing, partitionOf } from "./ring/index.ts";
+import { createRing } from "./ring/index.ts";
 import type { Ring } from "./ring/index.ts";
 import type {
   BugName,
@@ -117,6 +121,7 @@ class Node implements NodeMachine {
   private readonly putCoordinator: PutCoordinator;
   private readonly handoff: Handoff;
   private readonly antiEntropy: AntiEntropyExchange;
+  private readonly validation: ValidationContext;
 
   constructor(private readonly config: NodeConfig) {
     this.id = config.id;
@@ -131,6 +136,13 @@ class Node implements NodeMachine {
     this.putCoordinator = new PutCoordinator(this.ctx, this.replica, this.mintCoordinator);
     this.handoff = new Handoff(this.ctx, this.replica);
     this.antiEntropy = new AntiEntropyExchange(this.ctx, this.replica);
+    this.validation = {
+      self: config.id,
+      members: config.members,
+      partitionCount: config.partitionCount,
+      n: config.n,
+      maxKeyBytes: config.limits?.maxKeyBytes ?? 65_536,
+    };
   }
 
   private makeContext(): NodeContext {
@@ -354,19 +366,12 @@ class Node implements NodeMachine {
     try {
       msg = decodeMessage(bytes);
     } catch (e) {
-      this.ctx.log("warn", "dropping a malformed peer message", { from: transportFrom, error: e instanceof Error ? e.message : String(e) });
+      this.dropMessage(transportFrom, "malformed", e instanceof Error ? e.message : String(e));
       return;
     }
-    if (msg.from === this.config.id || !this.config.members.includes(msg.from)) {
-      this.ctx.log("warn", "dropping a message from an unknown sender", { from: msg.from, transportFrom });
-      return;
-    }
-    if ("partition" in msg && msg.partition >= this.config.partitionCount) {
-      this.ctx.log("warn", "dropping a message for an unknown partition", { from: msg.from, type: msg.type });
-      return;
-    }
-    if ("key" in msg && "partition" in msg && partitionOf(msg.key, this.config.partitionCount) !== msg.partition) {
-      this.ctx.log("warn", "dropping a message whose key is not in its partition", { from: msg.from, type: msg.type });
+    const verdict = validatePeerMessage(msg, transportFrom, this.validation);
+    if (!verdict.ok) {
+      this.dropMessage(transportFrom, verdict.reason, verdict.detail, msg.type);
       return;
     }
     this.emitTransitions(this.detector.heard(msg.from, this.monoMs));
@@ -377,6 +382,12 @@ class Node implements NodeMachine {
       return;
     }
     this.dispatch(msg);
+  }
+
+  /** A peer message that must not touch state: logged and counted. */
+  private dropMessage(peer: NodeId, reason: DropReason, detail: string, type?: string): void {
+    this.ctx.log("warn", "dropping a peer message", { peer, reason, detail, ...(type === undefined ? {} : { type }) });
+    this.emit({ type: "peer-message-dropped", reason, peer });
   }
 
   private dispatch(msg: PeerMessage): void {

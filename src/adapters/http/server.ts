@@ -42,6 +42,11 @@ export type ErrorCode =
   | "bad-param"
   | "bad-request"
   | "too-large"
+  | "too-many-siblings"
+  | "object-too-large"
+  | "unauthorized"
+  | "headers-too-large"
+  | "timeout"
   | "unsupported-media-type"
   | "method-not-allowed"
   | "not-found"
@@ -238,6 +243,10 @@ function resultError(result: Extract<ClientResult, { ok: false }>): HttpError {
       return new HttpError(503, "starting", result.message || "the node is still starting", extra);
     case "bad-request":
       return new HttpError(400, "bad-request", result.message || "bad request", extra);
+    case "too-many-siblings":
+      return new HttpError(409, "too-many-siblings", result.message);
+    case "object-too-large":
+      return new HttpError(413, "object-too-large", result.message);
     default: {
       const e: never = result.error;
       return new HttpError(503, "unavailable", String(e), extra);

@@ -234,6 +234,10 @@ export class NodeStats {
         this.suspected.delete(event.peer);
         this.mSuspected.set(this.suspected.size);
         return;
+      case "peer-message-dropped":
+      case "write-refused":
+        // Counted by label in SecurityMetrics (src/adapters/security-metrics.ts).
+        return;
       default: {
         // A new event type: counted in mec_node_events_total above, nothing else to do.
         const _exhaustive: never = event;

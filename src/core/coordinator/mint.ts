@@ -52,6 +52,10 @@ export class MintCoordinator {
     const { primaries, fallbacks } = this.replica.preferences(req.partition);
     const onMinted = (minted: MintResult): void => {
       if (!minted.ok) {
+        if (minted.refused !== undefined) {
+          done({ ok: false, error: minted.refused, message: minted.message, answered: 0, needed: req.w, maybeApplied: false });
+          return;
+        }
         done({
           ok: false, error: minted.unavailable === true ? "unavailable" : "quorum",
           message: `the minting replica could not apply the write: ${minted.message}`, answered: 0, needed: req.w, maybeApplied: false,

@@ -18,7 +18,7 @@
 import type { NodeContext } from "../context.ts";
 import type { PeerMessage, WireWriteResult } from "../messages.ts";
 import type { Replica } from "../replica/replica.ts";
-import type { ClientOp, ClientResult, NodeId } from "../types.ts";
+import type { ClientErrorCode, ClientOp, ClientResult, NodeId } from "../types.ts";
 import type { VClock } from "../versioning/types.ts";
 import { decodeClock, decodeSiblingSet, emptyClock, encodeClock } from "../versioning/index.ts";
 import { partitionOf } from "../ring/index.ts";
@@ -123,7 +123,8 @@ export class PutCoordinator {
     const fwd = this.pending.get(reqId);
     if (fwd === undefined || from !== fwd.to) return; // stale, duplicate or misrouted
     this.ctx.cancelTimer(fwd.timerId);
-    if (!result.ok && !result.maybeApplied && result.error !== "bad-request") {
+    // A refusal (bad request, an object limit) would be the same on every replica: no retry.
+    if (!result.ok && !result.maybeApplied && !isRefusal(result.error)) {
       const next = fwd.remaining.shift();
       if (next !== undefined) {
         // The replica applied nothing (booting, refused, storage failure): safe to try the next
@@ -215,4 +216,9 @@ function unknownOutcome(req: MintRequest, message: string): ClientResult {
 export function toClientResult(type: "put" | "delete", result: WireWriteResult): ClientResult {
   if (!result.ok) return { ok: false, type, error: result.error, message: result.message, answered: result.answered, needed: result.needed, maybeApplied: result.maybeApplied };
   return { ok: true, type, set: decodeSiblingSet(result.set), dot: result.dot, replicas: result.replicas };
+}
+
+/** Errors that every replica would answer alike (retrying elsewhere cannot help). */
+function isRefusal(error: ClientErrorCode): boolean {
+  return error === "bad-request" || error === "too-many-siblings" || error === "object-too-large";
 }

@@ -34,12 +34,14 @@ import {
   emptySet,
   encodeSiblingSet,
   isTombstoneOnly,
+  liveSiblings,
   mergeReplicas,
   nanosFromMillis,
   setsEqual,
 } from "../versioning/index.ts";
 import { preferenceList } from "../ring/index.ts";
 import { AntiEntropyTrees } from "./anti-entropy.ts";
+import { checkObjectLimits, type ObjectSize } from "./limits.ts";
 import { HINT_PREFIX, OBJECT_PREFIX, hintKey, mintedKey, objectKey, parseHintKey, parseObjectKey } from "./keys.ts";
 
 
@@ -123,7 +125,7 @@ export type ReadResult = { readonly ok: true; readonly set: SiblingSet | null } 
 
 export type MintResult =
   | { readonly ok: true; readonly set: SiblingSet; readonly bytes: Uint8Array; readonly dot: Dot }
-  | { readonly ok: false; readonly message: string; readonly unavailable?: true };
+  | { readonly ok: false; readonly message: string; readonly unavailable?: true; readonly refused?: "too-many-siblings" | "object-too-large" };
 
 export interface WriteSpec {
   readonly partition: number;
@@ -298,6 +300,11 @@ export class Replica {
         // Teaching mode client-vclock: the client's id is the actor (the original MecDB's scheme).
         const { set, dot } = applyWrite(this.ctx.mode, local.set ?? emptySet(), spec.context, this.actorFor(spec), this.writeOf(spec));
         const bytes = encodeSiblingSet(set);
+        const refusal = this.limitRefusal(spec.key, local.set, set, bytes);
+        if (refusal !== null) {
+          release();
+          return done(refusal);
+        }
         this.ctx.storage({ type: "put", key: storageKey, value: bytes }, (w) => {
           if (!w.ok) {
             this.ctx.log("error", "storage write failed", { key: storageKey, error: w.message });
@@ -313,6 +320,20 @@ export class Replica {
         });
       });
     });
+  }
+
+  /** A refusal when the write's result exceeds an object limit (and a warning near one); null to go on. */
+  private limitRefusal(key: string, before: SiblingSet | null, after: SiblingSet, afterBytes: Uint8Array): MintResult | null {
+    const sizeOf = (set: SiblingSet | null): ObjectSize =>
+      set === null ? { siblings: 0, bytes: 0 } : { siblings: liveSiblings(set).length, bytes: encodeSiblingSet(set).length };
+    const verdict = checkObjectLimits(() => sizeOf(before), { siblings: liveSiblings(after).length, bytes: afterBytes.length }, this.ctx.config.limits);
+    if (verdict.ok) {
+      if (verdict.warn !== null) this.ctx.log("warn", `key near its object limits: ${verdict.warn}`, { key });
+      return null;
+    }
+    this.ctx.log("warn", "write refused: object limit", { key, error: verdict.error });
+    this.ctx.emit({ type: "write-refused", key, limit: verdict.error === "too-many-siblings" ? "siblings" : "object-bytes" });
+    return { ok: false, message: verdict.message, refused: verdict.error };
   }
 
   /** The actor a write is minted under: the node's, or the client's id in the client-vclock teaching mode. */
@@ -349,6 +370,11 @@ export class Replica {
             return fail("this fallback already handed off a write it minted for the key; a primary must take the next one", true);
           }
           const { set, dot } = applyWrite(this.ctx.mode, base, spec.context, actor, this.writeOf(spec));
+          const refusal = this.limitRefusal(spec.key, view.set, set, encodeSiblingSet(set));
+          if (refusal !== null) {
+            releaseRecord();
+            return done(refusal);
+          }
           this.locks.run(storageKey, (releaseHint) => {
             this.read(storageKey, (held) => {
               if (!held.ok) {
