@@ -72,7 +72,7 @@ describe("HTTPS and bearer tokens", () => {
     execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { stdio: "ignore" });
     const token = "s3cret-token-0123456789";
     writeFileSync(join(dir, "tokens"), `# clients\n${token}\nanother-token-abcdefghij\n`);
-    const { file, httpPort } = await config("tls", [`http_tls_cert_file = "${cert}"`, `http_tls_key_file = "${key}"`, `http_auth_tokens_file = "${join(dir, "tokens")}"`]);
+    const { file, httpPort } = await config("tls", [`http_tls_cert_file = "${cert}"`, `http_tls_key_file = "${key}"`, `http_auth_tokens_file = "${join(dir, "tokens")}"`, "n = 1", "r = 1", "w = 1"]);
     const ca = execFileSync("cat", [cert]).toString();
     const p = spawnMec(["--config", file]);
     const ready = await until(async () => (await httpsCall(httpPort, ca, "GET", "/ping").catch(() => ({ status: 0 }))).status === 200, 20_000);
