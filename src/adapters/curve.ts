@@ -12,9 +12,9 @@
 // - ZAP is per process, not per socket: nodes started in one process (tests) share the one
 //   handler, each registering its domain's allow-list. A connection whose key is not in its
 //   domain's list is refused ("400"); libzmq then drops it without delivering anything.
-// - What CURVE does not give: the routing id a DEALER announces is chosen by the client. Only
-//   members can connect at all, so a member could claim another member's id; members are
-//   trusted (see the README's threat model).
+// - What CURVE does not give: the routing id a DEALER announces is chosen by the client (and
+//   zeromq.js does not expose the ZAP user id on messages). peer-auth.ts closes that gap: every
+//   zmq message carries a tag only the member owning the routing id can compute.
 import { Reply } from "zeromq";
 import { z85Encode } from "./curve-keys.ts";
 

@@ -11,6 +11,7 @@ import { DROP_REASONS } from "../core/validate.ts";
 export interface TransportSecurityCounts {
   readonly malformed: number;
   readonly zapDenied: number;
+  readonly unauthenticated: number;
 }
 
 export class SecurityMetrics {
@@ -47,6 +48,14 @@ export class SecurityMetrics {
       registers,
       collect() {
         this.set(transport().zapDenied);
+      },
+    });
+    new Gauge({
+      name: "mec_transport_unauthenticated",
+      help: "ZeroMQ messages from a member's connection whose tag does not prove their routing id (dropped)",
+      registers,
+      collect() {
+        this.set(transport().unauthenticated);
       },
     });
   }

@@ -47,11 +47,14 @@
 // - Security (optional, `curve`): both ROUTERs are CURVE servers whose ZAP handler admits
 //   only members' public keys, and every DEALER authenticates the peer it connects to by its
 //   public key, so traffic is encrypted and only members take part (curve.ts). The sender a
-//   message is delivered with is the connection's routing id; without CURVE anyone who can
-//   reach the ports can claim any id. `maxMessageBytes` bounds what a ROUTER accepts.
+//   message is delivered with is the connection's routing id, which with CURVE every zmq
+//   message proves with a tag only that member can make ([payload, tag]; peer-auth.ts);
+//   without CURVE anyone who can reach the ports can claim any id. `maxMessageBytes` bounds
+//   what a ROUTER accepts.
 import { Dealer, Router } from "zeromq";
 import { registerZapDomain } from "./curve.ts";
 import type { CurveKeyPair } from "./curve-keys.ts";
+import { PeerAuthenticator } from "./peer-auth.ts";
 import type { NodeId } from "../core/types.ts";
 import type { TransportPort } from "../ports/index.ts";
 
@@ -106,6 +109,8 @@ export interface TransportStats {
   droppedTooLarge: number;
   /** Incoming CURVE connections the ZAP handler refused (not a member's key). */
   zapDenied: number;
+  /** Received zmq messages whose tag does not prove their routing id (peer-auth.ts); dropped. */
+  unauthenticated: number;
 }
 
 /** Parses a production node id "host:port" (the last colon splits, so IPv6 "[::1]:7000" works). */
@@ -184,6 +189,8 @@ class PeerSocket {
     private readonly queueMax: number,
     private readonly stats: TransportStats,
     private readonly messageBytesMax: number,
+    /** With CURVE: the tag that proves this node sent the frame (peer-auth.ts). */
+    private readonly tagOf: ((frame: Buffer) => Buffer) | null,
   ) {
     socket.events.on("handshake", () => (this.connected = true));
     socket.events.on("disconnect", () => (this.connected = false));
@@ -214,7 +221,8 @@ class PeerSocket {
       while (!this.closed && this.queue.length > 0) {
         const batch = this.queue.splice(0, this.batchLength());
         try {
-          await this.socket.send(frameBatch(batch));
+          const frame = frameBatch(batch);
+          await this.socket.send(this.tagOf === null ? frame : [frame, this.tagOf(frame)]);
           this.stats.sent += batch.length;
         } catch {
           // EAGAIN (no completed connection or HWM reached, with sendTimeout) or the socket
@@ -245,7 +253,8 @@ class PeerSocket {
 }
 
 export class ZmqTransport implements TransportPort {
-  readonly stats: TransportStats = { sent: 0, received: 0, droppedQueueFull: 0, droppedUnreachable: 0, malformed: 0, droppedTooLarge: 0, zapDenied: 0 };
+  readonly stats: TransportStats = { sent: 0, received: 0, droppedQueueFull: 0, droppedUnreachable: 0, malformed: 0, droppedTooLarge: 0, zapDenied: 0, unauthenticated: 0 };
+  private readonly auth: PeerAuthenticator | null;
   private unregisterZap: (() => void) | null = null;
   private receiver: ((from: NodeId, bytes: Uint8Array) => void) | null = null;
   private readonly peers = new Map<string, PeerSocket>();
@@ -257,6 +266,7 @@ export class ZmqTransport implements TransportPort {
   private constructor(private readonly opts: ZmqTransportOptions) {
     this.addressOf = opts.addressOf ?? parseNodeId;
     this.classify = opts.classify ?? (() => "data");
+    this.auth = opts.curve === undefined ? null : new PeerAuthenticator(opts.selfId, opts.curve.keys, opts.curve.peerKeys);
   }
 
   /** Binds the control (port) and data (port + 1) ROUTERs; rejects with a clear message if a port is taken. */
@@ -371,7 +381,9 @@ export class ZmqTransport implements TransportPort {
       reconnectMaxInterval: this.opts.reconnectMaxIntervalMs ?? 500,
     });
     dealer.connect(tcpUrl(host, channel === "control" ? port : port + 1));
-    const peer = new PeerSocket(dealer, this.opts.queueMax ?? 1000, this.stats, this.opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
+    const auth = this.auth;
+    const tagOf = auth === null ? null : (frame: Buffer): Buffer => auth.tag(to, frame);
+    const peer = new PeerSocket(dealer, this.opts.queueMax ?? 1000, this.stats, this.opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, tagOf);
     this.peers.set(key, peer);
     return peer;
   }
@@ -379,13 +391,17 @@ export class ZmqTransport implements TransportPort {
   private async receiveLoop(router: Router): Promise<void> {
     try {
       for await (const frames of router) {
-        const [id, payload] = frames;
-        const messages = frames.length === 2 && id !== undefined && id.length > 0 && payload !== undefined ? unframeBatch(payload) : null;
+        const [id, payload, tag] = frames;
+        const messages = frames.length === (this.auth === null ? 2 : 3) && id !== undefined && id.length > 0 && payload !== undefined ? unframeBatch(payload) : null;
         if (messages === null) {
           this.stats.malformed++;
           continue;
         }
         const from = id!.toString("utf8");
+        if (this.auth !== null && !this.auth.verify(from, payload!, tag)) {
+          this.stats.unauthenticated++;
+          continue;
+        }
         try {
           for (const m of messages) {
             this.stats.received++;

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Dealer, curveKeyPair } from "zeromq";
 import { generateKeyPair, isCurveKey, publicKeyOf, z85Decode, z85Encode } from "../../src/adapters/curve-keys.ts";
 import { ZmqTransport, frameBatch } from "../../src/adapters/zmq-transport.ts";
+import { PeerAuthenticator } from "../../src/adapters/peer-auth.ts";
 import { freePortBlock } from "./free-ports.ts";
 
 const open: { close(): void }[] = [];
@@ -85,6 +86,31 @@ describe("ZmqTransport with CURVE", () => {
       await sleep(20);
     }
     await sleep(300);
+    expect(got).toEqual([]);
+  });
+});
+
+describe("ZmqTransport with CURVE: routing ids are bound to keys", () => {
+  it("a member that claims another member's routing id is dropped and counted", async () => {
+    const base = await freePortBlock(4);
+    const [ida, idb, idc] = [`127.0.0.1:${base}`, `127.0.0.1:${base + 2}`, "127.0.0.1:1"];
+    const [ka, kb, kc] = [generateKeyPair(), generateKeyPair(), generateKeyPair()];
+    const peerKeys = new Map([[ida, ka.publicKey], [idb, kb.publicKey], [idc, kc.publicKey]]);
+    const a = await ZmqTransport.start({ selfId: ida, bind: "127.0.0.1", port: base, curve: { keys: ka, peerKeys } });
+    open.push(a);
+    const got: [string, string][] = [];
+    a.onMessage((from, bytes) => got.push([from, Buffer.from(bytes).toString()]));
+    // Member c connects with its own (admitted) key but claims to be b.
+    const liar = new Dealer({ routingId: idb, linger: 0, sendTimeout: 0, curveServerKey: ka.publicKey, curvePublicKey: kc.publicKey, curveSecretKey: kc.secretKey });
+    open.push(liar);
+    liar.connect(`tcp://127.0.0.1:${base + 1}`);
+    const cAuth = new PeerAuthenticator(idc, kc, peerKeys);
+    for (let i = 0; i < 20 && a.stats.unauthenticated === 0; i++) {
+      const frame = frameBatch([enc("as b")]);
+      await liar.send([frame, cAuth.tag(ida, frame)]).catch(() => {});
+      await sleep(30);
+    }
+    expect(a.stats.unauthenticated).toBeGreaterThan(0);
     expect(got).toEqual([]);
   });
 });
