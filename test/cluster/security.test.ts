@@ -224,7 +224,7 @@ describe("a CURVE cluster of real processes", () => {
     const trickle = setInterval(() => !closed && c.socket.write("a"), 200);
     try {
       // Other clients are served meanwhile.
-      for (let i = 0; i < 5; i++) expect((await raw(`${node.url}/mec/curve-ok`)).status).toBe(200);
+      for (let i = 0; i < 5; i++) expect((await raw(`${node.url}/mec/trickle-other-${i}`, { method: "PUT", body: `v${i}` })).status).toBe(200);
       const at = await Promise.race([c.closedAt, sleep(10_000).then(() => NaN)]);
       expect(at - started).toBeLessThan(6000); // 2 s timeout, checked every 500 ms, + load slack
       expect(c.data()).toMatch(/^HTTP\/1\.1 408/);
