@@ -67,6 +67,8 @@ function checkReqId(msg: Exclude<PeerMessage, { type: "heartbeat" }>, self: Node
 
 function checkKey(key: string, partition: number, vc: ValidationContext): Verdict {
   if (key.length === 0 || utf8.encode(key).length > vc.maxKeyBytes) return drop("bad-key", `key of ${key.length} characters (limit ${vc.maxKeyBytes} bytes)`);
+  // A key the HTTP API could never name (so never read or delete) is not a key.
+  if (key.includes("\0")) return drop("bad-key", "key contains NUL");
   if (partitionOf(key, vc.partitionCount) !== partition) return drop("bad-key", `key not in partition ${partition}`);
   return OK;
 }

@@ -144,6 +144,7 @@ describe("validatePeerMessage", () => {
     ["a request id of another node", get({ reqId: "n3/0/1" }), "n2", "bad-request-id"],
     ["a partition outside the ring", get({ partition: PARTITIONS }), "n2", "bad-partition"],
     ["a key outside its partition", get({ partition: (partitionOf("k", PARTITIONS) + 1) % PARTITIONS }), "n2", "bad-key"],
+    ["a key with NUL (no HTTP request can name it)", get({ key: "a\0", partition: partitionOf("a\0", PARTITIONS) }), "n2", "bad-key"],
     ["a key over the limit", get({ key: "123456789", partition: partitionOf("123456789", PARTITIONS) }), "n2", "bad-key"],
     ["a reply to a request that is not ours", { type: "replicate-ack", reqId: "n2/0/1", from: "n2" } as PeerMessage, "n2", "bad-request-id"],
     ["a hint naming a non-member", { type: "replicate", reqId: "n2/0/1", from: "n2", partition: partitionOf("k", PARTITIONS), key: "k", set: bytes("x"), hint: "x" } as PeerMessage, "n2", "bad-field"],
