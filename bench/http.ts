@@ -7,6 +7,8 @@
 //       spread over the three nodes, as Dynamo clients do: any node coordinates)
 //   (d) the same 3-node cluster with ZeroMQ CURVE on both cluster sockets (key pairs as
 //       `mec cluster` makes them): d/c is what authenticated, encrypted cluster traffic costs
+//   (t) the transport alone, in this process, CURVE off and on, interleaved 5 times: round
+//       trips per second and CPU time per round trip, one at a time (bench/lib/curve-transport.ts)
 //
 // For each: PUT of a fresh key with a 100-byte body, and GET of a random one of 1000
 // pre-written keys, with autocannon (programmatic) on loopback, `--duration` seconds each
@@ -28,6 +30,7 @@ import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { mecEntryArgs } from "../src/cli/self.ts";
 import { generateKeyPair, writeKeyFile } from "../src/adapters/curve-keys.ts";
+import { measureTransport, type TransportMeasure } from "./lib/curve-transport.ts";
 
 const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const MEC_ARGS = mecEntryArgs();
@@ -49,7 +52,7 @@ interface Options {
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { durationS: 5, connections: 12, bodyBytes: 100, keys: 1000, only: new Set(["a", "b", "c", "d"]), sync: false, json: false, profDir: null, rounds: 1 };
+  const o: Options = { durationS: 5, connections: 12, bodyBytes: 100, keys: 1000, only: new Set(["a", "b", "c", "d", "t"]), sync: false, json: false, profDir: null, rounds: 1 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): string => {
@@ -512,11 +515,36 @@ function roundsReport(rounds: readonly Row[][]): string {
   return out.join("\n");
 }
 
+/** (t): the transport with CURVE off and on, interleaved off/on 3 times. */
+async function transportRounds(): Promise<TransportMeasure[]> {
+  process.stderr.write("t: transport round trips, CURVE off and on ...\n");
+  const out: TransportMeasure[] = [];
+  for (let i = 0; i < 5; i++) {
+    for (const curve of [false, true]) out.push(await measureTransport(curve, await freePortPair(), await freePortPair(), 5000, 1));
+  }
+  return out;
+}
+
+function transportReport(ms: readonly TransportMeasure[]): string {
+  if (ms.length === 0) return "";
+  const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? NaN;
+  const of = (curve: boolean, f: (m: TransportMeasure) => number): number => median(ms.filter((m) => m.curve === curve).map(f));
+  const lines = ["", "(t) ZeroMQ transport alone, 200-byte request/reply, 1 outstanding (median of 5 interleaved runs)"];
+  for (const curve of [false, true]) {
+    lines.push(`  CURVE ${curve ? "on " : "off"}: ${fmt(of(curve, (m) => m.roundTripsPerS))} round trips/s, ${fmt(of(curve, (m) => m.cpuUsPerRoundTrip), 1)} us CPU per round trip`);
+  }
+  const rt = of(true, (m) => m.roundTripsPerS) / of(false, (m) => m.roundTripsPerS);
+  const cpu = of(true, (m) => m.cpuUsPerRoundTrip) / of(false, (m) => m.cpuUsPerRoundTrip);
+  lines.push(`  on/off: ${fmt(rt * 100)}% of the round trips/s, ${fmt(cpu, 2)}x the CPU per round trip`);
+  return `${lines.join("\n")}\n`;
+}
+
 async function main(): Promise<number> {
   const o = parseArgs(process.argv.slice(2));
   profDir = o.profDir;
   const dir = mkdtempSync(join(tmpdir(), "mec-bench-"));
   const rounds: Row[][] = [];
+  let transport: TransportMeasure[] = [];
   try {
     for (let round = 1; round <= o.rounds; round++) {
       if (o.rounds > 1) process.stderr.write(`round ${round} of ${o.rounds}\n`);
@@ -536,13 +564,14 @@ async function main(): Promise<number> {
       }
       rounds.push(rows);
     }
+    if (o.only.has("t")) transport = await transportRounds();
   } finally {
     killAll("SIGKILL");
   }
   const rows = combineRounds(rounds);
   if (prefillRetries > 0) process.stderr.write(`note: ${prefillRetries} prefill PUTs answered 503 and were retried\n`);
   if (o.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-  else process.stdout.write(`${report(rows, o)}${roundsReport(rounds)}\n`);
+  else process.stdout.write(`${report(rows, o)}${roundsReport(rounds)}\n${transportReport(transport)}`);
   const failed = rows.some((r) => r.error !== null);
   if (!failed) rmSync(dir, { recursive: true, force: true });
   else process.stderr.write(`logs kept in ${dir}\n`);
