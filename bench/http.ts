@@ -5,6 +5,10 @@
 //   (b) one MecDB node, N=R=W=1                  (a real `node bin/mec.js --config FILE`)
 //   (c) a 3-node local MecDB cluster, N=3 R=2 W=2 (three real node processes; the load is
 //       spread over the three nodes, as Dynamo clients do: any node coordinates)
+//   (d) the same 3-node cluster with ZeroMQ CURVE on both cluster sockets (key pairs as
+//       `mec cluster` makes them): d/c is what authenticated, encrypted cluster traffic costs
+//   (t) the transport alone, in this process, CURVE off and on, interleaved 5 times: round
+//       trips per second and CPU time per round trip, one at a time (bench/lib/curve-transport.ts)
 //
 // For each: PUT of a fresh key with a 100-byte body, and GET of a random one of 1000
 // pre-written keys, with autocannon (programmatic) on loopback, `--duration` seconds each
@@ -13,7 +17,7 @@
 // the scenarios do not compete for the two cores; autocannon runs in this process.
 //
 // Options: --duration S (5)  --connections C (12)  --body BYTES (100)  --keys K (1000)
-//          --only a,b,c (add h: the HTTP layer alone over an in-memory handle)  --sync (storage writes synced, in a and in b/c)  --json
+//          --only a,b,c,d (add h: the HTTP layer alone over an in-memory handle)  --sync (storage writes synced, in a and in b/c)  --json
 //          --prof DIR (a V8 CPU profile of each server process, written when it stops)
 //          --rounds N (1): run the scenarios N times interleaved, a b c a b c ..., and report
 //          each one's median run (per PUT and GET): other load on the machine then hits all alike
@@ -25,6 +29,8 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { mecEntryArgs } from "../src/cli/self.ts";
+import { generateKeyPair, writeKeyFile } from "../src/adapters/curve-keys.ts";
+import { measureTransport, type TransportMeasure } from "./lib/curve-transport.ts";
 
 const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const MEC_ARGS = mecEntryArgs();
@@ -46,7 +52,7 @@ interface Options {
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { durationS: 5, connections: 12, bodyBytes: 100, keys: 1000, only: new Set(["a", "b", "c"]), sync: false, json: false, profDir: null, rounds: 1 };
+  const o: Options = { durationS: 5, connections: 12, bodyBytes: 100, keys: 1000, only: new Set(["a", "b", "c", "d", "t"]), sync: false, json: false, profDir: null, rounds: 1 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): string => {
@@ -190,7 +196,7 @@ interface NodeSpec {
 }
 
 /** The original README's TOML plus the optional keys the bench needs. */
-function nodeToml(self: NodeSpec, all: readonly NodeSpec[], nrw: { n: number; r: number; w: number }, sync: boolean): string {
+function nodeToml(self: NodeSpec, all: readonly NodeSpec[], nrw: { n: number; r: number; w: number }, sync: boolean, keys: ReadonlyMap<string, string> | null): string {
   const lines = [
     `name = "${self.name}"`,
     `port = ${self.port}`,
@@ -201,24 +207,35 @@ function nodeToml(self: NodeSpec, all: readonly NodeSpec[], nrw: { n: number; r:
     `w = ${nrw.w}`,
     `sync = ${sync}`,
     `log_level = "warn"`,
+    ...(keys === null ? [] : [`curve_key_file = "${self.root}.key"`]),
   ];
   for (const other of all) {
     if (other === self) continue;
     lines.push("", "[[node]]", `host = "127.0.0.1"`, `port = ${other.port}`);
+    if (keys !== null) lines.push(`curve_public_key = "${keys.get(other.name)!}"`);
   }
   return `${lines.join("\n")}\n`;
 }
 
-async function startCluster(dir: string, count: number, nrw: { n: number; r: number; w: number }, sync: boolean): Promise<Target> {
+async function startCluster(dir: string, count: number, nrw: { n: number; r: number; w: number }, sync: boolean, curve = false): Promise<Target> {
   mkdirSync(dir, { recursive: true });
   const specs: NodeSpec[] = [];
   for (let i = 1; i <= count; i++) {
     specs.push({ name: `bench${i}`, port: await freePortPair(), httpport: await freePortPair(), root: join(dir, `node${i}`) });
   }
+  let keys: Map<string, string> | null = null;
+  if (curve) {
+    keys = new Map();
+    for (const spec of specs) {
+      const pair = generateKeyPair();
+      writeKeyFile(`${spec.root}.key`, pair, spec.name);
+      keys.set(spec.name, pair.publicKey);
+    }
+  }
   const procs: { child: ChildProcess; log: string; url: string }[] = [];
   for (const spec of specs) {
     const config = join(dir, `${spec.name}.toml`);
-    writeFileSync(config, nodeToml(spec, specs, nrw, sync));
+    writeFileSync(config, nodeToml(spec, specs, nrw, sync, keys));
     const log = join(dir, `${spec.name}.log`);
     const child = spawnLogged([...MEC_ARGS, "--config", config], log);
     procs.push({ child, log, url: `http://127.0.0.1:${spec.httpport}` });
@@ -348,7 +365,7 @@ async function load(urls: readonly string[], pids: readonly number[], op: "put" 
 }
 
 interface Row {
-  id: "a" | "h" | "b" | "c";
+  id: "a" | "h" | "b" | "c" | "d";
   label: string;
   put: Measure | null;
   get: Measure | null;
@@ -439,6 +456,13 @@ function report(rows: readonly Row[], o: Options): string {
       `${id}/a: PUT ${fmt(put * 100)}% (${met(put)}), GET ${fmt(get * 100)}% (${met(get)})   target >= ${fmt(goal * 100)}% of a`,
     );
   }
+  const c = rows.find((r) => r.id === "c");
+  const d = rows.find((r) => r.id === "d");
+  if (c?.put != null && c.get != null && d?.put != null && d.get != null) {
+    out.push(
+      `d/c: PUT ${fmt((d.put.rps / c.put.rps) * 100)}%, GET ${fmt((d.get.rps / c.get.rps) * 100)}%   (no target: CURVE's cost; p99 PUT ${fmt(c.put.p99Ms, 2)} -> ${fmt(d.put.p99Ms, 2)} ms, GET ${fmt(c.get.p99Ms, 2)} -> ${fmt(d.get.p99Ms, 2)} ms)`,
+    );
+  }
   // Where the two cores went: CPU time per request of the server processes (all their
   // threads: libzmq's I/O thread and LevelDB's workers included) and of the load generator.
   const measured = rows.filter((r) => r.put !== null && r.get !== null);
@@ -491,11 +515,36 @@ function roundsReport(rounds: readonly Row[][]): string {
   return out.join("\n");
 }
 
+/** (t): the transport with CURVE off and on, interleaved off/on 3 times. */
+async function transportRounds(): Promise<TransportMeasure[]> {
+  process.stderr.write("t: transport round trips, CURVE off and on ...\n");
+  const out: TransportMeasure[] = [];
+  for (let i = 0; i < 5; i++) {
+    for (const curve of [false, true]) out.push(await measureTransport(curve, await freePortPair(), await freePortPair(), 5000, 1));
+  }
+  return out;
+}
+
+function transportReport(ms: readonly TransportMeasure[]): string {
+  if (ms.length === 0) return "";
+  const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? NaN;
+  const of = (curve: boolean, f: (m: TransportMeasure) => number): number => median(ms.filter((m) => m.curve === curve).map(f));
+  const lines = ["", "(t) ZeroMQ transport alone, 200-byte request/reply, 1 outstanding (median of 5 interleaved runs)"];
+  for (const curve of [false, true]) {
+    lines.push(`  CURVE ${curve ? "on " : "off"}: ${fmt(of(curve, (m) => m.roundTripsPerS))} round trips/s, ${fmt(of(curve, (m) => m.cpuUsPerRoundTrip), 1)} us CPU per round trip`);
+  }
+  const rt = of(true, (m) => m.roundTripsPerS) / of(false, (m) => m.roundTripsPerS);
+  const cpu = of(true, (m) => m.cpuUsPerRoundTrip) / of(false, (m) => m.cpuUsPerRoundTrip);
+  lines.push(`  on/off: ${fmt(rt * 100)}% of the round trips/s, ${fmt(cpu, 2)}x the CPU per round trip`);
+  return `${lines.join("\n")}\n`;
+}
+
 async function main(): Promise<number> {
   const o = parseArgs(process.argv.slice(2));
   profDir = o.profDir;
   const dir = mkdtempSync(join(tmpdir(), "mec-bench-"));
   const rounds: Row[][] = [];
+  let transport: TransportMeasure[] = [];
   try {
     for (let round = 1; round <= o.rounds; round++) {
       if (o.rounds > 1) process.stderr.write(`round ${round} of ${o.rounds}\n`);
@@ -510,15 +559,19 @@ async function main(): Promise<number> {
       if (o.only.has("c")) {
         rows.push(await runScenario("c", "MecDB, 3 nodes, N=3 R=2 W=2", () => startCluster(join(rdir, "c"), 3, { n: 3, r: 2, w: 2 }, o.sync), o));
       }
+      if (o.only.has("d")) {
+        rows.push(await runScenario("d", "MecDB, 3 nodes, N=3 R=2 W=2, CURVE", () => startCluster(join(rdir, "d"), 3, { n: 3, r: 2, w: 2 }, o.sync, true), o));
+      }
       rounds.push(rows);
     }
+    if (o.only.has("t")) transport = await transportRounds();
   } finally {
     killAll("SIGKILL");
   }
   const rows = combineRounds(rounds);
   if (prefillRetries > 0) process.stderr.write(`note: ${prefillRetries} prefill PUTs answered 503 and were retried\n`);
   if (o.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-  else process.stdout.write(`${report(rows, o)}${roundsReport(rounds)}\n`);
+  else process.stdout.write(`${report(rows, o)}${roundsReport(rounds)}\n${transportReport(transport)}`);
   const failed = rows.some((r) => r.error !== null);
   if (!failed) rmSync(dir, { recursive: true, force: true });
   else process.stderr.write(`logs kept in ${dir}\n`);

@@ -44,7 +44,17 @@
 // - Reconnection after a peer restarts is libzmq's job: a DEALER retries its connect every
 //   `reconnectInterval` ms (capped by `reconnectMaxInterval`); test/adapters verifies it.
 // - Messages a node sends to itself are delivered through the event loop (never re-entrant).
+// - Security (optional, `curve`): both ROUTERs are CURVE servers whose ZAP handler admits
+//   only members' public keys, and every DEALER authenticates the peer it connects to by its
+//   public key, so traffic is encrypted and only members take part (curve.ts). The sender a
+//   message is delivered with is the connection's routing id, which with CURVE every zmq
+//   message proves with a tag only that member can make ([payload, tag]; peer-auth.ts);
+//   without CURVE anyone who can reach the ports can claim any id. `maxMessageBytes` bounds
+//   what a ROUTER accepts.
 import { Dealer, Router } from "zeromq";
+import { registerZapDomain } from "./curve.ts";
+import type { CurveKeyPair } from "./curve-keys.ts";
+import { PeerAuthenticator } from "./peer-auth.ts";
 import type { NodeId } from "../core/types.ts";
 import type { TransportPort } from "../ports/index.ts";
 
@@ -75,6 +85,13 @@ export interface ZmqTransportOptions {
   readonly immediate?: boolean;
   readonly reconnectIntervalMs?: number;
   readonly reconnectMaxIntervalMs?: number;
+  /**
+   * CURVE (see curve.ts): this node's key pair and every peer's public key. Absent: plain
+   * TCP, anyone who reaches the ports can talk to the node (loopback only, unless allowed).
+   */
+  readonly curve?: { readonly keys: CurveKeyPair; readonly peerKeys: ReadonlyMap<NodeId, string> };
+  /** Largest zmq message a ROUTER accepts (libzmq maxMessageSize: a larger one drops the connection); a sender drops node messages that cannot fit. Default 64 MiB. */
+  readonly maxMessageBytes?: number;
   /** Called for transport trouble worth a log line (dropped messages are only counted). */
   readonly onWarning?: (msg: string, fields: Record<string, unknown>) => void;
 }
@@ -88,6 +105,12 @@ export interface TransportStats {
   droppedUnreachable: number;
   /** Received zmq messages that were not [routingId, framed payload]. */
   malformed: number;
+  /** Node messages not sent because they exceed the message size limit. */
+  droppedTooLarge: number;
+  /** Incoming CURVE connections the ZAP handler refused (not a member's key). */
+  zapDenied: number;
+  /** Received zmq messages whose tag does not prove their routing id (peer-auth.ts); dropped. */
+  unauthenticated: number;
 }
 
 /** Parses a production node id "host:port" (the last colon splits, so IPv6 "[::1]:7000" works). */
@@ -108,6 +131,9 @@ function tcpUrl(host: string, port: number): string {
 
 /** Most node messages one zmq message carries (a backlog leaves in batches of this many). */
 const FRAMES_MAX = 64;
+/** A batch stops growing past this many bytes (so it stays under the peer's message size limit). */
+const BATCH_BYTES_MAX = 1 << 20;
+export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 /**
  * The payload frame of a zmq message: each node message as a 4-byte big-endian length and its
@@ -162,6 +188,9 @@ class PeerSocket {
     private readonly socket: Dealer,
     private readonly queueMax: number,
     private readonly stats: TransportStats,
+    private readonly messageBytesMax: number,
+    /** With CURVE: the tag that proves this node sent the frame (peer-auth.ts). */
+    private readonly tagOf: ((frame: Buffer) => Buffer) | null,
   ) {
     socket.events.on("handshake", () => (this.connected = true));
     socket.events.on("disconnect", () => (this.connected = false));
@@ -169,6 +198,10 @@ class PeerSocket {
 
   enqueue(bytes: Uint8Array): void {
     if (this.closed) return;
+    if (bytes.length + 4 > this.messageBytesMax) {
+      this.stats.droppedTooLarge++;
+      return;
+    }
     if (this.queue.length >= this.queueMax) {
       this.queue.shift();
       this.stats.droppedQueueFull++;
@@ -186,10 +219,10 @@ class PeerSocket {
   private async pump(): Promise<void> {
     try {
       while (!this.closed && this.queue.length > 0) {
-        const max = this.connected ? FRAMES_MAX : 1;
-        const batch = this.queue.length <= max ? this.queue.splice(0) : this.queue.splice(0, max);
+        const batch = this.queue.splice(0, this.batchLength());
         try {
-          await this.socket.send(frameBatch(batch));
+          const frame = frameBatch(batch);
+          await this.socket.send(this.tagOf === null ? frame : [frame, this.tagOf(frame)]);
           this.stats.sent += batch.length;
         } catch {
           // EAGAIN (no completed connection or HWM reached, with sendTimeout) or the socket
@@ -203,6 +236,15 @@ class PeerSocket {
     }
   }
 
+  /** How many queued messages the next batch takes: up to FRAMES_MAX (1 while not connected), within BATCH_BYTES_MAX. */
+  private batchLength(): number {
+    const max = Math.min(this.connected ? FRAMES_MAX : 1, this.queue.length);
+    let bytes = 4 + this.queue[0]!.length;
+    let n = 1;
+    while (n < max && bytes + 4 + this.queue[n]!.length <= Math.min(BATCH_BYTES_MAX, this.messageBytesMax)) bytes += 4 + this.queue[n++]!.length;
+    return n;
+  }
+
   close(): void {
     this.closed = true;
     this.queue.length = 0;
@@ -211,7 +253,9 @@ class PeerSocket {
 }
 
 export class ZmqTransport implements TransportPort {
-  readonly stats: TransportStats = { sent: 0, received: 0, droppedQueueFull: 0, droppedUnreachable: 0, malformed: 0 };
+  readonly stats: TransportStats = { sent: 0, received: 0, droppedQueueFull: 0, droppedUnreachable: 0, malformed: 0, droppedTooLarge: 0, zapDenied: 0, unauthenticated: 0 };
+  private readonly auth: PeerAuthenticator | null;
+  private unregisterZap: (() => void) | null = null;
   private receiver: ((from: NodeId, bytes: Uint8Array) => void) | null = null;
   private readonly peers = new Map<string, PeerSocket>();
   private readonly routers: Router[] = [];
@@ -222,6 +266,7 @@ export class ZmqTransport implements TransportPort {
   private constructor(private readonly opts: ZmqTransportOptions) {
     this.addressOf = opts.addressOf ?? parseNodeId;
     this.classify = opts.classify ?? (() => "data");
+    this.auth = opts.curve === undefined ? null : new PeerAuthenticator(opts.selfId, opts.curve.keys, opts.curve.peerKeys);
   }
 
   /** Binds the control (port) and data (port + 1) ROUTERs; rejects with a clear message if a port is taken. */
@@ -231,9 +276,22 @@ export class ZmqTransport implements TransportPort {
       ["control", opts.port],
       ["data", opts.port + 1],
     ];
+    const curve = opts.curve;
     try {
+      if (curve !== undefined) {
+        // The allow-list: each member's public key, mapped to its id (ZAP user id).
+        const allowed = new Map<string, string>([...curve.peerKeys].map(([id, key]) => [key, id]));
+        t.unregisterZap = await registerZapDomain(opts.selfId, allowed, () => t.stats.zapDenied++);
+      }
       for (const [channel, port] of endpoints) {
-        const router = new Router({ linger: 0, handover: true, receiveHighWaterMark: 10_000 });
+        const router = new Router({
+          linger: 0,
+          handover: true,
+          receiveHighWaterMark: 10_000,
+          maxMessageSize: opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+          // CURVE server; zapEnforceDomain: no ZAP answer, no connection (never "allow all").
+          ...(curve === undefined ? {} : { curveServer: true, curveSecretKey: curve.keys.secretKey, zapDomain: opts.selfId, zapEnforceDomain: true }),
+        });
         t.routers.push(router);
         try {
           await router.bind(tcpUrl(opts.bind, port));
@@ -300,6 +358,8 @@ export class ZmqTransport implements TransportPort {
     this.peers.clear();
     for (const router of this.routers) router.close();
     this.routers.length = 0;
+    this.unregisterZap?.();
+    this.unregisterZap = null;
   }
 
   private peerSocket(to: NodeId, channel: Channel): PeerSocket {
@@ -307,7 +367,11 @@ export class ZmqTransport implements TransportPort {
     const existing = this.peers.get(key);
     if (existing) return existing;
     const { host, port } = this.addressOf(to);
+    const curve = this.opts.curve;
+    const serverKey = curve?.peerKeys.get(to);
+    if (curve !== undefined && serverKey === undefined) throw new Error(`no CURVE public key for ${to}`);
     const dealer = new Dealer({
+      ...(curve === undefined ? {} : { curveServerKey: serverKey!, curvePublicKey: curve.keys.publicKey, curveSecretKey: curve.keys.secretKey }),
       routingId: this.opts.selfId,
       linger: 0,
       immediate: this.opts.immediate ?? false,
@@ -317,7 +381,9 @@ export class ZmqTransport implements TransportPort {
       reconnectMaxInterval: this.opts.reconnectMaxIntervalMs ?? 500,
     });
     dealer.connect(tcpUrl(host, channel === "control" ? port : port + 1));
-    const peer = new PeerSocket(dealer, this.opts.queueMax ?? 1000, this.stats);
+    const auth = this.auth;
+    const tagOf = auth === null ? null : (frame: Buffer): Buffer => auth.tag(to, frame);
+    const peer = new PeerSocket(dealer, this.opts.queueMax ?? 1000, this.stats, this.opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, tagOf);
     this.peers.set(key, peer);
     return peer;
   }
@@ -325,13 +391,17 @@ export class ZmqTransport implements TransportPort {
   private async receiveLoop(router: Router): Promise<void> {
     try {
       for await (const frames of router) {
-        const [id, payload] = frames;
-        const messages = frames.length === 2 && id !== undefined && id.length > 0 && payload !== undefined ? unframeBatch(payload) : null;
+        const [id, payload, tag] = frames;
+        const messages = frames.length === (this.auth === null ? 2 : 3) && id !== undefined && id.length > 0 && payload !== undefined ? unframeBatch(payload) : null;
         if (messages === null) {
           this.stats.malformed++;
           continue;
         }
         const from = id!.toString("utf8");
+        if (this.auth !== null && !this.auth.verify(from, payload!, tag)) {
+          this.stats.unauthenticated++;
+          continue;
+        }
         try {
           for (const m of messages) {
             this.stats.received++;

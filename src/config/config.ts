@@ -36,6 +36,8 @@ export const VERSIONING_MODES: readonly VersioningMode[] = ["dvv", "lww", "clien
 export interface PeerAddress {
   readonly host: string;
   readonly port: number;
+  /** `curve_public_key`: the node's CURVE public key (Z85); null when the cluster runs without CURVE. */
+  readonly curvePublicKey: string | null;
 }
 
 /** A validated config. Field names are the TOML keys in camelCase with units last. */
@@ -76,6 +78,22 @@ export interface MecConfig {
    * larger than the number of members are capped at it (a 1-node cluster cannot keep 3 copies).
    */
   readonly notices: readonly string[];
+  /** `curve_key_file`: this node's CURVE key pair (mec keygen), as an absolute path; null = no CURVE. */
+  readonly curveKeyFile: string | null;
+  /** `allow_insecure`: allow a non-loopback bind without CURVE. */
+  readonly allowInsecure: boolean;
+  readonly maxMessageBytes: number;
+  readonly warnSiblings: number;
+  readonly maxSiblings: number;
+  readonly warnObjectBytes: number;
+  readonly maxObjectBytes: number;
+  readonly httpRequestTimeoutMs: number;
+  readonly httpIdleTimeoutMs: number;
+  /** `http_tls_cert_file` / `http_tls_key_file`: PEM files (absolute paths); both null = plain HTTP. */
+  readonly httpTlsCertFile: string | null;
+  readonly httpTlsKeyFile: string | null;
+  /** `http_auth_tokens_file`: bearer tokens, one per line (absolute path); null = no authentication. */
+  readonly httpAuthTokensFile: string | null;
 }
 
 type OptionalField = Exclude<keyof MecConfig, "source" | "name" | "port" | "httpPort" | "root" | "peers" | "notices">;
@@ -98,6 +116,18 @@ export const CONFIG_DEFAULTS: { readonly [K in OptionalField]: MecConfig[K] } = 
   maxBodyBytes: 1048576,
   maxKeyBytes: 512,
   logLevel: "info",
+  curveKeyFile: null,
+  allowInsecure: false,
+  maxMessageBytes: 64 * 1024 * 1024,
+  warnSiblings: 25,
+  maxSiblings: 100,
+  warnObjectBytes: 2 * 1024 * 1024,
+  maxObjectBytes: 8 * 1024 * 1024,
+  httpRequestTimeoutMs: 30_000,
+  httpIdleTimeoutMs: 10_000,
+  httpTlsCertFile: null,
+  httpTlsKeyFile: null,
+  httpAuthTokensFile: null,
 });
 
 // ---- key specifications ----
@@ -145,10 +175,33 @@ export const KEY_SPECS: readonly KeySpec[] = [
   { toml: "max_body_bytes", field: "maxBodyBytes", kind: { type: "integer", min: 0, max: 1 << 30 }, required: false, doc: "Largest accepted request body (413 above)." },
   { toml: "max_key_bytes", field: "maxKeyBytes", kind: { type: "integer", min: 1, max: 65536 }, required: false, doc: "Longest accepted key, in UTF-8 bytes (400 above)." },
   { toml: "log_level", field: "logLevel", kind: { type: "enum", values: LOG_LEVELS }, required: false, doc: "pino log level: trace, debug, info, warn, error, fatal or silent." },
+  { toml: "curve_key_file", field: "curveKeyFile", kind: STRING, required: false, doc: "This node's CURVE key pair (written by `mec keygen`); relative to the config file. Turns on authenticated, encrypted cluster traffic: every `[[node]]` then needs its `curve_public_key`." },
+  { toml: "allow_insecure", field: "allowInsecure", kind: { type: "boolean" }, required: false, doc: "Allow a `bind` beyond loopback without `curve_key_file` (anyone who reaches the cluster ports can then read and write everything); warns at start." },
+  { toml: "max_message_bytes", field: "maxMessageBytes", kind: { type: "integer", min: 65_536, max: 1 << 30 }, required: false, doc: "Largest ZeroMQ message a node accepts from a peer (a larger one drops the connection); at least twice `max_object_bytes`." },
+  { toml: "warn_siblings", field: "warnSiblings", kind: { type: "integer", min: 1, max: 1_000_000 }, required: false, doc: "A write leaving more siblings than this logs a warning." },
+  { toml: "max_siblings", field: "maxSiblings", kind: { type: "integer", min: 1, max: 1_000_000 }, required: false, doc: "A write that would leave more siblings is refused (409 `too-many-siblings`)." },
+  { toml: "warn_object_bytes", field: "warnObjectBytes", kind: { type: "integer", min: 1, max: 1 << 30 }, required: false, doc: "A write making a key's stored object (all siblings) larger than this logs a warning." },
+  { toml: "max_object_bytes", field: "maxObjectBytes", kind: { type: "integer", min: 1, max: 1 << 29 }, required: false, doc: "A write that would make the stored object larger is refused (413 `object-too-large`)." },
+  { toml: "http_request_timeout_ms", field: "httpRequestTimeoutMs", kind: MS, required: false, doc: "A request (headers and body) not fully received after this long is answered 408 and its connection closed." },
+  { toml: "http_idle_timeout_ms", field: "httpIdleTimeoutMs", kind: MS, required: false, doc: "A connection that sends nothing for this long (a stalled body, an idle keep-alive) is closed." },
+  { toml: "http_tls_cert_file", field: "httpTlsCertFile", kind: STRING, required: false, doc: "PEM certificate (chain) for HTTPS; with `http_tls_key_file`. Relative to the config file." },
+  { toml: "http_tls_key_file", field: "httpTlsKeyFile", kind: STRING, required: false, doc: "PEM private key for HTTPS; with `http_tls_cert_file`." },
+  { toml: "http_auth_tokens_file", field: "httpAuthTokensFile", kind: STRING, required: false, doc: "File of bearer tokens, one per line (`#` comments); every request except `/ping` and `/health` then needs `Authorization: Bearer <token>` (401 otherwise)." },
 ];
 
+/** Keys whose value is a file path, resolved against the config file's directory. */
+const PATH_FIELDS = ["curveKeyFile", "httpTlsCertFile", "httpTlsKeyFile", "httpAuthTokensFile"] as const;
+
+/** True for a host that only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === "localhost" || h === "::1" || h === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
 /** The keys of a [[node]] table. */
-const NODE_KEYS = ["host", "port"] as const;
+const NODE_KEYS = ["host", "port", "curve_public_key"] as const;
+/** A Z85 CURVE key: 40 characters of the Z85 alphabet. */
+const CURVE_KEY = /^[0-9a-zA-Z.\-:+=^!/*?&<>()[\]{}@%$#]{40}$/;
 
 // ---- helpers ----
 
@@ -241,7 +294,7 @@ export function parseConfig(text: string, source: string, baseDir: string = dirn
     if (!knownTop.includes(key)) throw new ConfigError(`${source}: key "${key}": ${unknownKeyMessage(key, knownTop)}`, source, key);
   }
 
-  const values: Record<string, string | number | boolean> = {};
+  const values: Record<string, string | number | boolean | null> = {};
   for (const spec of KEY_SPECS) {
     const v = doc[spec.toml];
     if (v === undefined) {
@@ -261,6 +314,13 @@ export function parseConfig(text: string, source: string, baseDir: string = dirn
   if (cfg.w > cfg.n) err("w", `must be at most n (${cfg.n}), got ${cfg.w}`);
   if (cfg.httpPort === cfg.port) err("httpport", `must differ from port (${cfg.port}), got ${cfg.httpPort}`);
   if (cfg.httpPort === cfg.port + 1) err("httpport", `must differ from port + 1 (${cfg.port + 1}, the ZeroMQ ROUTER), got ${cfg.httpPort}`);
+  if (!isLoopbackHost(cfg.bind) && cfg.curveKeyFile === null && !cfg.allowInsecure) {
+    err("bind", `${JSON.stringify(cfg.bind)} is beyond loopback but curve_key_file is not set: anyone who reaches the cluster ports could read and write every key. Set curve_key_file (mec keygen) or, knowingly, allow_insecure = true`);
+  }
+  if (cfg.maxSiblings < cfg.warnSiblings) err("max_siblings", `must be at least warn_siblings (${cfg.warnSiblings}), got ${cfg.maxSiblings}`);
+  if (cfg.maxObjectBytes < cfg.warnObjectBytes) err("max_object_bytes", `must be at least warn_object_bytes (${cfg.warnObjectBytes}), got ${cfg.maxObjectBytes}`);
+  if (cfg.maxMessageBytes < 2 * cfg.maxObjectBytes) err("max_message_bytes", `must be at least twice max_object_bytes (${2 * cfg.maxObjectBytes}), got ${cfg.maxMessageBytes}`);
+  if ((cfg.httpTlsCertFile === null) !== (cfg.httpTlsKeyFile === null)) err(cfg.httpTlsCertFile === null ? "http_tls_cert_file" : "http_tls_key_file", "http_tls_cert_file and http_tls_key_file go together");
 
   // [[node]]: the other nodes. Missing means a single-node cluster.
   const peers: PeerAddress[] = [];
@@ -280,11 +340,16 @@ export function parseConfig(text: string, source: string, baseDir: string = dirn
       if (table["port"] === undefined) err(`${where}.port`, "required but missing (an integer 1-65534)");
       const host = checkValue(source, `${where}.host`, STRING, table["host"]) as string;
       const port = checkValue(source, `${where}.port`, { type: "integer", min: 1, max: 65534 }, table["port"]) as number;
+      const rawKey = table["curve_public_key"];
+      const curvePublicKey = rawKey === undefined ? null : (checkValue(source, `${where}.curve_public_key`, STRING, rawKey) as string);
+      if (curvePublicKey !== null && !CURVE_KEY.test(curvePublicKey)) err(`${where}.curve_public_key`, "expected a Z85 CURVE public key (40 characters, from mec keygen)");
+      if (cfg.curveKeyFile !== null && curvePublicKey === null) err(`${where}.curve_public_key`, "required when curve_key_file is set (the node's public key, from mec keygen)");
+      if (cfg.curveKeyFile === null && curvePublicKey !== null) err(`${where}.curve_public_key`, "given, but curve_key_file is not set: set this node's key pair too");
       const id = nodeIdOf(host, port);
       if (id === selfId) return; // listing oneself is harmless: drop it
       if (seen.has(id)) err(`${where}`, `duplicate node ${id}`);
       seen.add(id);
-      peers.push({ host, port });
+      peers.push({ host, port, curvePublicKey });
     });
   }
 
@@ -292,8 +357,10 @@ export function parseConfig(text: string, source: string, baseDir: string = dirn
   if (cfg.partitionCount < memberCount) err("partitions", `must be at least the number of nodes (${memberCount}: every node owns a partition), got ${cfg.partitionCount}`);
 
   const { quorums, notices } = capQuorums(cfg, memberCount);
-  const root = isAbsolute(cfg.root) ? cfg.root : resolve(baseDir, cfg.root);
-  return Object.freeze({ ...cfg, ...quorums, source, root, peers: Object.freeze(peers), notices: Object.freeze(notices) });
+  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
+  const paths: Record<string, string | null> = {};
+  for (const f of PATH_FIELDS) paths[f] = cfg[f] === null ? null : abs(cfg[f]);
+  return Object.freeze({ ...cfg, ...quorums, ...paths, source, root: abs(cfg.root), peers: Object.freeze(peers), notices: Object.freeze(notices) });
 }
 
 /**
@@ -367,5 +434,12 @@ export function toNodeConfig(cfg: MecConfig, seed: number): NodeConfig {
     reapDelayMs: cfg.reapDelayMs < 0 ? null : cfg.reapDelayMs,
     syncWrites: cfg.sync,
     bugs: [],
+    limits: {
+      maxKeyBytes: cfg.maxKeyBytes,
+      siblingsWarn: cfg.warnSiblings,
+      siblingsMax: cfg.maxSiblings,
+      objectBytesWarn: cfg.warnObjectBytes,
+      objectBytesMax: cfg.maxObjectBytes,
+    },
   };
 }

@@ -12,3 +12,4 @@ export {
   toNodeConfig,
 } from "./config.ts";
 export type { KeySpec, LogLevel, MecConfig, PeerAddress } from "./config.ts";
+export { isLoopbackHost } from "./config.ts";

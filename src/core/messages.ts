@@ -1,6 +1,10 @@
 // Peer messages: the tagged union nodes exchange, and its msgpack codec. Owns: the wire shape
 // of every peer message and its validation (decodeMessage throws on anything malformed; the
-// node catches, logs and drops). Must not know: what a node does with a message, transports.
+// node catches, logs, counts and drops). Every string is checked to be well-formed (a msgpack
+// string that is not valid UTF-8 decodes to lone surrogates, which make encodeURIComponent
+// throw) and bounded, every array bounded. What the decoder cannot know (members, partitions,
+// request ids, the authenticated sender) is checked by validate.ts.
+// Must not know: what a node does with a message, transports.
 //
 // Conventions the simulator's checkers rely on: every message names its sender (`from`),
 // every request carries `reqId`, every reply echoes the request's `reqId`, and reply types end
@@ -122,7 +126,17 @@ export type PeerMessage =
 export type PeerMessageType = PeerMessage["type"];
 
 const encoder = new Encoder({ useBigInt64: true });
-const decoder = new Decoder({ useBigInt64: true });
+/** Largest binary field (a sibling set); the transport's message size cap is the tighter bound. */
+export const BINARY_FIELD_MAX = 256 * 1024 * 1024;
+// Bounds on untrusted input, checked while decoding (before anything is allocated for it).
+const decoder = new Decoder({
+  useBigInt64: true,
+  maxStrLength: 4 * 65_536,
+  maxBinLength: BINARY_FIELD_MAX,
+  maxArrayLength: 4096,
+  maxMapLength: 64,
+  maxExtLength: 0,
+});
 
 /** msgpack bytes of a message (a fresh copy: the encoder reuses its buffer). */
 export function encodeMessage(msg: PeerMessage): Uint8Array {
@@ -139,17 +153,30 @@ function fail(what: string): never {
 
 type Obj = Record<string, unknown>;
 
-function str(o: Obj, f: string): string {
-  const v = o[f];
-  if (typeof v !== "string") fail(`field ${f} is not a string`);
+/** Longest string field a peer message may carry (keys are bounded again by the node's limit). */
+export const STRING_FIELD_MAX = 65_536;
+/** Most elements of an array field (ae-* lists; the sender caps its lists far below this). */
+export const ARRAY_FIELD_MAX = 4096;
+
+/** A lone surrogate: what a msgpack string that is not valid UTF-8 may decode to. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** A string that came off the wire: bounded and well-formed (encodeURIComponent, TextEncoder and storage keys can rely on it). */
+function wireString(v: unknown, what: string): string {
+  if (typeof v !== "string") fail(`${what} is not a string`);
+  if (v.length > STRING_FIELD_MAX) fail(`${what} is longer than ${STRING_FIELD_MAX} characters`);
+  if (LONE_SURROGATE.test(v)) fail(`${what} is not valid UTF-8`);
   return v;
+}
+
+function str(o: Obj, f: string): string {
+  return wireString(o[f], `field ${f}`);
 }
 
 function strOrNull(o: Obj, f: string): string | null {
   const v = o[f];
   if (v === null) return null;
-  if (typeof v !== "string") fail(`field ${f} is not a string or null`);
-  return v;
+  return wireString(v, `field ${f}`);
 }
 
 /** A boot id: exactly 8 lowercase hex digits (hex32 of the boot nonce), or null. */
@@ -202,6 +229,7 @@ function bytesOrNull(o: Obj, f: string): Uint8Array | null {
 function arr(o: Obj, f: string): unknown[] {
   const v = o[f];
   if (!Array.isArray(v)) fail(`field ${f} is not an array`);
+  if (v.length > ARRAY_FIELD_MAX) fail(`field ${f} has more than ${ARRAY_FIELD_MAX} elements`);
   return v;
 }
 
@@ -213,29 +241,26 @@ function u32Array(o: Obj, f: string): number[] {
 }
 
 function stringArray(o: Obj, f: string): string[] {
-  return arr(o, f).map((x) => {
-    if (typeof x !== "string") fail(`field ${f} has a non-string element`);
-    return x;
-  });
+  return arr(o, f).map((x) => wireString(x, `an element of field ${f}`));
 }
 
 function objectPairs(o: Obj, f: string): [string, Uint8Array][] {
   return arr(o, f).map((x) => {
-    if (!Array.isArray(x) || x.length !== 2 || typeof x[0] !== "string") fail(`field ${f} has a malformed pair`);
-    return [x[0], bytesOf(x[1], `field ${f} value`)];
+    if (!Array.isArray(x) || x.length !== 2) fail(`field ${f} has a malformed pair`);
+    return [wireString(x[0], `a key in field ${f}`), bytesOf(x[1], `field ${f} value`)];
   });
 }
 
 function digestPairs(o: Obj, f: string): [string, number][] {
   return arr(o, f).map((x) => {
-    if (!Array.isArray(x) || x.length !== 2 || typeof x[0] !== "string") fail(`field ${f} has a malformed pair`);
+    if (!Array.isArray(x) || x.length !== 2) fail(`field ${f} has a malformed pair`);
     const d: unknown = x[1];
     if (typeof d !== "number" || !Number.isInteger(d) || d < 0 || d > 0xffffffff) fail(`field ${f} has a non-u32 digest`);
-    return [x[0], d];
+    return [wireString(x[0], `a key in field ${f}`), d];
   });
 }
 
-const ERROR_CODES: readonly ClientErrorCode[] = ["quorum", "unavailable", "starting", "storage-full", "storage-error", "bad-request"];
+const ERROR_CODES: readonly ClientErrorCode[] = ["quorum", "unavailable", "starting", "storage-full", "storage-error", "bad-request", "too-many-siblings", "object-too-large"];
 
 function errorCode(o: Obj, f: string): ClientErrorCode {
   const error = str(o, f);

@@ -33,6 +33,10 @@
 // - A store LevelDB reports corrupt while booting (a damaged table block) stops the boot: the
 //   node emits boot-failed with the storage error (naming the file) and never becomes ready;
 //   the production process exits 1. A corrupt single record is not fatal (replica.ts).
+// - A peer message is decoded (messages.ts) and validated (validate.ts) before it touches
+//   state: its sender is the peer the transport authenticated, not its `from` field. A
+//   malformed or forged message is dropped and counted (a "peer-message-dropped" event);
+//   it never crashes the node.
 // - Periodic work: a heartbeat to every peer every heartbeatIntervalMs, whatever other traffic
 //   flows (production sends them on their own control socket, so they never wait behind a
 //   data backlog), a probe on the data channel to each peer whose requests timed out (its ack,
@@ -55,11 +59,12 @@ import { bootOfReqId, decodeMessage, encodeMessage, isReplyType } from "./messag
 import { PeerBoots } from "./membership/peer-boots.ts";
 import type { PeerMessage } from "./messages.ts";
 import { Prng, doubleWords, hex32 } from "./random.ts";
+import { validatePeerMessage, type DropReason, type ValidationContext } from "./validate.ts";
 import { AntiEntropyExchange } from "./replica/ae-exchange.ts";
 import { Handoff } from "./replica/handoff.ts";
 import { META_KEY, PROBE_KEY } from "./replica/keys.ts";
 import { Replica, tryDecodeSet } from "./replica/replica.ts";
-import { createRing, partitionOf } from "./ring/index.ts";
+import { createRing } from "./ring/index.ts";
 import type { Ring } from "./ring/index.ts";
 import type {
   BugName,
@@ -140,6 +145,7 @@ class Node implements NodeMachine {
   private readonly putCoordinator: PutCoordinator;
   private readonly handoff: Handoff;
   private readonly antiEntropy: AntiEntropyExchange;
+  private readonly validation: ValidationContext;
 
   constructor(private readonly config: NodeConfig) {
     this.id = config.id;
@@ -154,6 +160,13 @@ class Node implements NodeMachine {
     this.putCoordinator = new PutCoordinator(this.ctx, this.replica, this.mintCoordinator);
     this.handoff = new Handoff(this.ctx, this.replica);
     this.antiEntropy = new AntiEntropyExchange(this.ctx, this.replica);
+    this.validation = {
+      self: config.id,
+      members: config.members,
+      partitionCount: config.partitionCount,
+      n: config.n,
+      maxKeyBytes: config.limits?.maxKeyBytes ?? 65_536,
+    };
   }
 
   private makeContext(): NodeContext {
@@ -420,19 +433,12 @@ class Node implements NodeMachine {
     try {
       msg = decodeMessage(bytes);
     } catch (e) {
-      this.ctx.log("warn", "dropping a malformed peer message", { from: transportFrom, error: e instanceof Error ? e.message : String(e) });
+      this.dropMessage(transportFrom, "malformed", e instanceof Error ? e.message : String(e));
       return;
     }
-    if (msg.from === this.config.id || !this.config.members.includes(msg.from)) {
-      this.ctx.log("warn", "dropping a message from an unknown sender", { from: msg.from, transportFrom });
-      return;
-    }
-    if ("partition" in msg && msg.partition >= this.config.partitionCount) {
-      this.ctx.log("warn", "dropping a message for an unknown partition", { from: msg.from, type: msg.type });
-      return;
-    }
-    if ("key" in msg && "partition" in msg && partitionOf(msg.key, this.config.partitionCount) !== msg.partition) {
-      this.ctx.log("warn", "dropping a message whose key is not in its partition", { from: msg.from, type: msg.type });
+    const verdict = validatePeerMessage(msg, transportFrom, this.validation);
+    if (!verdict.ok) {
+      this.dropMessage(transportFrom, verdict.reason, verdict.detail, msg.type);
       return;
     }
     this.emitTransitions(this.detector.heard(msg.from, this.monoMs));
@@ -450,6 +456,12 @@ class Node implements NodeMachine {
   private learnBoot(msg: PeerMessage): void {
     const boot = msg.type === "put-reply" ? msg.boot : "reqId" in msg && !isReplyType(msg.type) ? bootOfReqId(msg.reqId, msg.from) : null;
     if (boot !== null) this.peerBoots.learn(msg.from, boot);
+  }
+
+  /** A peer message that must not touch state: logged and counted. */
+  private dropMessage(peer: NodeId, reason: DropReason, detail: string, type?: string): void {
+    this.ctx.log("warn", "dropping a peer message", { peer, reason, detail, ...(type === undefined ? {} : { type }) });
+    this.emit({ type: "peer-message-dropped", reason, peer });
   }
 
   private dispatch(msg: PeerMessage): void {

@@ -3,6 +3,7 @@
 // state machine `step(input) -> Effect[]`; src/host executes the effects through the ports
 // (src/ports) and feeds completions back as new inputs, one at a time. Production and
 // simulation differ only in the ports.
+import type { DropReason } from "./validate.ts";
 import type { Dot, SiblingSet, VClock, VersioningMode } from "./versioning/types.ts";
 
 export type NodeId = string;
@@ -38,6 +39,23 @@ export interface NodeConfig {
   /** Whether storage writes must be durable (synced) before they count. */
   readonly syncWrites: boolean;
   readonly bugs: readonly BugName[];
+  /** Bounds on keys and stored objects; absent: keys up to 65536 bytes, objects unbounded. */
+  readonly limits?: ObjectLimits;
+}
+
+/**
+ * Riak-like bounds on one key's object: above a warn limit the node logs a warning; a client
+ * write whose result would exceed a max limit (and grow the object) is refused. Merges of
+ * already accepted writes (replication, repair, handoff, anti-entropy) are never refused.
+ */
+export interface ObjectLimits {
+  /** Longest key in UTF-8 bytes (peer messages naming longer keys are dropped). */
+  readonly maxKeyBytes: number;
+  readonly siblingsWarn: number;
+  readonly siblingsMax: number;
+  /** Size of the stored sibling set (all siblings' values and the clock), in bytes. */
+  readonly objectBytesWarn: number;
+  readonly objectBytesMax: number;
 }
 
 // ---- client operations (what the HTTP API and the simulator's clients ask) ----
@@ -69,7 +87,10 @@ export type ClientErrorCode =
   | "starting" // the node has not finished booting
   | "storage-full" // the replica that had to apply the write is out of disk space (HTTP 507)
   | "storage-error" // the replica that had to apply the write could not read or write its storage
-  | "bad-request"; // e.g. r > n
+  | "bad-request" // e.g. r > n
+
+  | "too-many-siblings" // the write would leave more siblings than limits.siblingsMax
+  | "object-too-large"; // the write would make the stored object larger than limits.objectBytesMax
 
 export type ClientResult =
   | {
@@ -150,7 +171,11 @@ export type NodeEvent =
   | { readonly type: "storage-failing"; readonly reason: StorageFailure; readonly message: string }
   | { readonly type: "storage-recovered" }
   /** Boot cannot go on (the store is corrupt): the process should exit with this message. */
-  | { readonly type: "boot-failed"; readonly message: string };
+  | { readonly type: "boot-failed"; readonly message: string }
+  /** A peer message dropped before it touched state (malformed, forged, out of range). */
+  | { readonly type: "peer-message-dropped"; readonly reason: DropReason; readonly peer: NodeId }
+  /** A client write refused because its result would exceed an object limit. */
+  | { readonly type: "write-refused"; readonly key: string; readonly limit: "siblings" | "object-bytes" };
 
 // ---- inputs and effects ----
 

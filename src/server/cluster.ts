@@ -10,13 +10,16 @@
 //   DIR/node-1.toml      the node's config (rewritten on every start)
 //   DIR/node-1.log       its pino log (stdout) and stderr
 //   DIR/node-1/          its LevelDB root
+//   DIR/node-1.key       its CURVE key pair (made once, kept): cluster traffic is authenticated
+//                        and encrypted, and only these nodes' keys are admitted
 // Node i (1-based) uses cluster port base + 10*(i-1) (and that + 1 for the ZeroMQ data socket)
 // and HTTP port httpBase + (i-1).
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { mecEntryArgs } from "../cli/self.ts";
 import { nodeIdOf } from "../config/index.ts";
+import { generateKeyPair, readKeyFile, writeKeyFile } from "../adapters/curve-keys.ts";
 
 export interface ClusterOptions {
   readonly nodes: number;
@@ -41,6 +44,8 @@ export interface ClusterNodeSpec {
   readonly logPath: string;
   readonly root: string;
   readonly url: string;
+  /** The node's CURVE key file. */
+  readonly keyPath: string;
 }
 
 /** Cluster ports of consecutive nodes are this far apart (each node uses port and port + 1). */
@@ -71,12 +76,26 @@ export function clusterSpecs(opts: Pick<ClusterOptions, "nodes" | "dir" | "baseP
       logPath: join(dir, `${name}.log`),
       root: join(dir, name),
       url: `http://${bind}:${httpPort}`,
+      keyPath: join(dir, `${name}.key`),
     };
   });
 }
 
-/** One node's config file, in the original MecDB format plus the bind host. */
-export function clusterNodeToml(spec: ClusterNodeSpec, all: readonly ClusterNodeSpec[], bind: string, extra: readonly string[] = []): string {
+/** Makes each node's CURVE key file if it is missing; returns node name -> public key. */
+export function ensureNodeKeys(specs: readonly ClusterNodeSpec[]): Map<string, string> {
+  const keys = new Map<string, string>();
+  for (const spec of specs) {
+    if (!existsSync(spec.keyPath)) writeKeyFile(spec.keyPath, generateKeyPair(), spec.name);
+    keys.set(spec.name, readKeyFile(spec.keyPath).publicKey);
+  }
+  return keys;
+}
+
+/**
+ * One node's config file, in the original MecDB format plus the bind host; with `publicKeys`
+ * (node name -> CURVE public key), its key file and every node's public key.
+ */
+export function clusterNodeToml(spec: ClusterNodeSpec, all: readonly ClusterNodeSpec[], bind: string, extra: readonly string[] = [], publicKeys?: ReadonlyMap<string, string>): string {
   const lines = [
     `# Written by \`mec cluster\`; rewritten on every start.`,
     `name = ${tomlString(spec.name)}`,
@@ -84,11 +103,16 @@ export function clusterNodeToml(spec: ClusterNodeSpec, all: readonly ClusterNode
     `httpport = ${spec.httpPort}`,
     `root = ${tomlString(spec.root)}`,
     `bind = ${tomlString(bind)}`,
+    ...(publicKeys === undefined ? [] : [`curve_key_file = ${tomlString(spec.keyPath)}`]),
     ...extra,
     "",
     "# every node of the cluster (this node's own entry is ignored)",
   ];
-  for (const other of all) lines.push("[[node]]", `    host = ${tomlString(bind)}`, `    port = ${other.port}`);
+  for (const other of all) {
+    lines.push("[[node]]", `    host = ${tomlString(bind)}`, `    port = ${other.port}`);
+    const key = publicKeys?.get(other.name);
+    if (key !== undefined) lines.push(`    curve_public_key = ${tomlString(key)}`);
+  }
   return lines.join("\n") + "\n";
 }
 
@@ -210,7 +234,8 @@ export async function runCluster(opts: ClusterOptions, stopSignal?: Promise<unkn
   const specs = clusterSpecs(opts);
   const dir = resolve(opts.dir);
   mkdirSync(dir, { recursive: true });
-  for (const spec of specs) writeFileSync(spec.configPath, clusterNodeToml(spec, specs, bind, opts.extraToml ?? []));
+  const publicKeys = ensureNodeKeys(specs);
+  for (const spec of specs) writeFileSync(spec.configPath, clusterNodeToml(spec, specs, bind, opts.extraToml ?? [], publicKeys));
   out(`Starting ${specs.length} MecDB node${specs.length === 1 ? "" : "s"} in ${dir} ...\n`);
 
   const children: Child[] = specs.map((spec) => {

@@ -32,6 +32,11 @@ import { createLogger, pinoLogPort } from "../adapters/logger.ts";
 import { buildHttpServer } from "../adapters/http/server.ts";
 import { NodeStats } from "../adapters/http/stats.ts";
 import type { NodeApiHandle } from "../adapters/http/handle.ts";
+import { readKeyFile, type CurveKeyPair } from "../adapters/curve-keys.ts";
+import { readTokensFile } from "../adapters/http/auth.ts";
+import { SecurityMetrics } from "../adapters/security-metrics.ts";
+import { readFileSync } from "node:fs";
+import { isLoopbackHost, nodeIdOf } from "../config/index.ts";
 
 export interface StartNodeOptions {
   /** Seed of the node's PRNG; default: from the OS. */
@@ -84,6 +89,42 @@ function httpHost(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
 }
 
+/** The files a config names (key pair, TLS, tokens), read before anything is opened; throws naming the key. */
+function readSecrets(config: MecConfig): { curve?: { keys: CurveKeyPair; peerKeys: Map<string, string> }; tls: { cert: Buffer; key: Buffer } | null; tokens?: string[] } {
+  const named = <T>(key: string, read: () => T): T => {
+    try {
+      return read();
+    } catch (err) {
+      throw new Error(`${key}: ${(err as Error).message}`);
+    }
+  };
+  const out: ReturnType<typeof readSecrets> = { tls: null };
+  if (config.curveKeyFile !== null) {
+    const keys = named("curve_key_file", () => readKeyFile(config.curveKeyFile!));
+    const peerKeys = new Map([[nodeIdOf(config.bind, config.port), keys.publicKey]]);
+    for (const p of config.peers) peerKeys.set(nodeIdOf(p.host, p.port), p.curvePublicKey!);
+    out.curve = { keys, peerKeys };
+  }
+  if (config.httpTlsCertFile !== null && config.httpTlsKeyFile !== null) {
+    out.tls = {
+      cert: named("http_tls_cert_file", () => readFileSync(config.httpTlsCertFile!)),
+      key: named("http_tls_key_file", () => readFileSync(config.httpTlsKeyFile!)),
+    };
+  }
+  if (config.httpAuthTokensFile !== null) out.tokens = named("http_auth_tokens_file", () => readTokensFile(config.httpAuthTokensFile!));
+  return out;
+}
+
+/** Start-up warnings for a node reachable beyond loopback without the protections. */
+function exposureWarnings(config: MecConfig, secrets: ReturnType<typeof readSecrets>): string[] {
+  if (isLoopbackHost(config.bind)) return [];
+  const out: string[] = [];
+  if (secrets.curve === undefined) out.push(`allow_insecure: cluster ports on ${config.bind} accept anyone (no curve_key_file): any process that reaches them can read and write every key`);
+  if (secrets.tls === null) out.push(`HTTP on ${config.bind} without TLS (http_tls_cert_file/http_tls_key_file): values and tokens travel in clear text`);
+  if (secrets.tokens === undefined) out.push(`HTTP on ${config.bind} without authentication (http_auth_tokens_file): anyone who reaches it can read and write`);
+  return out;
+}
+
 export async function startNode(config: MecConfig, opts: StartNodeOptions = {}): Promise<RunningNode> {
   const seed = opts.seed ?? randomInt(0, 2 ** 32 - 1);
   const nodeConfig = toNodeConfig(config, seed);
@@ -101,6 +142,8 @@ export async function startNode(config: MecConfig, opts: StartNodeOptions = {}):
 
   try {
     for (const notice of config.notices) logger.warn({ config: config.source }, `config: ${notice}`);
+    const secrets = readSecrets(config);
+    for (const w of exposureWarnings(config, secrets)) logger.warn(`security: ${w}`);
     const storage = await LevelStorage.open(config.root, { sync: config.sync });
     cleanups.push(() => storage.close());
 
@@ -110,11 +153,14 @@ export async function startNode(config: MecConfig, opts: StartNodeOptions = {}):
       port: config.port,
       peers: nodeConfig.members,
       classify: classifyPeerMessage,
+      maxMessageBytes: config.maxMessageBytes,
+      ...(secrets.curve === undefined ? {} : { curve: secrets.curve }),
       onWarning: (msg, fields) => logger.warn(fields, `transport: ${msg}`),
     });
     cleanups.push(() => transport.close());
 
     const stats = new NodeStats({ nodeId: nodeConfig.id, name: config.name });
+    const security = new SecurityMetrics(stats.registry, () => transport.stats);
     let readyEvent: Extract<NodeEvent, { type: "ready" }> | null = null;
     let signalReady: () => void = () => {};
     let signalBootFailed: (err: Error) => void = () => {};
@@ -126,6 +172,7 @@ export async function startNode(config: MecConfig, opts: StartNodeOptions = {}):
     const host = new NodeHost(createNode(nodeConfig), ports, {
       onEvent(event, now) {
         stats.onEvent(event, now);
+        security.onEvent(event);
         if (event.type === "ready" && readyEvent === null) {
           readyEvent = event;
           signalReady();
@@ -159,7 +206,12 @@ export async function startNode(config: MecConfig, opts: StartNodeOptions = {}):
     ]).finally(() => clearTimeout(timer));
     const actor = (readyEvent as Extract<NodeEvent, { type: "ready" }> | null)?.actor ?? "";
 
-    const http = buildHttpServer(handle, stats, { logger, requestLogging: opts.requestLogging ?? false });
+    const http = buildHttpServer(handle, stats, {
+      logger,
+      requestLogging: opts.requestLogging ?? false,
+      connection: { requestTimeoutMs: config.httpRequestTimeoutMs, idleTimeoutMs: config.httpIdleTimeoutMs, tls: secrets.tls },
+      ...(secrets.tokens === undefined ? {} : { authTokens: secrets.tokens }),
+    });
     cleanups.push(() => http.close());
     try {
       await http.listen({ host: config.bind, port: config.httpPort, listenTextResolver: () => "" });
@@ -168,7 +220,7 @@ export async function startNode(config: MecConfig, opts: StartNodeOptions = {}):
       const why = code === "EADDRINUSE" ? "already in use" : (err as Error).message;
       throw new Error(`cannot listen for HTTP on ${config.bind}:${config.httpPort}: ${why}`);
     }
-    const url = `http://${httpHost(config.bind)}:${config.httpPort}`;
+    const url = `${secrets.tls === null ? "http" : "https"}://${httpHost(config.bind)}:${config.httpPort}`;
     logger.info({ url, actor, members: nodeConfig.members, port: config.port, dataPort: config.port + 1 }, "node ready");
 
     let stopping: Promise<void> | null = null;

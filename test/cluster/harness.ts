@@ -11,7 +11,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CLUSTER_PORT_STEP, clusterNodeToml, clusterSpecs, type ClusterNodeSpec } from "../../src/server/cluster.ts";
+import { CLUSTER_PORT_STEP, clusterNodeToml, clusterSpecs, ensureNodeKeys, type ClusterNodeSpec } from "../../src/server/cluster.ts";
 import { freePortBlock } from "../adapters/free-ports.ts";
 import { mecEntryArgs } from "../../src/cli/self.ts";
 
@@ -220,17 +220,18 @@ export interface TestCluster {
   stopAll(): Promise<void>;
 }
 
-/** Writes configs for n nodes in a fresh temp dir, starts them, waits until all answer /ping. */
+/** Writes configs for n nodes in a fresh temp dir, starts them, waits until all answer /ping. `curve`: with CURVE keys (as `mec cluster`). */
 export async function startTestCluster(
   n: number,
   extraToml: readonly string[] = TEST_TOML,
-  opts: { env?: (index: number) => Readonly<Record<string, string>>; prefixFor?: (spec: ClusterNodeSpec, i: number) => readonly string[] } = {},
+  opts: { env?: (index: number) => Readonly<Record<string, string>>; curve?: boolean; prefixFor?: (spec: ClusterNodeSpec, i: number) => readonly string[] } = {},
 ): Promise<TestCluster> {
   const dir = mkdtempSync(join(tmpdir(), "mec-cluster-test-"));
   const span = CLUSTER_PORT_STEP * n + n;
   const base = await freePortBlock(span);
   const specs = clusterSpecs({ nodes: n, dir, basePort: base, httpBasePort: base + CLUSTER_PORT_STEP * n });
-  for (const spec of specs) writeFileSync(spec.configPath, clusterNodeToml(spec, specs, "127.0.0.1", extraToml));
+  const publicKeys = opts.curve === true ? ensureNodeKeys(specs) : undefined;
+  for (const spec of specs) writeFileSync(spec.configPath, clusterNodeToml(spec, specs, "127.0.0.1", extraToml, publicKeys));
   const nodes = specs.map((s, i) => {
     const node = new TestNode(s, opts.env?.(i) ?? {});
     if (opts.prefixFor !== undefined) node.prefix = opts.prefixFor(s, i);

@@ -47,7 +47,7 @@ describe("the original README's example", () => {
     expect(cfg.port).toBe(7000);
     expect(cfg.httpPort).toBe(3000);
     expect(cfg.root).toBe("/path/to/leveldb/root/directory");
-    expect(cfg.peers).toEqual([{ host: "127.0.0.1", port: 8000 }, { host: "127.0.0.1", port: 9000 }]);
+    expect(cfg.peers).toEqual([{ host: "127.0.0.1", port: 8000, curvePublicKey: null }, { host: "127.0.0.1", port: 9000, curvePublicKey: null }]);
     expect(cfg.source).toBe("/etc/mec/config.toml");
     for (const [field, value] of Object.entries(CONFIG_DEFAULTS)) expect(cfg[field as keyof typeof cfg], field).toEqual(value);
   });
@@ -79,6 +79,7 @@ describe("the original README's example", () => {
       reapDelayMs: 3000,
       syncWrites: true,
       bugs: [],
+      limits: { maxKeyBytes: 512, siblingsWarn: 25, siblingsMax: 100, objectBytesWarn: 2097152, objectBytesMax: 8388608 },
     });
   });
 });
@@ -102,6 +103,18 @@ describe("defaults and optional keys", () => {
       maxBodyBytes: 1048576,
       maxKeyBytes: 512,
       logLevel: "info",
+      curveKeyFile: null,
+      allowInsecure: false,
+      maxMessageBytes: 67108864,
+      warnSiblings: 25,
+      maxSiblings: 100,
+      warnObjectBytes: 2097152,
+      maxObjectBytes: 8388608,
+      httpRequestTimeoutMs: 30000,
+      httpIdleTimeoutMs: 10000,
+      httpTlsCertFile: null,
+      httpTlsKeyFile: null,
+      httpAuthTokensFile: null,
     });
   });
 
@@ -143,7 +156,7 @@ describe("defaults and optional keys", () => {
 
   it("drops this node from [[node]] (matching bind:port) and builds sorted unique members", () => {
     const cfg = parseConfig(`${MINIMAL}[[node]]\nhost = "127.0.0.1"\nport = 9000\n[[node]]\nhost = "127.0.0.1"\nport = 7000\n[[node]]\nhost = "10.0.0.2"\nport = 7000\n`, "c.toml");
-    expect(cfg.peers).toEqual([{ host: "127.0.0.1", port: 9000 }, { host: "10.0.0.2", port: 7000 }]);
+    expect(cfg.peers).toEqual([{ host: "127.0.0.1", port: 9000, curvePublicKey: null }, { host: "10.0.0.2", port: 7000, curvePublicKey: null }]);
     expect(toNodeConfig(cfg, 0).members).toEqual(["10.0.0.2:7000", "127.0.0.1:7000", "127.0.0.1:9000"]);
     expect(nodeIdOf("h", 1)).toBe("h:1");
   });
@@ -195,12 +208,18 @@ describe("bad configs give a ConfigError naming the file, the key and the proble
     ["max_key_bytes 0", `${MINIMAL}max_key_bytes = 0\n`, /key "max_key_bytes": expected an integer 1-65536, got 0/],
     ["bind empty", `bind = ""\n${MINIMAL}`, /key "bind": expected a non-empty string/],
     ["a date value", `${MINIMAL}n = 1979-05-27\n`, /key "n": expected an integer 1-64, got a date/],
-    ["unknown key in [[node]]", `${MINIMAL}[[node]]\nhost = "h"\nport = 8000\nweight = 2\n`, /key "node\[1\]\.weight": unknown key \(known keys: host, port\)/],
+    ["unknown key in [[node]]", `${MINIMAL}[[node]]\nhost = "h"\nport = 8000\nweight = 2\n`, /key "node\[1\]\.weight": unknown key \(known keys: host, port, curve_public_key\)/],
     ["misspelt key in [[node]]", `${MINIMAL}[[node]]\nhost = "h"\nport = 8000\n[[node]]\nhots = "h"\nport = 9000\n`, /key "node\[2\]\.hots": unknown key \(did you mean "host"\?\)/],
     ["[[node]] without port", `${MINIMAL}[[node]]\nhost = "h"\n`, /key "node\[1\]\.port": required but missing/],
     ["[[node]] without host", `${MINIMAL}[[node]]\nport = 8000\n`, /key "node\[1\]\.host": required but missing/],
     ["[[node]] port a string", `${MINIMAL}[[node]]\nhost = "h"\nport = "8000"\n`, /key "node\[1\]\.port": expected an integer 1-65534, got "8000"/],
     ["[[node]] listed twice", `${MINIMAL}[[node]]\nhost = "h"\nport = 8000\n[[node]]\nhost = "h"\nport = 8000\n`, /key "node\[2\]": duplicate node h:8000/],
+    ["a public bind without keys", `${MINIMAL}bind = "0.0.0.0"\n`, /key "bind": "0\.0\.0\.0" is beyond loopback but curve_key_file is not set.*allow_insecure = true/],
+    ["a peer without its public key", `${MINIMAL}curve_key_file = "k"\n[[node]]\nhost = "h"\nport = 8000\n`, /key "node\[1\]\.curve_public_key": required when curve_key_file is set/],
+    ["a public key without curve_key_file", `${MINIMAL}[[node]]\nhost = "h"\nport = 8000\ncurve_public_key = "${"a".repeat(40)}"\n`, /curve_key_file is not set/],
+    ["a malformed public key", `${MINIMAL}curve_key_file = "k"\n[[node]]\nhost = "h"\nport = 8000\ncurve_public_key = "short"\n`, /expected a Z85 CURVE public key/],
+    ["max_siblings below warn_siblings", `${MINIMAL}warn_siblings = 10\nmax_siblings = 5\n`, /key "max_siblings": must be at least warn_siblings \(10\)/],
+    ["a TLS cert without its key", `${MINIMAL}http_tls_cert_file = "c.pem"\n`, /key "http_tls_key_file": http_tls_cert_file and http_tls_key_file go together/],
     ["node as a plain value", `${MINIMAL}node = 5\n`, /key "node": expected an array of tables/],
     ["node as an array of numbers", `${MINIMAL}node = [1]\n`, /key "node\[1\]": expected a table with host and port, got 1/],
   ];
@@ -241,6 +260,16 @@ describe("bad configs give a ConfigError naming the file, the key and the proble
     const file = join(tmp, "root-is-file.toml");
     writeFileSync(file, MINIMAL.replace('"/tmp/x"', JSON.stringify(notDir)));
     expect(() => loadConfigFile(file)).toThrow(`${file}: key "root": ${notDir} exists and is not a directory`);
+  });
+});
+
+describe("security keys", () => {
+  it("a public bind starts with curve_key_file or allow_insecure; file keys resolve against the config's directory", () => {
+    const keyed = parseConfig(`${MINIMAL}bind = "0.0.0.0"\ncurve_key_file = "keys/a.key"\nhttp_auth_tokens_file = "/etc/tokens"\n`, "/etc/mec/c.toml");
+    expect(keyed.curveKeyFile).toBe("/etc/mec/keys/a.key");
+    expect(keyed.httpAuthTokensFile).toBe("/etc/tokens");
+    expect(parseConfig(`${MINIMAL}bind = "10.1.2.3"\nallow_insecure = true\n`, "c.toml").allowInsecure).toBe(true);
+    expect(parseConfig(`${MINIMAL}bind = "127.0.0.5"\n`, "c.toml").curveKeyFile).toBeNull();
   });
 });
 

@@ -141,7 +141,7 @@ describe("node machine", () => {
     const wrong = (partitionOf("k", 16) + 1) % 16;
     const misrouted = drive(node, store, { kind: "message", from: "n2", bytes: encodeMessage({ type: "get", reqId: "r", from: "n2", partition: wrong, key: "k" }) });
     expect(sentMessages(misrouted.effects)).toEqual([]);
-    const fine = drive(node, store, { kind: "message", from: "n2", bytes: encodeMessage({ type: "get", reqId: "r", from: "n2", partition: partitionOf("k", 16), key: "k" }) });
-    expect(sentMessages(fine.effects)).toMatchObject([{ type: "get-reply", reqId: "r", from: "n1", set: null }]);
+    const fine = drive(node, store, { kind: "message", from: "n2", bytes: encodeMessage({ type: "get", reqId: "n2/0/1", from: "n2", partition: partitionOf("k", 16), key: "k" }) });
+    expect(sentMessages(fine.effects)).toMatchObject([{ type: "get-reply", reqId: "n2/0/1", from: "n1", set: null }]);
   });
 });

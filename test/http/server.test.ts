@@ -264,6 +264,17 @@ describe("the node cannot answer", () => {
     expect(handle.ops).toHaveLength(0);
   });
 
+  it("object limits: 409 too-many-siblings and 413 object-too-large, with the node's message naming the limit", async () => {
+    handle.failNext = { ok: false, type: "put", error: "too-many-siblings", message: "above max_siblings = 100: read, merge, write back", answered: 0, needed: 2, maybeApplied: false };
+    const s = await put("k", "v");
+    expect(s.statusCode).toBe(409);
+    expect(errorBody(s)).toEqual({ error: "too-many-siblings", message: "above max_siblings = 100: read, merge, write back" });
+    handle.failNext = { ok: false, type: "put", error: "object-too-large", message: "above max_object_bytes = 8388608", answered: 0, needed: 2, maybeApplied: false };
+    const b = await put("k", "v");
+    expect(b.statusCode).toBe(413);
+    expect(errorBody(b).error).toBe("object-too-large");
+  });
+
   it("503 quorum says how many answered, and for writes that the write may still be applied", async () => {
     handle.failNext = { ok: false, type: "put", error: "quorum", message: "timeout", answered: 1, needed: 2, maybeApplied: true };
     const w = await put("k", "v");

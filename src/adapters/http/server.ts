@@ -23,6 +23,8 @@ import { decodeVclock, emptyClock, encodeVclock, formatVclockError, isTombstoneO
 import type { HealthBody, HealthStatus, NodeApiHandle } from "./handle.ts";
 import type { NodeStats, RequestOp } from "./stats.ts";
 import { bufferOf, chooseBoundary, encodeMultipart } from "./multipart.ts";
+import { BearerAuth } from "./auth.ts";
+import { DEFAULT_CONNECTION_OPTIONS, clientErrorHandler, serverFactory, type HttpConnectionOptions } from "./limits.ts";
 
 export const VCLOCK_HEADER = "x-mec-vclock";
 export { KEY_ACTORS_MAX };
@@ -36,6 +38,10 @@ export interface HttpServerOptions {
   readonly logger?: unknown;
   /** Log every request and response at info level (Fastify's default). Default false: it costs throughput. */
   readonly requestLogging?: boolean;
+  /** Timeouts and TLS of the underlying Node server (limits.ts); default: 30 s per request, 10 s idle, plain HTTP. */
+  readonly connection?: HttpConnectionOptions;
+  /** Bearer tokens; absent: no authentication (auth.ts). */
+  readonly authTokens?: readonly string[];
 }
 
 export type ErrorCode =
@@ -44,6 +50,11 @@ export type ErrorCode =
   | "bad-param"
   | "bad-request"
   | "too-large"
+  | "too-many-siblings"
+  | "object-too-large"
+  | "unauthorized"
+  | "headers-too-large"
+  | "timeout"
   | "unsupported-media-type"
   | "method-not-allowed"
   | "not-found"
@@ -250,6 +261,10 @@ function resultError(result: Extract<ClientResult, { ok: false }>): HttpError {
       return new HttpError(503, "storage-error", result.message || "the replica's storage failed; the write was not applied", extra);
     case "bad-request":
       return new HttpError(400, "bad-request", result.message || "bad request", extra);
+    case "too-many-siblings":
+      return new HttpError(409, "too-many-siblings", result.message);
+    case "object-too-large":
+      return new HttpError(413, "object-too-large", result.message);
     default: {
       const e: never = result.error;
       return new HttpError(503, "unavailable", String(e), extra);
@@ -305,6 +320,8 @@ export function buildHttpServer(handle: NodeApiHandle, stats: NodeStats, opts: H
     ...(isInstance ? { loggerInstance: logger as FastifyBaseLogger } : { logger: logger as boolean | Record<string, unknown> }),
     logController: new LogController({ disableRequestLogging: !(opts.requestLogging ?? false) }),
     bodyLimit: maxBodyBytes,
+    serverFactory: serverFactory(opts.connection ?? DEFAULT_CONNECTION_OPTIONS),
+    clientErrorHandler,
     // Errors Fastify finds before routing (e.g. a malformed URL) get our JSON shape too.
     frameworkErrors: (error, request, reply) => {
       const underMec = (request.raw.url ?? "").startsWith("/mec");
@@ -318,6 +335,15 @@ export function buildHttpServer(handle: NodeApiHandle, stats: NodeStats, opts: H
   // Every body is raw bytes, whatever its Content-Type (JSON included: never reparsed).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: maxBodyBytes }, (_req, body, done) => done(null, body));
+
+  if (opts.authTokens !== undefined) {
+    const auth = new BearerAuth(opts.authTokens);
+    app.addHook("onRequest", (request, reply, done) => {
+      if (auth.allows(request.url.split("?")[0] ?? "", request.headers.authorization)) return done();
+      reply.header("www-authenticate", 'Bearer realm="mec"');
+      void sendError(reply, new HttpError(401, "unauthorized", "missing or wrong bearer token (Authorization: Bearer <token>)"));
+    });
+  }
 
   app.addHook("onResponse", (request, reply, done) => {
     stats.recordRequest(requestOpOf(request.method, request.url), reply.statusCode, reply.elapsedTime);

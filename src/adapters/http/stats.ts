@@ -255,6 +255,10 @@ export class NodeStats {
         this.suspected.delete(event.peer);
         this.mSuspected.set(this.suspected.size);
         return;
+      case "peer-message-dropped":
+      case "write-refused":
+        // Counted by label in SecurityMetrics (src/adapters/security-metrics.ts).
+        return;
       case "mint-refused":
       case "dot-conflict": // counted in mec_node_events_total{event="dot-conflict"} above
         return;

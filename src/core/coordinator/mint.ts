@@ -60,6 +60,10 @@ export class MintCoordinator {
     const { primaries, fallbacks } = this.replica.preferences(req.partition);
     const onMinted = (minted: MintResult): void => {
       if (!minted.ok) {
+        if (minted.error === "too-many-siblings" || minted.error === "object-too-large") {
+          done({ ok: false, error: minted.error, message: minted.message, answered: 0, needed: req.w, maybeApplied: false });
+          return;
+        }
         done({
           ok: false, error: minted.error,
           message: `the minting replica could not apply the write: ${minted.message}`, answered: 0, needed: req.w, maybeApplied: false,

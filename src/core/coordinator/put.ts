@@ -31,7 +31,7 @@
 import type { NodeContext } from "../context.ts";
 import type { PeerMessage, WireWriteResult } from "../messages.ts";
 import type { Replica } from "../replica/replica.ts";
-import type { ClientOp, ClientResult, NodeId } from "../types.ts";
+import type { ClientErrorCode, ClientOp, ClientResult, NodeId } from "../types.ts";
 import type { VClock } from "../versioning/types.ts";
 import { decodeClock, decodeSiblingSet, emptyClock, encodeClock } from "../versioning/index.ts";
 import { partitionOf } from "../ring/index.ts";
@@ -304,5 +304,10 @@ export function toClientResult(type: "put" | "delete", result: WireWriteResult):
 
 /** The minting replica applied nothing, for a reason another replica may not share: try the next. */
 function notApplied(result: WireWriteResult): boolean {
-  return !result.ok && !result.maybeApplied && result.error !== "bad-request";
+  return !result.ok && !result.maybeApplied && !isRefusal(result.error);
+}
+
+/** Errors that every replica would answer alike (retrying elsewhere cannot help). */
+function isRefusal(error: ClientErrorCode): boolean {
+  return error === "bad-request" || error === "too-many-siblings" || error === "object-too-large";
 }

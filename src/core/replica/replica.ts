@@ -47,6 +47,7 @@ import {
   emptySet,
   encodeSiblingSet,
   isTombstoneOnly,
+  liveSiblings,
   mergeReplicas,
   nanosFromMillis,
   setsEqual,
@@ -56,6 +57,7 @@ import { AntiEntropyTrees } from "./anti-entropy.ts";
 import { contextRefusal, encodeChecked } from "./write-guard.ts";
 import { FENCE_PREFIX, HINT_PREFIX, OBJECT_PREFIX, fenceKey, hintKey, mintedKey, objectKey, parseFenceKey, partitionPrefix, parseHintKey, parseObjectKey } from "./keys.ts";
 import { encodeRecord, openRecord } from "./record.ts";
+import { checkObjectLimits, type ObjectSize } from "./limits.ts";
 
 
 /** Per-storage-key FIFO of read-modify-write bodies; a body calls release when its write completed. */
@@ -462,6 +464,11 @@ export class Replica {
           return done(prepared);
         }
         const { set, dot, bytes } = prepared;
+        const refusal = this.limitRefusal(spec.key, local.set, set, bytes);
+        if (refusal !== null) {
+          release();
+          return done(refusal);
+        }
         this.writeRecord(storageKey, bytes, (w) => {
           if (!w.ok) {
             this.ctx.log("error", "storage write failed", { key: storageKey, error: w.message });
@@ -500,6 +507,20 @@ export class Replica {
     const encoded = encodeChecked(set, grew);
     if (!encoded.ok) return refuse("bad-context", encoded.message, true);
     return { ok: true, set, dot, bytes: encoded.bytes };
+  }
+
+  /** A refusal when the write's result exceeds an object limit (and a warning near one); null to go on. */
+  private limitRefusal(key: string, before: SiblingSet | null, after: SiblingSet, afterBytes: Uint8Array): MintResult | null {
+    const sizeOf = (set: SiblingSet | null): ObjectSize =>
+      set === null ? { siblings: 0, bytes: 0 } : { siblings: liveSiblings(set).length, bytes: encodeSiblingSet(set).length };
+    const verdict = checkObjectLimits(() => sizeOf(before), { siblings: liveSiblings(after).length, bytes: afterBytes.length }, this.ctx.config.limits);
+    if (verdict.ok) {
+      if (verdict.warn !== null) this.ctx.log("warn", `key near its object limits: ${verdict.warn}`, { key });
+      return null;
+    }
+    this.ctx.log("warn", "write refused: object limit", { key, error: verdict.error });
+    this.ctx.emit({ type: "write-refused", key, limit: verdict.error === "too-many-siblings" ? "siblings" : "object-bytes" });
+    return { ok: false, message: verdict.message, error: verdict.error };
   }
 
   /** The actor a write is minted under: the node's, or the client's id in the client-vclock teaching mode. */
@@ -542,6 +563,11 @@ export class Replica {
             return done(prepared);
           }
           const { set, dot } = prepared;
+          const refusal = this.limitRefusal(spec.key, view.set, set, encodeSiblingSet(set));
+          if (refusal !== null) {
+            releaseRecord();
+            return done(refusal);
+          }
           this.locks.run(storageKey, (releaseHint) => {
             this.read(storageKey, (held) => {
               if (!held.ok || held.corrupt === true) {
