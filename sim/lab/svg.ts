@@ -16,6 +16,8 @@ export interface PlotOptions {
   readonly yMax?: number;
   /** Draw bars (one per point of each series, side by side) instead of lines. */
   readonly bars?: boolean;
+  /** Bar charts: a label under each slot (instead of x ticks). */
+  readonly categories?: readonly string[];
 }
 
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#17becf"];
@@ -57,7 +59,12 @@ export function linePlot(series: readonly Series[], opts: PlotOptions): string {
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
   parts.push(`<rect width="${width}" height="${height}" fill="white"/>`);
   parts.push(`<text x="${width / 2}" y="18" text-anchor="middle" font-size="13">${esc(opts.title)}</text>`);
-  for (const t of ticks(xMin, xMax)) {
+  const slots = Math.max(1, ...series.map((s) => s.points.length));
+  if (opts.bars === true) {
+    (opts.categories ?? []).forEach((c, j) => {
+      parts.push(`<text x="${num(left + (j + 0.5) * (pw / slots))}" y="${top + ph + 14}" text-anchor="middle">${esc(c)}</text>`);
+    });
+  } else for (const t of ticks(xMin, xMax)) {
     parts.push(`<line x1="${num(X(t))}" y1="${top}" x2="${num(X(t))}" y2="${top + ph}" stroke="#eee"/>`);
     parts.push(`<text x="${num(X(t))}" y="${top + ph + 14}" text-anchor="middle">${num(t)}</text>`);
   }
@@ -71,7 +78,7 @@ export function linePlot(series: readonly Series[], opts: PlotOptions): string {
   series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length]!;
     if (opts.bars === true) {
-      const slot = pw / Math.max(1, s.points.length);
+      const slot = pw / slots;
       const bw = (slot * 0.8) / series.length;
       for (const [j, [, y]] of s.points.entries()) {
         const x0 = left + j * slot + slot * 0.1 + i * bw;
