@@ -2,8 +2,9 @@
 // MecDB's node code (src/core through NodeHost) in the simulator, with every WARS leg drawn
 // from a fit and put onto the node's real events. Each trial writes a fresh key, waits for the
 // client's acknowledgement (the commit), reads the key t0 ms later, and records from the real
-// events: when each replica's storage write of the value completed (applied), when the read's
-// request reached each replica, and which replicas the coordinator's answer merged. From those
+// events: when the write reached each replica (its `replicate` arrived; storage takes 0 ms, so
+// it is applied then; the native minting node: its own storage write), when the read's request
+// reached each replica, and which replicas the coordinator's answer merged. From those
 // the trial's staleness threshold T* follows (a read started t ms after the commit is stale
 // exactly when t < T*); the real read at t0 must agree with it (`mismatches` counts trials
 // where it did not: it is 0 unless the mapping below is broken).
@@ -84,7 +85,10 @@ interface Trial {
   readonly writeDc: number;
   readonly readDc: number;
   readonly t0Ms: number;
+  /** First storage write of the key per node (the mint, on the minting node). */
   readonly applied: Map<NodeId, number>;
+  /** When the write's `replicate` reached each replica (applied there at once: storage is 0 ms). */
+  readonly replicateArrival: Map<NodeId, number>;
   readonly getArrival: Map<NodeId, number>;
   writeStartMs: number;
   commitMs: number;
@@ -118,7 +122,9 @@ export function runPbsOnNode(opts: PbsOptions): PbsRun {
         const trial = "key" in msg ? byKey.get(msg.key) : undefined;
         if (trial === undefined) return 0;
         byReq.set(info.reqId ?? "", trial);
-        return leg(trial, "W", to, trial.writeDc);
+        const d = leg(trial, "W", to, trial.writeDc);
+        if (!trial.replicateArrival.has(to)) trial.replicateArrival.set(to, now() + d);
+        return d;
       }
       case "replicate-ack": {
         const trial = byReq.get(info.reqId ?? "");
@@ -208,6 +214,7 @@ export function runPbsOnNode(opts: PbsOptions): PbsRun {
       readDc,
       t0Ms: T0_GRID_MS[i % T0_GRID_MS.length]!,
       applied: new Map(),
+      replicateArrival: new Map(),
       getArrival: new Map(),
       writeStartMs: 0,
       commitMs: 0,
@@ -259,7 +266,10 @@ export function runPbsOnNode(opts: PbsOptions): PbsRun {
     for (const node of d.used) {
       const arrival = node === trial.readCoord ? d.readStartMs : trial.getArrival.get(node);
       if (arrival === undefined) throw new Error(`pbs lab: no recorded get arrival at ${node} for ${trial.key}`);
-      const applied = trial.applied.get(node) ?? Infinity;
+      // A replica holds the write from its replicate's arrival; the native minting node from its
+      // own storage write. (Not "first storage write" everywhere: a native read coordinator
+      // repairs its own stale copy locally when its read finishes, with no message to hold.)
+      const applied = (node === trial.writeCoord && !wars ? trial.applied.get(node) : trial.replicateArrival.get(node)) ?? Infinity;
       threshold = Math.min(threshold, applied - trial.commitMs - (arrival - d.readStartMs));
     }
     if (!d.seen) staleReads++;

@@ -84,3 +84,19 @@ describe("mec lab pbs (CLI contract)", () => {
     expect(badR.err).toMatch(/--r must be an integer from 1 to 3/);
   });
 });
+
+describe("native path staleness comes from the replicate delays", () => {
+  it("R = W = 1: t-visibility is the tail of W seen by the 2 of 3 readers that did not mint", async () => {
+    const { sample } = await import("../../sim/lab/fits.ts");
+    const { Rng } = await import("../../sim/rng.ts");
+    const fit = fitByName("LNKD-DISK");
+    const rng = new Rng(99);
+    const draws = Array.from({ length: 200_000 }, () => sample(fit.legs.W, rng)).sort((a, b) => a - b);
+    // P(stale at t) = 2/3 P(W > t) <= 0.001  <=>  t = the (1 - 0.0015) quantile of W.
+    const expected = draws[Math.ceil((1 - 0.0015) * draws.length) - 1]!;
+    const s = measureOnNode({ fit, n: 3, r: 1, w: 1, p: 0.999, trials: 3000, seed: 4 }, "native");
+    expect(s.mismatches).toBe(0);
+    expect(s.tVisibilityMs).toBeGreaterThan(expected * 0.6);
+    expect(s.tVisibilityMs).toBeLessThan(expected * 1.4);
+  }, 60_000);
+});
