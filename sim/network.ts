@@ -40,6 +40,11 @@ export interface LatencyModel {
   /** Probability of a latency spike of up to spikeMs. */
   readonly spikeRate: number;
   readonly spikeMs: number;
+  /**
+   * Optional: draws each message's delay itself (replaces base + jitter + spike; the quorum
+   * lab uses it to give each WARS leg its own distribution). Must draw from its own seeded stream.
+   */
+  readonly sampleMs?: (from: NodeId, to: NodeId, bytes: Uint8Array) => number;
 }
 
 export type Deliver = (to: NodeId, from: NodeId, bytes: Uint8Array) => boolean;
@@ -96,8 +101,11 @@ export class SimNetwork {
     return false;
   }
 
-  private linkLatency(from: NodeId, to: NodeId): number {
+  private linkLatency(from: NodeId, to: NodeId, bytes: Uint8Array): number {
     const link = `${from}>${to}`;
+    const clog = this.clogUntil.get(link);
+    const clogMs = clog !== undefined && clog > this.sched.now ? clog - this.sched.now : 0;
+    if (this.latency.sampleMs !== undefined) return this.latency.sampleMs(from, to, bytes) + clogMs;
     let base = this.linkBase.get(link);
     if (base === undefined) {
       base = this.latency.baseMinMs + this.rng.next() * (this.latency.baseMaxMs - this.latency.baseMinMs);
@@ -105,9 +113,7 @@ export class SimNetwork {
     }
     let ms = base + this.rng.next() * this.latency.jitterMs;
     if (this.rng.chance(this.latency.spikeRate)) ms += this.rng.next() * this.latency.spikeMs;
-    const clog = this.clogUntil.get(link);
-    if (clog !== undefined && clog > this.sched.now) ms += clog - this.sched.now;
-    return ms;
+    return ms + clogMs;
   }
 
   send(from: NodeId, to: NodeId, bytesIn: Uint8Array): void {
@@ -128,7 +134,7 @@ export class SimNetwork {
         this.duplicated++;
         if (this.tracer.on) this.tracer.emit(this.sched.now, "duplicate", from, { to, id });
       }
-      this.sched.after(this.linkLatency(from, to), () => this.arrive(from, to, bytes, id));
+      this.sched.after(this.linkLatency(from, to, bytes), () => this.arrive(from, to, bytes, id));
     }
   }
 

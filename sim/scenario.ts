@@ -323,7 +323,7 @@ export interface ScenarioResult {
   readonly report: string[];
 }
 
-function applyAction(cluster: SimCluster, a: ScenarioAction): void {
+export function applyAction(cluster: SimCluster, a: ScenarioAction): void {
   const net = cluster.network;
   const undo = (fn: () => void): void => {
     if (a.durationMs !== null) cluster.sched.after(a.durationMs, fn);

@@ -29,6 +29,8 @@ export interface StorageLatency {
   /** Synced writes: slower than reads. */
   readonly writeMinMs: number;
   readonly writeMaxMs: number;
+  /** Optional: draws each operation's latency itself (the quorum lab); replaces the ranges. */
+  readonly sampleMs?: (node: string, op: StorageOp) => number;
 }
 
 export interface StorageDurability {
@@ -75,7 +77,9 @@ export class SimStorage {
   submit(op: StorageOp, done: (result: StorageResult) => void): void {
     this.ops++;
     const write = op.type !== "get" && op.type !== "scan";
-    const ms = write
+    const ms = this.latency.sampleMs !== undefined
+      ? this.latency.sampleMs(this.node, op)
+      : write
       ? this.latency.writeMinMs + this.rng.next() * (this.latency.writeMaxMs - this.latency.writeMinMs)
       : this.latency.readMinMs + this.rng.next() * (this.latency.readMaxMs - this.latency.readMinMs);
     const at = Math.max(this.sched.now + ms, this.lastCompletionMs);

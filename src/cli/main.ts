@@ -9,6 +9,7 @@ import { registerSim } from "./sim.ts";
 import { registerNode } from "./node.ts";
 import { registerTrace } from "./trace.ts";
 import { registerKeygen } from "./keygen.ts";
+import { registerLab } from "./lab.ts";
 import { UsageError, suggest, type CommandOutcome } from "./errors.ts";
 
 /** The package's version, from the package.json above this module (source or dist layout). */
@@ -40,6 +41,7 @@ function buildProgram(outcome: CommandOutcome): Command {
   registerNode(program, outcome);
   registerTrace(program, outcome);
   registerKeygen(program, outcome);
+  registerLab(program, outcome);
   program
     .command("help [command...]")
     .description("show help for mec or for a command (e.g. mec help sim, mec help vclock decode)")
