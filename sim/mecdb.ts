@@ -51,6 +51,9 @@ export const mecdb: SystemUnderTest = {
     const ring = ringFor(members, partitionCount);
     return [...preferenceList(ring, partitionOf(key, partitionCount), n).primaries];
   },
+  ringOwners(members, partitionCount) {
+    return ringFor(members, partitionCount).owners;
+  },
   setsEqual,
   describe: { message: describeMessagePayload, stored: describeStored },
 };

@@ -12,6 +12,7 @@ import { checkAll, type RunRecord, type Violation } from "./checkers/index.ts";
 import { SimCluster, type ClusterSpec } from "./cluster.ts";
 import { FaultDriver, type FaultSchedule } from "./faults.ts";
 import type { HistoryOp } from "./history.ts";
+import { PreferenceModel } from "./oracle/index.ts";
 import type { SystemUnderTest } from "./sut.ts";
 import { Tracer, type TraceOptions } from "./trace.ts";
 import { Workload, type WorkloadSpec } from "./workload.ts";
@@ -87,7 +88,7 @@ export function runSimulation(sut: SystemUnderTest, spec: RunSpec, schedule: Fau
   }
 
   const final = cluster.snapshot();
-  const primariesCache = new Map<string, readonly NodeId[]>();
+  const preference = new PreferenceModel(sut.ringOwners(cluster.members, spec.cluster.partitionCount), spec.cluster.n);
   const record: RunRecord = {
     members: cluster.members,
     n: spec.cluster.n,
@@ -99,15 +100,8 @@ export function runSimulation(sut: SystemUnderTest, spec: RunSpec, schedule: Fau
     quorums: cluster.quorums,
     replies: cluster.network.replies,
     final: final as ReadonlyMap<NodeId, ReadonlyMap<string, SiblingSet>>,
-    primariesOf(key) {
-      let p = primariesCache.get(key);
-      if (p === undefined) {
-        p = sut.primaries(cluster.members, spec.cluster.partitionCount, spec.cluster.n, key);
-        primariesCache.set(key, p);
-      }
-      return p;
-    },
-    setsEqual: (a, b) => sut.setsEqual(a, b),
+    primariesOf: (key) => preference.of(key).primaries,
+    fallbacksOf: (key) => preference.of(key).fallbacks,
   };
   const violations = thrown !== null ? [thrown] : checkAll(record);
   let ok = 0;

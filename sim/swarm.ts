@@ -31,7 +31,14 @@ export function drawWorld(seed: number, options: SwarmOptions = {}): SwarmWorld 
   const quorumOf = (x: number): number => Math.floor(x / 2) + 1;
   const r = rng.chance(0.5) ? quorumOf(n) : rng.int(1, n);
   const w = rng.chance(0.5) ? quorumOf(n) : rng.int(1, n);
-  const keyCount = rng.int(1, 5);
+  // Most seeds: a few keys (conflicts); some: many keys and clients, or one hot key.
+  const shapeOfLoad = rng.weighted<"few" | "many" | "hot">([["few", 6], ["many", 2], ["hot", 2]]);
+  const keyCount = shapeOfLoad === "many" ? rng.int(8, 40) : shapeOfLoad === "hot" ? 1 : rng.int(1, 5);
+  const clients = shapeOfLoad === "few" ? rng.int(2, 5) : rng.int(4, 10);
+  // Timings per seed: the swarm's fast ones, or the production defaults (suspect 800 ms < request timeout 2000 ms).
+  const timings = rng.chance(0.3)
+    ? { requestTimeoutMs: 2000, heartbeatIntervalMs: 250, suspectAfterMs: 800, handoffIntervalMs: 1000, antiEntropyIntervalMs: 2000, reapDelayMs: 2000 }
+    : { requestTimeoutMs: 1000, heartbeatIntervalMs: 1000, suspectAfterMs: 2500, handoffIntervalMs: 500, antiEntropyIntervalMs: 2000, reapDelayMs: 2000 };
   const faultPhaseMs = 8000;
   const spec: RunSpec = {
     cluster: {
@@ -43,14 +50,7 @@ export function drawWorld(seed: number, options: SwarmOptions = {}): SwarmWorld 
       mode: options.mode ?? "dvv",
       partitionCount: 16,
       bugs: options.bugs ?? [],
-      timings: {
-        requestTimeoutMs: 1000,
-        heartbeatIntervalMs: 1000,
-        suspectAfterMs: 2500,
-        handoffIntervalMs: 500,
-        antiEntropyIntervalMs: 2000,
-        reapDelayMs: 2000,
-      },
+      timings,
       latency: {
         baseMinMs: 0.5,
         baseMaxMs: 1 + rng.next() * 9,
@@ -68,7 +68,7 @@ export function drawWorld(seed: number, options: SwarmOptions = {}): SwarmWorld 
       clocks: drawClockSpread(seed, faultPhaseMs),
     },
     workload: {
-      clients: rng.int(2, 5),
+      clients,
       keys: Array.from({ length: keyCount }, (_, i) => `k${i}`),
       thinkMinMs: 5,
       thinkMaxMs: 30 + rng.next() * 200,
@@ -77,7 +77,13 @@ export function drawWorld(seed: number, options: SwarmOptions = {}): SwarmWorld 
         rmw: 0.1 + rng.next(),
         delete: rng.next() * 0.3,
         read: 0.1 + rng.next() * 0.6,
+        reuse: rng.next() * 0.8,
+        stale: rng.next() * 0.3,
+        reuseDelete: rng.next() * 0.2,
       },
+      afterHeal: "write",
+      perRequestQuorum: rng.chance(0.5) ? 0.3 : 0,
+      valuePadMax: rng.chance(0.3) ? 4000 : 40,
       clientTimeoutMs: 4000,
       opsMax: Infinity,
     },

@@ -28,8 +28,9 @@ export interface RunRecord {
   readonly replies: ReadonlyMap<string, ReadonlySet<NodeId>>;
   /** Durable objects per node at the end of the run. */
   readonly final: ReadonlyMap<NodeId, ReadonlyMap<string, SiblingSet>>;
+  /** The oracle's own preference lists (sim/oracle/preference.ts), not the ring under test. */
   primariesOf(key: string): readonly NodeId[];
-  setsEqual(a: SiblingSet, b: SiblingSet): boolean;
+  fallbacksOf(key: string): readonly NodeId[];
 }
 
 export type Checker = (run: RunRecord) => Violation[];
