@@ -59,6 +59,14 @@ export interface QuorumRecord {
   readonly replicas: readonly NodeId[];
 }
 
+/** A span during which `node` suspected `peer` (closed by unsuspect, or by node's reboot). */
+export interface Suspicion {
+  readonly node: NodeId;
+  readonly peer: NodeId;
+  readonly fromMs: number;
+  toMs: number | null;
+}
+
 export class SimCluster {
   readonly sched = new Scheduler();
   readonly rng: Rng;
@@ -69,6 +77,7 @@ export class SimCluster {
   readonly clocks = new Map<NodeId, NodeClock>();
   readonly minted: MintedDot[] = [];
   readonly quorums: QuorumRecord[] = [];
+  readonly suspicions: Suspicion[] = [];
   readonly eventCounts = new Map<string, number>();
   /** Node events with a key, per key and type (scenario expectations). */
   readonly keyEventCounts = new Map<string, number>();
@@ -162,6 +171,13 @@ export class SimCluster {
         break;
       case "quorum":
         this.quorums.push({ node, atMs: nowMs, op: event.op, reqId: event.reqId, key: event.key, needed: event.needed, replicas: [...event.replicas] });
+        break;
+      case "suspect":
+        this.suspicions.push({ node, peer: event.peer, fromMs: nowMs, toMs: null });
+        break;
+      case "unsuspect":
+      case "ready":
+        for (const sp of this.suspicions) if (sp.node === node && sp.toMs === null && (event.type === "ready" || sp.peer === event.peer)) sp.toMs = nowMs;
         break;
       case "siblings":
         if (event.count > (this.maxSiblings.get(event.key) ?? 0)) this.maxSiblings.set(event.key, event.count);

@@ -98,6 +98,7 @@ export function runSimulation(sut: SystemUnderTest, spec: RunSpec, schedule: Fau
     history: workload.history,
     minted: cluster.minted,
     quorums: cluster.quorums,
+    suspicions: cluster.suspicions,
     replies: cluster.network.replies,
     final: final as ReadonlyMap<NodeId, ReadonlyMap<string, SiblingSet>>,
     primariesOf: (key) => preference.of(key).primaries,

@@ -170,7 +170,7 @@ export class Workload {
         rec.answerContext = outcome.set !== null && outcome.set.clock.size > 0 ? outcome.set.clock : null;
       } else {
         rec.dot = outcome.dot;
-        const answer = writeAnswer(rec.context, outcome);
+        const answer = writeAnswer(outcome);
         recordShown(rec, answer.shown);
         rec.answerContext = answer.clock;
         this.cluster.writeAcked();

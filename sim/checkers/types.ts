@@ -3,7 +3,7 @@
 // durable objects of every node. A checker returns its violations; none on a correct node.
 import type { NodeId } from "../../src/core/types.ts";
 import type { SiblingSet, VersioningMode } from "../../src/core/versioning/types.ts";
-import type { MintedDot, QuorumRecord } from "../cluster.ts";
+import type { MintedDot, QuorumRecord, Suspicion } from "../cluster.ts";
 import type { HistoryOp } from "../history.ts";
 
 /** The six checked properties, plus "exception": the node threw (a failed assertion). */
@@ -24,6 +24,8 @@ export interface RunRecord {
   readonly history: readonly HistoryOp[];
   readonly minted: readonly MintedDot[];
   readonly quorums: readonly QuorumRecord[];
+  /** When each node suspected which peer (failure-detector events). */
+  readonly suspicions: readonly Suspicion[];
   /** `${coordinator} ${reqId}` -> distinct replicas whose replies the coordinator received. */
   readonly replies: ReadonlyMap<string, ReadonlySet<NodeId>>;
   /** Durable objects per node at the end of the run. */
