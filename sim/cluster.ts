@@ -78,6 +78,8 @@ export class SimCluster {
   readonly minted: MintedDot[] = [];
   readonly quorums: QuorumRecord[] = [];
   readonly suspicions: Suspicion[] = [];
+  /** Open suspicions per node, by peer. */
+  private readonly openSuspicions = new Map<NodeId, Map<NodeId, Suspicion>>();
   readonly eventCounts = new Map<string, number>();
   /** Node events with a key, per key and type (scenario expectations). */
   readonly keyEventCounts = new Map<string, number>();
@@ -172,13 +174,26 @@ export class SimCluster {
       case "quorum":
         this.quorums.push({ node, atMs: nowMs, op: event.op, reqId: event.reqId, key: event.key, needed: event.needed, replicas: [...event.replicas] });
         break;
-      case "suspect":
-        this.suspicions.push({ node, peer: event.peer, fromMs: nowMs, toMs: null });
+      case "suspect": {
+        const sp: Suspicion = { node, peer: event.peer, fromMs: nowMs, toMs: null };
+        this.suspicions.push(sp);
+        const open = this.openSuspicions.get(node) ?? new Map<NodeId, Suspicion>();
+        open.set(event.peer, sp);
+        this.openSuspicions.set(node, open);
         break;
+      }
       case "unsuspect":
-      case "ready":
-        for (const sp of this.suspicions) if (sp.node === node && sp.toMs === null && (event.type === "ready" || sp.peer === event.peer)) sp.toMs = nowMs;
+      case "ready": {
+        const open = this.openSuspicions.get(node);
+        if (open === undefined) break;
+        for (const [peer, sp] of open) {
+          if (event.type === "ready" || peer === event.peer) {
+            sp.toMs = nowMs;
+            open.delete(peer);
+          }
+        }
         break;
+      }
       case "siblings":
         if (event.count > (this.maxSiblings.get(event.key) ?? 0)) this.maxSiblings.set(event.key, event.count);
         break;

@@ -5,7 +5,7 @@ import type { NodeId } from "../src/core/types.ts";
 import type { SiblingSet } from "../src/core/versioning/types.ts";
 import { createNode } from "../src/core/node.ts";
 import { decodeMessage, isReplyType } from "../src/core/messages.ts";
-import { parseObjectKey } from "../src/core/replica/keys.ts";
+import { parseHintKey, parseObjectKey } from "../src/core/replica/keys.ts";
 import { createRing, partitionOf, preferenceList } from "../src/core/ring/index.ts";
 import { decodeSiblingSet, setsEqual } from "../src/core/versioning/index.ts";
 import { peekTypeAndReqId } from "./msgpack-peek.ts";
@@ -44,6 +44,14 @@ export const mecdb: SystemUnderTest = {
       const parsed = parseObjectKey(storageKey);
       if (parsed === null) continue;
       out.set(parsed.key, decodeSiblingSet(bytes));
+    }
+    return out;
+  },
+  readHints(entries) {
+    const out: { target: NodeId; key: string }[] = [];
+    for (const [storageKey] of entries) {
+      const h = parseHintKey(storageKey);
+      if (h !== null) out.push({ target: h.target, key: h.key });
     }
     return out;
   },

@@ -93,7 +93,11 @@ export class SimStorage {
   /** Data wipe: everything is gone (call after a crash). */
   wipe(): void {
     this.data.clear();
+    this.wipedAtMs.push(this.sched.now);
   }
+
+  /** When this disk was wiped (the read checker excuses reads that a wipe may explain). */
+  readonly wipedAtMs: number[] = [];
 
   /** The durable contents, in key order. */
   entries(): [string, Uint8Array][] {

@@ -8,6 +8,7 @@ import type fc from "fast-check";
 import type { BugName } from "../src/core/types.ts";
 import type { VersioningMode } from "../src/core/versioning/types.ts";
 import { drawSchedule, scheduleArbitrary, type FaultSchedule, type ScheduleShape } from "./faults.ts";
+import { CONFIG_DEFAULTS } from "../src/config/config.ts";
 import { Rng, fnv32 } from "./rng.ts";
 import type { RunSpec } from "./run.ts";
 import type { ClockSpread } from "./clock.ts";
@@ -36,8 +37,9 @@ export function drawWorld(seed: number, options: SwarmOptions = {}): SwarmWorld 
   const keyCount = shapeOfLoad === "many" ? rng.int(8, 40) : shapeOfLoad === "hot" ? 1 : rng.int(1, 5);
   const clients = shapeOfLoad === "few" ? rng.int(2, 5) : rng.int(4, 10);
   // Timings per seed: the swarm's fast ones, or the production defaults (suspect 800 ms < request timeout 2000 ms).
+  const d = CONFIG_DEFAULTS;
   const timings = rng.chance(0.3)
-    ? { requestTimeoutMs: 2000, heartbeatIntervalMs: 250, suspectAfterMs: 800, handoffIntervalMs: 1000, antiEntropyIntervalMs: 2000, reapDelayMs: 2000 }
+    ? { requestTimeoutMs: d.requestTimeoutMs, heartbeatIntervalMs: d.heartbeatIntervalMs, suspectAfterMs: d.suspectAfterMs, handoffIntervalMs: d.handoffIntervalMs, antiEntropyIntervalMs: d.antiEntropyIntervalMs, reapDelayMs: d.reapDelayMs }
     : { requestTimeoutMs: 1000, heartbeatIntervalMs: 1000, suspectAfterMs: 2500, handoffIntervalMs: 500, antiEntropyIntervalMs: 2000, reapDelayMs: 2000 };
   const faultPhaseMs = 8000;
   const spec: RunSpec = {
@@ -91,6 +93,7 @@ export function drawWorld(seed: number, options: SwarmOptions = {}): SwarmWorld 
     faultPhaseMs,
     healPhaseMs: 3000,
     quietMs: 60000,
+    quietAtLeastBound: true,
     wipesMax: Math.max(0, w - 1),
   };
   const shape: ScheduleShape = {

@@ -36,6 +36,7 @@ export class CausalModel {
   private readonly coverage = new Map<number, Coverage>();
   private readonly inProgress = new Set<number>();
   private readonly level = new Map<string, Superseded>();
+  private readonly superseders = new Map<string, HistoryOp[]>();
 
   constructor(private readonly history: readonly HistoryOp[]) {
     for (const op of history) {
@@ -47,12 +48,15 @@ export class CausalModel {
       if (op.kind === "get" || op.outcome === "failed") continue;
       const past = this.pastOf(op);
       const sureLevel: Superseded = op.outcome === "ok" ? "yes" : "maybe";
-      for (const id of past.sure) this.raise(id, sureLevel);
-      for (const id of past.maybe) this.raise(id, "maybe");
+      for (const id of past.sure) this.raise(id, sureLevel, op);
+      for (const id of past.maybe) this.raise(id, "maybe", op);
     }
   }
 
-  private raise(id: string, to: Superseded): void {
+  private raise(id: string, to: Superseded, by: HistoryOp): void {
+    const list = this.superseders.get(id);
+    if (list === undefined) this.superseders.set(id, [by]);
+    else list.push(by);
     const now = this.level.get(id);
     if (now === "yes" || now === to) return;
     this.level.set(id, to);
@@ -65,6 +69,11 @@ export class CausalModel {
 
   superseded(writeId: string): Superseded {
     return this.level.get(writeId) ?? "no";
+  }
+
+  /** The not-failed writes whose context covers (surely or possibly) this write. */
+  supersedersOf(writeId: string): readonly HistoryOp[] {
+    return this.superseders.get(writeId) ?? [];
   }
 
   /** What a write's context covers (its causal past, itself excluded). */

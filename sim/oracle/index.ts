@@ -18,3 +18,4 @@ export function causalModelOf(history: readonly HistoryOp[]): CausalModel {
   }
   return m;
 }
+export { AE_PAIRS_PER_ROUND, convergenceBoundMs, maxAntiEntropyPairs } from "./bounds.ts";

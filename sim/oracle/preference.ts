@@ -32,7 +32,10 @@ export interface Preference {
 }
 
 export function preferenceOf(owners: readonly NodeId[], n: number, key: string): Preference {
-  const p = keyPartition(key, owners.length);
+  return partitionPreference(owners, n, keyPartition(key, owners.length));
+}
+
+export function partitionPreference(owners: readonly NodeId[], n: number, p: number): Preference {
   const walk: NodeId[] = [];
   for (let i = 0; i < owners.length; i++) {
     const owner = owners[(p + i) % owners.length]!;

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import type { NodeId } from "../../src/core/types.ts";
 import type { Dot, Sibling, SiblingSet, VClock } from "../../src/core/versioning/types.ts";
-import { checkConvergence, checkDeterminism, checkFinalSiblings, checkLostWrites, checkQuorums, checkUniqueDots, type RunRecord } from "../../sim/checkers/index.ts";
+import { checkConvergence, checkDeterminism, checkFinalSiblings, checkHintsDrained, checkLostWrites, checkQuorums, checkReads, checkUniqueDots, staleReadCount, type RunRecord } from "../../sim/checkers/index.ts";
 import type { MintedDot, QuorumRecord, Suspicion } from "../../sim/cluster.ts";
 import type { HistoryOp } from "../../sim/history.ts";
 
@@ -82,6 +82,10 @@ function record(parts: {
   replies?: [string, NodeId[]][];
   suspicions?: Suspicion[];
   primaries?: NodeId[];
+  wipes?: Record<NodeId, number[]>;
+  hints?: Record<NodeId, { target: NodeId; key: string }[]>;
+  up?: NodeId[];
+  convergence?: RunRecord["convergence"];
   w?: number;
   r?: number;
 }): RunRecord {
@@ -96,6 +100,10 @@ function record(parts: {
     minted: parts.minted ?? [],
     quorums: parts.quorums ?? [],
     suspicions: parts.suspicions ?? [],
+    wipes: new Map(Object.entries(parts.wipes ?? {})),
+    hintsAtEnd: new Map(Object.entries(parts.hints ?? {})),
+    upAtEnd: new Set(parts.up ?? members),
+    ...(parts.convergence ? { convergence: parts.convergence } : {}),
     replies: new Map((parts.replies ?? []).map(([k, v]) => [k, new Set(v)])),
     final: new Map(Object.entries(parts.final ?? {}).map(([node, objs]) => [node, new Map(Object.entries(objs))])),
     primariesOf: () => parts.primaries ?? members,
@@ -294,6 +302,63 @@ describe("checker 5: convergence", () => {
     const v = checkConvergence(record({ final: { n1: { k: s1 }, n2: { k: s1 }, n3: {} } }));
     expect(v).toHaveLength(1);
     expect(v[0]?.detail).toContain("n3=absent");
+    const stated = checkConvergence(record({ final: { n1: { k: s1 }, n2: { k: s1 }, n3: {} }, convergence: { boundMs: 14000, quietMs: 60000, readsAfterHeal: false } }));
+    expect(stated[0]?.detail).toContain("within 60000 ms of quiet (bound 14000 ms, no reads after the heal)");
+  });
+  it("compares sets itself: same siblings but a different clock, or a different value on one dot, diverge", () => {
+    const s1 = set([["x", 1]], sib("x", 1, "a"));
+    expect(checkConvergence(record({ final: { n1: { k: s1 }, n2: { k: s1 }, n3: { k: set([["x", 1], ["y", 3]], sib("x", 1, "a")) } } }))).toHaveLength(1);
+    expect(checkConvergence(record({ final: { n1: { k: s1 }, n2: { k: s1 }, n3: { k: set([["x", 1]], sib("x", 1, "b")) } } }))).toHaveLength(1);
+  });
+});
+
+describe("checker 7: reads see earlier acknowledged writes", () => {
+  /** An acknowledged put by replicas, then a get through replicas that showed `shown`. */
+  const scene = (opts: { putReplicas: NodeId[]; getReplicas: NodeId[]; shown: string[]; r?: number; w?: number }): void => {
+    fresh();
+    const x = put("k", "x", "ok", { actor: "n1.1", counter: 1 });
+    x.replicas = opts.putReplicas;
+    if (opts.w !== undefined) (x as { w?: number }).w = opts.w;
+    const g = read("k", opts.shown);
+    g.replicas = opts.getReplicas;
+    if (opts.r !== undefined) (g as { r?: number }).r = opts.r;
+  };
+  it("passes a read that shows the write, and one that follows a superseding write", () => {
+    scene({ putReplicas: ["n1", "n2"], getReplicas: ["n2", "n3"], shown: ["x"] });
+    expect(checkReads(record({}))).toEqual([]);
+    fresh();
+    const x = put("k", "x", "ok", { actor: "n1.1", counter: 1 });
+    x.replicas = ["n1", "n2"];
+    put("k", "y", "unknown", null, x);
+    const g = read("k", ["y"]);
+    g.replicas = ["n2", "n3"];
+    expect(checkReads(record({}))).toEqual([]);
+  });
+  it("catches a strict quorum read (R+W>N, primaries only) that missed an earlier acknowledged write", () => {
+    scene({ putReplicas: ["n1", "n2"], getReplicas: ["n2", "n3"], shown: [] });
+    const v = checkReads(record({}));
+    expect(v).toHaveLength(1);
+    expect(v[0]?.property).toBe("stale-read");
+    expect(v[0]?.detail).toContain("did not return x");
+  });
+  it("only counts staleness under sloppy quorum, non-overlapping quorums, or after a wipe", () => {
+    scene({ putReplicas: ["n1", "n2"], getReplicas: ["n3", "n4"], shown: [] }); // n4 is a fallback
+    expect(checkReads(record({ primaries: ["n1", "n2", "n3"] }))).toEqual([]);
+    expect(staleReadCount(record({ primaries: ["n1", "n2", "n3"] }))).toBe(1);
+    scene({ putReplicas: ["n1"], getReplicas: ["n3"], shown: [], r: 1, w: 1 }); // r + w = 2 <= 3
+    expect(checkReads(record({}))).toEqual([]);
+    scene({ putReplicas: ["n1", "n2"], getReplicas: ["n2", "n3"], shown: [] });
+    expect(checkReads(record({ wipes: { n2: [7] } }))).toEqual([]);
+  });
+});
+
+describe("checker 8: hints drain", () => {
+  it("passes no hints, or a hint for a node that is down; catches a hint left for a node that is up", () => {
+    expect(checkHintsDrained(record({ hints: { n1: [] } }))).toEqual([]);
+    expect(checkHintsDrained(record({ hints: { n1: [{ target: "n3", key: "k" }] }, up: ["n1", "n2"] }))).toEqual([]);
+    const v = checkHintsDrained(record({ hints: { n1: [{ target: "n3", key: "k" }] } }));
+    expect(v[0]?.property).toBe("hints-drain");
+    expect(v[0]?.detail).toContain("hint of key k for n3");
   });
 });
 

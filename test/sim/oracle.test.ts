@@ -139,3 +139,16 @@ describe("the oracle's preference lists agree with src/core/ring", () => {
     );
   });
 });
+
+describe("the oracle's convergence bound", () => {
+  it("uses the node's anti-entropy pacing constant and counts pairs from the preference lists", async () => {
+    const core = await import("../../src/core/replica/ae-exchange.ts");
+    const { AE_PAIRS_PER_ROUND, maxAntiEntropyPairs, convergenceBoundMs } = await import("../../sim/oracle/index.ts");
+    expect(AE_PAIRS_PER_ROUND).toBe(core.AE_PAIRS_PER_ROUND);
+    // 3 nodes, N=3: every node is a primary of all 16 partitions, with 2 peers each.
+    const owners = createRing(["n1", "n2", "n3"], 16).owners;
+    expect(maxAntiEntropyPairs(owners, 3)).toBe(32);
+    const t = { antiEntropyIntervalMs: 2000, suspectAfterMs: 800, heartbeatIntervalMs: 200, handoffIntervalMs: 1000, requestTimeoutMs: 2000 };
+    expect(convergenceBoundMs(owners, 3, t)).toBe((32 / 8 + 1) * 2000 + 800 + 200 + 1000 + 2000);
+  });
+});
