@@ -35,10 +35,10 @@ export function drawWorld(seed: number, options: SwarmOptions = {}): SwarmWorld 
   // Most seeds: a few keys (conflicts); some: many keys and clients, or one hot key.
   const shapeOfLoad = rng.weighted<"few" | "many" | "hot">([["few", 6], ["many", 2], ["hot", 2]]);
   const keyCount = shapeOfLoad === "many" ? rng.int(8, 40) : shapeOfLoad === "hot" ? 1 : rng.int(1, 5);
-  const clients = shapeOfLoad === "few" ? rng.int(2, 5) : rng.int(4, 10);
+  const clients = shapeOfLoad === "few" ? rng.int(2, 5) : rng.int(4, 8);
   // Timings per seed: the swarm's fast ones, or the production defaults (suspect 800 ms < request timeout 2000 ms).
   const d = CONFIG_DEFAULTS;
-  const timings = rng.chance(0.3)
+  const timings = rng.chance(0.15)
     ? { requestTimeoutMs: d.requestTimeoutMs, heartbeatIntervalMs: d.heartbeatIntervalMs, suspectAfterMs: d.suspectAfterMs, handoffIntervalMs: d.handoffIntervalMs, antiEntropyIntervalMs: d.antiEntropyIntervalMs, reapDelayMs: d.reapDelayMs }
     : { requestTimeoutMs: 1000, heartbeatIntervalMs: 1000, suspectAfterMs: 2500, handoffIntervalMs: 500, antiEntropyIntervalMs: 2000, reapDelayMs: 2000 };
   const faultPhaseMs = 8000;
@@ -85,14 +85,14 @@ export function drawWorld(seed: number, options: SwarmOptions = {}): SwarmWorld 
       },
       afterHeal: "write",
       perRequestQuorum: rng.chance(0.5) ? 0.3 : 0,
-      valuePadMax: rng.chance(0.3) ? 4000 : 40,
+      valuePadMax: rng.chance(0.2) ? 2000 : 40,
       clientTimeoutMs: 4000,
       opsMax: Infinity,
     },
     warmupMs: 300,
     faultPhaseMs,
     healPhaseMs: 3000,
-    quietMs: 60000,
+    quietMs: 20000,
     quietAtLeastBound: true,
     wipesMax: Math.max(0, w - 1),
   };
@@ -152,5 +152,6 @@ export function describeWorld(world: SwarmWorld): string {
   const bugs = c.bugs.length > 0 ? ` bugs=${c.bugs.join(",")}` : "";
   const k = c.clocks;
   const clocks = k === undefined ? "" : ` clocks=±${k.offsetMaxMs}ms,${k.driftMaxPpm}ppm,${k.jumpsMax}jumps`;
-  return `nodes=${c.size} n=${c.n} r=${c.r} w=${c.w} mode=${c.mode}${bugs} clients=${wl.clients} keys=${wl.keys.length} faultPhase=${world.spec.faultPhaseMs}ms wipesMax=${world.spec.wipesMax}${clocks}`;
+  const t = c.timings;
+  return `nodes=${c.size} n=${c.n} r=${c.r} w=${c.w} mode=${c.mode}${bugs} clients=${wl.clients} keys=${wl.keys.length} faultPhase=${world.spec.faultPhaseMs}ms wipesMax=${world.spec.wipesMax} timeout=${t.requestTimeoutMs}ms suspect=${t.suspectAfterMs}ms ae=${t.antiEntropyIntervalMs}ms${clocks}`;
 }

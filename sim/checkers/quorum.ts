@@ -9,12 +9,26 @@ import type { HistoryOp } from "../history.ts";
 import type { RunRecord, Violation } from "./types.ts";
 import { DETAILS_MAX } from "./types.ts";
 
+/** How far back a quorum's request is looked for first (then everything, only if none is found there). */
+const LOOKBACK_MS = 30_000;
+
 /**
  * The client ops this quorum may answer: same key and kind, in flight at q.atMs (a put's
  * quorum is counted by the minting replica, which need not be the node the client asked).
+ * `ops` is in invocation order.
  */
-function requestsOf(byCoordinator: Map<string, HistoryOp[]>, q: RunRecord["quorums"][number]): HistoryOp[] {
-  return (byCoordinator.get(`${q.key} ${q.op}`) ?? []).filter((op) => op.invokedAtMs <= q.atMs && (op.outcome !== "ok" || (op.completedAtMs ?? Infinity) >= q.atMs));
+function requestsOf(ops: readonly HistoryOp[], q: RunRecord["quorums"][number]): HistoryOp[] {
+  const inFlight = (op: HistoryOp): boolean => op.invokedAtMs <= q.atMs && (op.outcome !== "ok" || (op.completedAtMs ?? Infinity) >= q.atMs);
+  let hi = ops.length;
+  let lo = 0;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ops[mid]!.invokedAtMs <= q.atMs) lo = mid + 1;
+    else hi = mid;
+  }
+  const out: HistoryOp[] = [];
+  for (let i = lo - 1; i >= 0 && ops[i]!.invokedAtMs >= q.atMs - LOOKBACK_MS; i--) if (inFlight(ops[i]!)) out.push(ops[i]!);
+  return out.length > 0 ? out : ops.filter(inFlight);
 }
 
 export function checkQuorums(run: RunRecord): Violation[] {
@@ -35,7 +49,7 @@ export function checkQuorums(run: RunRecord): Violation[] {
       if (add(`${what} counted a replica twice: [${q.replicas.join(",")}]`)) return out;
       continue;
     }
-    const requests = requestsOf(byCoordinator, q);
+    const requests = requestsOf(byCoordinator.get(`${q.key} ${q.op}`) ?? [], q);
     const asked = requests.map((op) => (q.op === "get" ? (op.r ?? run.r) : (op.w ?? run.w)));
     const mine = requests.filter((_, i) => asked[i] === q.needed);
     if (mine.length === 0) {
