@@ -72,7 +72,7 @@ export function runSimulation(sut: SystemUnderTest, spec: RunSpec, schedule: Fau
   const readsUntil = healAt + spec.healPhaseMs;
   const owners = sut.ringOwners(cluster.members, spec.cluster.partitionCount);
   const boundMs = convergenceBoundMs(owners, spec.cluster.n, spec.cluster.timings);
-  const quietMs = spec.quietAtLeastBound ? Math.max(spec.quietMs, boundMs) : spec.quietMs;
+  const quietMs = spec.quietAtLeastBound && Number.isFinite(boundMs) ? Math.max(spec.quietMs, boundMs) : spec.quietMs;
   const end = readsUntil + quietMs;
   sched.at(faultStart, () => faults.schedule(schedule, faultStart));
   timeline?.(cluster, faults, t0);

@@ -49,7 +49,7 @@ export function checkConvergence(run: RunRecord): Violation[] {
       return !sameSet(s, first);
     });
     if (!diverged) continue;
-    const within = run.convergence ? ` within ${run.convergence.quietMs} ms of quiet (bound ${run.convergence.boundMs} ms${run.convergence.readsAfterHeal ? ", reads after the heal" : ", no reads after the heal"})` : "";
+    const within = run.convergence ? ` within ${run.convergence.quietMs} ms of quiet (${Number.isFinite(run.convergence.boundMs) ? `bound ${run.convergence.boundMs} ms` : "anti-entropy off: no bound"}${run.convergence.readsAfterHeal ? ", reads after the heal" : ", no reads after the heal"})` : "";
     out.push({ property: "convergence", detail: `key ${key} did not converge${within}: ${primaries.map((p, i) => `${p}=${show(sets[i])}`).join(" ")}` });
     if (out.length >= DETAILS_MAX) return out;
   }

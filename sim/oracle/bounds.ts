@@ -35,7 +35,9 @@ export function maxAntiEntropyPairs(owners: readonly NodeId[], n: number): numbe
   return Math.max(0, ...pairs.values());
 }
 
+/** Infinity when anti-entropy is off (nothing repairs a key nobody reads). */
 export function convergenceBoundMs(owners: readonly NodeId[], n: number, t: BoundTimings): number {
+  if (t.antiEntropyIntervalMs <= 0) return Infinity;
   const rounds = Math.ceil(maxAntiEntropyPairs(owners, n) / AE_PAIRS_PER_ROUND) + 1;
   return rounds * t.antiEntropyIntervalMs + t.suspectAfterMs + t.heartbeatIntervalMs + t.handoffIntervalMs + t.requestTimeoutMs;
 }
