@@ -1,7 +1,8 @@
 // Checker 4: quorum membership. Each `quorum` node event (a coordinator answering after a
 // quorum) must count distinct replicas, as many as that request asked for (its own r or w,
 // else the cluster's), each of them a primary of the key (the oracle's own preference list)
-// or a fallback standing in for a primary the coordinator suspected during the request (no
+// or a fallback standing in for a primary the coordinator (the counting node, or the node
+// the client asked) suspected during the request (no
 // more fallbacks than suspected primaries), and each must really have sent a reply with that
 // request id (which carries the coordinator's boot nonce) to the coordinator (the network's
 // log); the coordinator's own local replica counts without a message.
@@ -63,9 +64,12 @@ export function checkQuorums(run: RunRecord): Violation[] {
     const primaries = run.primariesOf(q.key);
     const fallbacks = q.replicas.filter((r) => !primaries.includes(r));
     if (fallbacks.length > 0) {
+      // The counting node, or the node the client asked (it picks a fallback to mint when it
+      // suspects every primary), may have done the suspecting.
       const from = Math.min(...mine.map((op) => op.invokedAtMs));
+      const deciders = new Set([q.node, ...mine.map((op) => op.node)]);
       const suspected = primaries.filter((p) =>
-        run.suspicions.some((s) => s.node === q.node && s.peer === p && s.fromMs <= q.atMs && (s.toMs === null || s.toMs >= from)),
+        run.suspicions.some((s) => deciders.has(s.node) && s.peer === p && s.fromMs <= q.atMs && (s.toMs === null || s.toMs >= from)),
       );
       if (fallbacks.length > suspected.length) {
         if (add(`${what} counted fallbacks [${fallbacks.join(",")}] but suspected only [${suspected.join(",")}] of the primaries [${primaries.join(",")}]`)) return out;
