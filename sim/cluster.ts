@@ -67,6 +67,14 @@ export interface QuorumRecord {
   readonly replicas: readonly NodeId[];
 }
 
+/** A span during which `node` suspected `peer` (closed by unsuspect, or by node's reboot). */
+export interface Suspicion {
+  readonly node: NodeId;
+  readonly peer: NodeId;
+  readonly fromMs: number;
+  toMs: number | null;
+}
+
 export class SimCluster {
   readonly sched = new Scheduler();
   readonly rng: Rng;
@@ -77,6 +85,9 @@ export class SimCluster {
   readonly clocks = new Map<NodeId, NodeClock>();
   readonly minted: MintedDot[] = [];
   readonly quorums: QuorumRecord[] = [];
+  readonly suspicions: Suspicion[] = [];
+  /** Open suspicions per node, by peer. */
+  private readonly openSuspicions = new Map<NodeId, Map<NodeId, Suspicion>>();
   readonly eventCounts = new Map<string, number>();
   /** Node events with a key, per key and type (scenario expectations). */
   readonly keyEventCounts = new Map<string, number>();
@@ -172,6 +183,26 @@ export class SimCluster {
       case "quorum":
         this.quorums.push({ node, atMs: nowMs, op: event.op, reqId: event.reqId, key: event.key, needed: event.needed, replicas: [...event.replicas] });
         break;
+      case "suspect": {
+        const sp: Suspicion = { node, peer: event.peer, fromMs: nowMs, toMs: null };
+        this.suspicions.push(sp);
+        const open = this.openSuspicions.get(node) ?? new Map<NodeId, Suspicion>();
+        open.set(event.peer, sp);
+        this.openSuspicions.set(node, open);
+        break;
+      }
+      case "unsuspect":
+      case "ready": {
+        const open = this.openSuspicions.get(node);
+        if (open === undefined) break;
+        for (const [peer, sp] of open) {
+          if (event.type === "ready" || peer === event.peer) {
+            sp.toMs = nowMs;
+            open.delete(peer);
+          }
+        }
+        break;
+      }
       case "siblings":
         if (event.count > (this.maxSiblings.get(event.key) ?? 0)) this.maxSiblings.set(event.key, event.count);
         break;

@@ -16,6 +16,16 @@ export interface HistoryOp {
   readonly key: string;
   /** The written value (unique per write) for puts; null for gets and deletes. */
   readonly value: string | null;
+  /**
+   * The write's unique id: its value for a put ("k1=c2.7"), "k1-c2.8" for a delete (a
+   * tombstone carries no value, so a delete's id lives only here); null for gets.
+   */
+  readonly writeId: string | null;
+  /** The op whose answer the sent context came from (a read or a write); null: blind or a get. */
+  readonly contextFrom: number | null;
+  /** Per-request quorum the client asked for (undefined: the node's default). */
+  readonly r?: number;
+  readonly w?: number;
   /** The context sent with a write; null for blind writes and gets. */
   readonly context: VClock | null;
   readonly invokedAtMs: number;
@@ -25,14 +35,18 @@ export interface HistoryOp {
   dot: Dot | null;
   /** What a successful get returned (null: not found). */
   readSet: SiblingSet | null;
+  /**
+   * What the client was shown by a successful answer: the write ids of the live siblings
+   * (the values a read or a 300 write answer carried; a 200 write answer shows its own).
+   */
+  shown: string[] | null;
+  /** Dots of the tombstones the answer's clock covers (identities only; see sim/oracle). */
+  shownTombstones: Dot[] | null;
+  /** The context the answer handed back (what the client may write with next). */
+  answerContext: VClock | null;
+  /** Replicas the coordinator counted (successful answers). */
+  replicas: readonly NodeId[] | null;
   error: string | null;
-}
-
-/** Whether a clock covers a dot (the dot's event happened before the clock). */
-export function covers(clock: VClock | null, dot: Dot): boolean {
-  if (clock === null) return false;
-  const entry = clock.get(dot.actor);
-  return entry !== undefined && entry.counter >= dot.counter;
 }
 
 export function dotKey(dot: Dot): string {

@@ -5,7 +5,7 @@ import type { NodeId } from "../src/core/types.ts";
 import type { SiblingSet } from "../src/core/versioning/types.ts";
 import { createNode } from "../src/core/node.ts";
 import { decodeMessage, isReplyType } from "../src/core/messages.ts";
-import { parseObjectKey } from "../src/core/replica/keys.ts";
+import { parseHintKey, parseObjectKey } from "../src/core/replica/keys.ts";
 import { openRecord } from "../src/core/replica/record.ts";
 import { createRing, partitionOf, preferenceList } from "../src/core/ring/index.ts";
 import { decodeSiblingSet, setsEqual } from "../src/core/versioning/index.ts";
@@ -50,9 +50,20 @@ export const mecdb: SystemUnderTest = {
     }
     return out;
   },
+  readHints(entries) {
+    const out: { target: NodeId; key: string }[] = [];
+    for (const [storageKey] of entries) {
+      const h = parseHintKey(storageKey);
+      if (h !== null) out.push({ target: h.target, key: h.key });
+    }
+    return out;
+  },
   primaries(members, partitionCount, n, key) {
     const ring = ringFor(members, partitionCount);
     return [...preferenceList(ring, partitionOf(key, partitionCount), n).primaries];
+  },
+  ringOwners(members, partitionCount) {
+    return ringFor(members, partitionCount).owners;
   },
   setsEqual,
   describe: { message: describeMessagePayload, stored: describeStored },

@@ -8,10 +8,11 @@
 //               faults begin          writes stop       quiet period
 import type { NodeId } from "../src/core/types.ts";
 import type { SiblingSet } from "../src/core/versioning/types.ts";
-import { checkAll, type RunRecord, type Violation } from "./checkers/index.ts";
+import { checkAll, staleReadCount, type RunRecord, type Violation } from "./checkers/index.ts";
 import { SimCluster, type ClusterSpec } from "./cluster.ts";
 import { FaultDriver, type FaultSchedule, type StorageFaultPlan } from "./faults.ts";
 import type { HistoryOp } from "./history.ts";
+import { PreferenceModel, convergenceBoundMs } from "./oracle/index.ts";
 import type { SystemUnderTest } from "./sut.ts";
 import { Tracer, type TraceOptions } from "./trace.ts";
 import { Workload, type WorkloadSpec } from "./workload.ts";
@@ -23,6 +24,8 @@ export interface RunSpec {
   readonly faultPhaseMs: number;
   readonly healPhaseMs: number;
   readonly quietMs: number;
+  /** Stretch the quiet period to the convergence bound the config implies (sim/oracle/bounds.ts). */
+  readonly quietAtLeastBound?: boolean;
   readonly wipesMax: number;
   /** Write errors, disk-full episodes and corrupted objects (none when absent). */
   readonly storageFaults?: StorageFaultPlan;
@@ -37,6 +40,8 @@ export interface RunStats {
   readonly dropped: number;
   readonly duplicated: number;
   readonly wipes: number;
+  /** Gets that missed an acknowledged write where sloppy or non-overlapping quorums allow it. */
+  readonly staleReads: number;
   readonly nodeEvents: Readonly<Record<string, number>>;
 }
 
@@ -67,7 +72,10 @@ export function runSimulation(sut: SystemUnderTest, spec: RunSpec, schedule: Fau
   const faultStart = t0 + spec.warmupMs;
   const healAt = faultStart + spec.faultPhaseMs;
   const readsUntil = healAt + spec.healPhaseMs;
-  const end = readsUntil + spec.quietMs;
+  const owners = sut.ringOwners(cluster.members, spec.cluster.partitionCount);
+  const boundMs = convergenceBoundMs(owners, spec.cluster.n, spec.cluster.timings);
+  const quietMs = spec.quietAtLeastBound && Number.isFinite(boundMs) ? Math.max(spec.quietMs, boundMs) : spec.quietMs;
+  const end = readsUntil + quietMs;
   sched.at(faultStart, () => {
     faults.schedule(schedule, faultStart);
     if (spec.storageFaults !== undefined) faults.scheduleStorage(spec.storageFaults, faultStart);
@@ -92,7 +100,7 @@ export function runSimulation(sut: SystemUnderTest, spec: RunSpec, schedule: Fau
   }
 
   const final = cluster.snapshot();
-  const primariesCache = new Map<string, readonly NodeId[]>();
+  const preference = new PreferenceModel(owners, spec.cluster.n);
   const record: RunRecord = {
     members: cluster.members,
     n: spec.cluster.n,
@@ -102,17 +110,15 @@ export function runSimulation(sut: SystemUnderTest, spec: RunSpec, schedule: Fau
     history: workload.history,
     minted: cluster.minted,
     quorums: cluster.quorums,
+    suspicions: cluster.suspicions,
+    wipes: new Map([...cluster.processes].map(([id, p]) => [id, p.storage.wipedAtMs])),
+    ...(sut.readHints ? { hintsAtEnd: new Map([...cluster.processes].map(([id, p]) => [id, sut.readHints!(p.storage.entries())])) } : {}),
+    upAtEnd: new Set([...cluster.processes].filter(([, p]) => p.isUp).map(([id]) => id)),
+    convergence: { boundMs, quietMs, readsAfterHeal: spec.workload.afterHeal !== "write" },
     replies: cluster.network.replies,
     final: final as ReadonlyMap<NodeId, ReadonlyMap<string, SiblingSet>>,
-    primariesOf(key) {
-      let p = primariesCache.get(key);
-      if (p === undefined) {
-        p = sut.primaries(cluster.members, spec.cluster.partitionCount, spec.cluster.n, key);
-        primariesCache.set(key, p);
-      }
-      return p;
-    },
-    setsEqual: (a, b) => sut.setsEqual(a, b),
+    primariesOf: (key) => preference.of(key).primaries,
+    fallbacksOf: (key) => preference.of(key).fallbacks,
   };
   const violations = thrown !== null ? [thrown] : checkAll(record);
   let ok = 0;
@@ -138,6 +144,7 @@ export function runSimulation(sut: SystemUnderTest, spec: RunSpec, schedule: Fau
       dropped: cluster.network.dropped,
       duplicated: cluster.network.duplicated,
       wipes: faults.wipesDone,
+      staleReads: thrown !== null ? 0 : staleReadCount(record),
       nodeEvents: Object.fromEntries([...cluster.eventCounts].sort()),
     },
     history: workload.history,

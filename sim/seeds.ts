@@ -71,16 +71,16 @@ export interface ShrinkResult {
 /**
  * Shrinks a failing schedule with fast-check: the failing schedule is given as an example,
  * the property is "no violation of the same kind", and fast-check's shrinker removes and
- * simplifies episodes while the failure persists. Stops after timeLimitMs (keeping the
- * smallest failing schedule found so far).
+ * simplifies episodes while the failure persists. Bounded by steps, not wall time: after
+ * maxRuns simulations it stops (keeping the smallest failing schedule found so far), so a
+ * shrunk schedule is the same on every machine.
  */
-export function shrinkSchedule(sut: SystemUnderTest, world: SwarmWorld, schedule: FaultSchedule, property: Property, timeLimitMs: number): ShrinkResult | null {
+export function shrinkSchedule(sut: SystemUnderTest, world: SwarmWorld, schedule: FaultSchedule, property: Property, maxRuns: number): ShrinkResult | null {
   let runs = 0;
   let last: { schedule: FaultSchedule; violation: Violation } | null = null;
-  const deadline = performance.now() + timeLimitMs;
   const result = fc.check(
     fc.property(world.arbitrary, (candidate) => {
-      if (performance.now() > deadline) return true; // out of time: stop shrinking here
+      if (runs >= maxRuns) return true; // out of steps: stop shrinking here
       runs++;
       const found = runSimulation(sut, world.spec, candidate).violations.find((v) => v.property === property);
       if (found === undefined) return true;
@@ -91,7 +91,7 @@ export function shrinkSchedule(sut: SystemUnderTest, world: SwarmWorld, schedule
   );
   const best = last as { schedule: FaultSchedule; violation: Violation } | null;
   if (!result.failed || best === null) return null;
-  return { schedule: best.schedule, violation: best.violation, runs, interrupted: performance.now() > deadline };
+  return { schedule: best.schedule, violation: best.violation, runs, interrupted: runs >= maxRuns };
 }
 
 /** The command that replays a seed (and, if given, a shrunk schedule; with members, named: "n3"). */

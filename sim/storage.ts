@@ -177,7 +177,11 @@ export class SimStorage {
     this.data.clear();
     this.durable.clear();
     this.unsynced = [];
+    this.wipedAtMs.push(this.sched.now);
   }
+
+  /** When this disk was wiped (the read checker excuses reads that a wipe may explain). */
+  readonly wipedAtMs: number[] = [];
 
   /** The durable contents, in key order. */
   entries(): [string, Uint8Array][] {

@@ -18,8 +18,12 @@ export interface SystemUnderTest {
   describeMessage(bytes: Uint8Array): MessageInfo | null;
   /** The objects (not hints or metadata) in one node's storage: user key -> sibling set. */
   readObjects(entries: Iterable<readonly [string, Uint8Array]>): Map<string, SiblingSet>;
+  /** The hints (objects held for another node) in one node's storage. */
+  readHints?(entries: Iterable<readonly [string, Uint8Array]>): { target: NodeId; key: string }[];
   /** The N primaries of key on the full ring. */
   primaries(members: readonly NodeId[], partitionCount: number, n: number, key: string): NodeId[];
+  /** The ring's claim table (owner of each partition): cluster state the oracle takes as data. */
+  ringOwners(members: readonly NodeId[], partitionCount: number): readonly NodeId[];
   setsEqual(a: SiblingSet, b: SiblingSet): boolean;
   /** Optional, for traces only: what a message or a stored record carries (key, clock, dots). */
   readonly describe?: TraceDescriber;

@@ -10,6 +10,7 @@ import type fc from "fast-check";
 import type { BugName } from "../src/core/types.ts";
 import type { VersioningMode } from "../src/core/versioning/types.ts";
 import { drawSchedule, scheduleArbitrary, type FaultSchedule, type ScheduleShape, type StorageFaultPlan } from "./faults.ts";
+import { CONFIG_DEFAULTS } from "../src/config/config.ts";
 import { Rng, fnv32 } from "./rng.ts";
 import type { RunSpec } from "./run.ts";
 import type { ClockSpread } from "./clock.ts";
@@ -33,7 +34,15 @@ export function drawWorld(seed: number, options: SwarmOptions = {}): SwarmWorld 
   const quorumOf = (x: number): number => Math.floor(x / 2) + 1;
   const r = rng.chance(0.5) ? quorumOf(n) : rng.int(1, n);
   const w = rng.chance(0.5) ? quorumOf(n) : rng.int(1, n);
-  const keyCount = rng.int(1, 5);
+  // Most seeds: a few keys (conflicts); some: many keys and clients, or one hot key.
+  const shapeOfLoad = rng.weighted<"few" | "many" | "hot">([["few", 6], ["many", 2], ["hot", 2]]);
+  const keyCount = shapeOfLoad === "many" ? rng.int(8, 40) : shapeOfLoad === "hot" ? 1 : rng.int(1, 5);
+  const clients = shapeOfLoad === "few" ? rng.int(2, 5) : rng.int(4, 8);
+  // Timings per seed: the swarm's fast ones, or the production defaults (suspect 800 ms < request timeout 2000 ms).
+  const d = CONFIG_DEFAULTS;
+  const timings = rng.chance(0.15)
+    ? { requestTimeoutMs: d.requestTimeoutMs, heartbeatIntervalMs: d.heartbeatIntervalMs, suspectAfterMs: d.suspectAfterMs, handoffIntervalMs: d.handoffIntervalMs, antiEntropyIntervalMs: d.antiEntropyIntervalMs, reapDelayMs: d.reapDelayMs }
+    : { requestTimeoutMs: 1000, heartbeatIntervalMs: 1000, suspectAfterMs: 2500, handoffIntervalMs: 500, antiEntropyIntervalMs: 2000, reapDelayMs: 2000 };
   const faultPhaseMs = 8000;
   const spec: RunSpec = {
     cluster: {
@@ -45,14 +54,7 @@ export function drawWorld(seed: number, options: SwarmOptions = {}): SwarmWorld 
       mode: options.mode ?? "dvv",
       partitionCount: 16,
       bugs: options.bugs ?? [],
-      timings: {
-        requestTimeoutMs: 1000,
-        heartbeatIntervalMs: 1000,
-        suspectAfterMs: 2500,
-        handoffIntervalMs: 500,
-        antiEntropyIntervalMs: 2000,
-        reapDelayMs: 2000,
-      },
+      timings,
       latency: {
         baseMinMs: 0.5,
         baseMaxMs: 1 + rng.next() * 9,
@@ -70,7 +72,7 @@ export function drawWorld(seed: number, options: SwarmOptions = {}): SwarmWorld 
       clocks: drawClockSpread(seed, faultPhaseMs),
     },
     workload: {
-      clients: rng.int(2, 5),
+      clients,
       keys: Array.from({ length: keyCount }, (_, i) => `k${i}`),
       thinkMinMs: 5,
       thinkMaxMs: 30 + rng.next() * 200,
@@ -79,14 +81,21 @@ export function drawWorld(seed: number, options: SwarmOptions = {}): SwarmWorld 
         rmw: 0.1 + rng.next(),
         delete: rng.next() * 0.3,
         read: 0.1 + rng.next() * 0.6,
+        reuse: rng.next() * 0.8,
+        stale: rng.next() * 0.3,
+        reuseDelete: rng.next() * 0.2,
       },
+      afterHeal: "write",
+      perRequestQuorum: rng.chance(0.5) ? 0.3 : 0,
+      valuePadMax: rng.chance(0.2) ? 2000 : 40,
       clientTimeoutMs: 4000,
       opsMax: Infinity,
     },
     warmupMs: 300,
     faultPhaseMs,
     healPhaseMs: 3000, // drawStorageFaults is told this too
-    quietMs: 60000,
+    quietMs: 20000,
+    quietAtLeastBound: true,
     wipesMax: Math.max(0, w - 1),
     storageFaults: drawStorageFaults(seed, faultPhaseMs, 3000),
   };
@@ -167,5 +176,6 @@ export function describeWorld(world: SwarmWorld): string {
     sf === undefined || (sf.writeErrorRate === 0 && sf.episodes.length === 0 && sf.corruptions.length === 0)
       ? ""
       : ` storageFaults=errors:${sf.writeErrorRate.toFixed(3)},episodes:${sf.episodes.map((e) => e.reason).join("+") || 0},corruptions:${sf.corruptions.length}`;
-  return `nodes=${c.size} n=${c.n} r=${c.r} w=${c.w} mode=${c.mode}${c.sync === false ? " sync=false" : ""}${bugs} clients=${wl.clients} keys=${wl.keys.length} faultPhase=${world.spec.faultPhaseMs}ms wipesMax=${world.spec.wipesMax}${clocks}${storage}`;
+  const t = c.timings;
+  return `nodes=${c.size} n=${c.n} r=${c.r} w=${c.w} mode=${c.mode}${c.sync === false ? " sync=false" : ""}${bugs} clients=${wl.clients} keys=${wl.keys.length} faultPhase=${world.spec.faultPhaseMs}ms wipesMax=${world.spec.wipesMax} timeout=${t.requestTimeoutMs}ms suspect=${t.suspectAfterMs}ms ae=${t.antiEntropyIntervalMs}ms${clocks}${storage}`;
 }

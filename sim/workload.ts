@@ -1,10 +1,17 @@
 // Simulated clients and their history. Each client runs one operation at a time against a
 // node it picks at random: blind writes (no context), read-modify-writes (get, then put with
-// the returned clock as context), deletes with context, and reads, over a small key space so
-// conflicts happen. Every written value is unique ("k1=c2.7"), so a value found in a replica
-// names the operation that wrote it. After writesUntilMs the clients only read (read repair).
+// the returned clock), writes and deletes that reuse the context the client's latest answer
+// for that key handed back (a PUT's or DELETE's answer as much as a GET's: the HTTP answer
+// computed by src/api/write-answer.ts), writes with a stale context (an older answer's),
+// deletes with context, and reads, sometimes with a per-request r or w. Every written value
+// starts with a unique write id ("k1=c2.7", then "|" and padding of a drawn size), so a value
+// found in a replica names the operation that wrote it; a delete's id lives in the history.
+// The history records what each answer showed the client (sim/oracle decides causality from
+// it). After writesUntilMs the clients only read, or (afterHeal "write") only write and
+// delete with the contexts they hold, never reading.
 import type { ClientOp, NodeId } from "../src/core/types.ts";
-import type { VClock } from "../src/core/versioning/types.ts";
+import type { SiblingSet, VClock } from "../src/core/versioning/types.ts";
+import { writeAnswer } from "../src/api/write-answer.ts";
 import type { HistoryOp } from "./history.ts";
 import type { ClientOutcome } from "./process.ts";
 import type { Rng } from "./rng.ts";
@@ -15,6 +22,12 @@ export interface OpMix {
   readonly rmw: number;
   readonly delete: number;
   readonly read: number;
+  /** A put with the context of the client's latest answer for the key (a write's or a read's). */
+  readonly reuse?: number;
+  /** A put with the context of an older answer (stale: may create siblings). */
+  readonly stale?: number;
+  /** A delete with the context of the client's latest answer for the key. */
+  readonly reuseDelete?: number;
 }
 
 export interface WorkloadSpec {
@@ -27,9 +40,21 @@ export interface WorkloadSpec {
   readonly clientTimeoutMs: number;
   /** Stop after this many operations in total (writes and reads); Infinity for no limit. */
   readonly opsMax: number;
+  /** After the heal: "read" (default: reads only, read repair) or "write" (writes and deletes, no reads). */
+  readonly afterHeal?: "read" | "write";
+  /** Chance that a request names its own r (gets) or w (writes), drawn from 1..n. */
+  readonly perRequestQuorum?: number;
+  /** Padding appended to values: 0..valuePadMax bytes (0: none). */
+  readonly valuePadMax?: number;
 }
 
 const encoder = new TextEncoder();
+
+/** The write id a stored value carries (the text before the padding). */
+export function writeIdOfValue(text: string): string {
+  const bar = text.indexOf("|");
+  return bar < 0 ? text : text.slice(0, bar);
+}
 
 export class Workload {
   readonly history: HistoryOp[] = [];
@@ -70,20 +95,26 @@ export class Workload {
     return this.now < this.stopAtMs && this.opsStarted < this.spec.opsMax;
   }
 
-  writesAllowed(): boolean {
-    return this.now < this.writesUntilMs;
+  /** "all": the fault phase; "writes": after the heal, writes only; "reads": after the heal, reads only. */
+  phase(): "all" | "writes" | "reads" {
+    if (this.now < this.writesUntilMs) return "all";
+    return this.spec.afterHeal === "write" ? "writes" : "reads";
   }
 
-  get keys(): readonly string[] {
-    return this.spec.keys;
+  get spec_(): WorkloadSpec {
+    return this.spec;
   }
 
-  get mix(): OpMix {
-    return this.spec.mix;
+  get n(): number {
+    return this.cluster.spec.n;
+  }
+
+  get w(): number {
+    return this.cluster.spec.w;
   }
 
   /** Invokes op on a node; done gets the history record after it completed. */
-  invoke(client: number, rng: Rng, op: ClientOp, value: string | null, done: (rec: HistoryOp) => void): void {
+  invoke(client: number, rng: Rng, op: ClientOp, ids: { value: string | null; writeId: string | null; contextFrom: number | null }, done: (rec: HistoryOp) => void): void {
     this.opsStarted++;
     const node: NodeId = rng.pick(this.cluster.clientTargets);
     const rec: HistoryOp = {
@@ -92,18 +123,25 @@ export class Workload {
       node,
       kind: op.type,
       key: op.key,
-      value,
+      value: ids.value,
+      writeId: ids.writeId,
+      contextFrom: ids.contextFrom,
+      ...(op.type === "get" ? (op.r === undefined ? {} : { r: op.r }) : op.w === undefined ? {} : { w: op.w }),
       context: op.type === "get" ? null : op.context,
       invokedAtMs: this.now,
       completedAtMs: null,
       outcome: "pending",
       dot: null,
       readSet: null,
+      shown: null,
+      shownTombstones: null,
+      answerContext: null,
+      replicas: null,
       error: null,
     };
     this.history.push(rec);
     const tracer = this.cluster.tracer;
-    if (tracer.on) tracer.emit(this.now, "invoke", node, { op: rec.id, client, kind: rec.kind, key: rec.key, value, context: rec.context });
+    if (tracer.on) tracer.emit(this.now, "invoke", node, { op: rec.id, client, kind: rec.kind, key: rec.key, value: ids.writeId, context: rec.context });
     let finished = false;
     const timeout = this.cluster.sched.after(this.spec.clientTimeoutMs, () => {
       if (finished) return;
@@ -124,9 +162,17 @@ export class Workload {
     rec.completedAtMs = this.now;
     if (outcome.ok) {
       rec.outcome = "ok";
-      if (outcome.type === "get") rec.readSet = outcome.set;
-      else {
+      rec.replicas = outcome.replicas;
+      if (outcome.type === "get") {
+        rec.readSet = outcome.set;
+        recordShown(rec, outcome.set?.siblings ?? []);
+        // As HTTP answers: the set's clock (a 404 of a tombstone-only set carries it too).
+        rec.answerContext = outcome.set !== null && outcome.set.clock.size > 0 ? outcome.set.clock : null;
+      } else {
         rec.dot = outcome.dot;
+        const answer = writeAnswer(outcome);
+        recordShown(rec, answer.shown);
+        rec.answerContext = answer.clock;
         this.cluster.writeAcked();
       }
     } else if (!("error" in outcome)) {
@@ -142,12 +188,27 @@ export class Workload {
       rec.error = outcome.error;
     }
     const tracer = this.cluster.tracer;
-    if (tracer.on) tracer.emit(this.now, "complete", rec.node, { op: rec.id, outcome: rec.outcome, dot: rec.dot, error: rec.error, read: rec.readSet });
+    if (tracer.on) tracer.emit(this.now, "complete", rec.node, { op: rec.id, outcome: rec.outcome, dot: rec.dot, error: rec.error, read: rec.readSet, shown: rec.shown });
   }
+}
+
+const decoder = new TextDecoder();
+
+function recordShown(rec: HistoryOp, siblings: SiblingSet["siblings"]): void {
+  rec.shown = siblings.filter((s) => s.value !== null).map((s) => writeIdOfValue(decoder.decode(s.value!)));
+  rec.shownTombstones = siblings.filter((s) => s.value === null).map((s) => s.dot);
+}
+
+/** An answer the client holds for a key: the op it came from and the context it handed back. */
+interface Held {
+  readonly op: number;
+  readonly context: VClock | null;
 }
 
 class Client {
   private seq = 0;
+  /** Per key, the answers this client received (oldest first, a few kept). */
+  private readonly held = new Map<string, Held[]>();
   constructor(
     readonly id: number,
     private readonly w: Workload,
@@ -156,41 +217,97 @@ class Client {
 
   next(): void {
     if (!this.w.mayStart()) return;
-    const key = this.rng.pick(this.w.keys);
-    const mix = this.w.mix;
-    const kind = this.w.writesAllowed()
-      ? this.rng.weighted<keyof OpMix>([
-          ["blind", mix.blind],
-          ["rmw", mix.rmw],
-          ["delete", mix.delete],
-          ["read", mix.read],
-        ])
-      : "read";
-    const then = (): void => {
-      this.w.invokeLater(this);
-    };
+    const key = this.rng.pick(this.w.spec_.keys);
+    const mix = this.w.spec_.mix;
+    const phase = this.w.phase();
+    const then = (): void => this.w.invokeLater(this);
+    if (phase === "reads") return this.get(key, then);
+    const kind = this.rng.weighted<string>(
+      phase === "all"
+        ? [
+            ["blind", mix.blind],
+            ["rmw", mix.rmw],
+            ["delete", mix.delete],
+            ["read", mix.read],
+            ["reuse", mix.reuse ?? 0],
+            ["stale", mix.stale ?? 0],
+            ["reuseDelete", mix.reuseDelete ?? 0],
+          ]
+        : [
+            ["blind", mix.blind],
+            ["reuse", mix.rmw + (mix.reuse ?? 0)],
+            ["reuseDelete", mix.delete + (mix.reuseDelete ?? 0)],
+          ],
+    );
+    const held = this.held.get(key) ?? [];
+    const latest = held[held.length - 1];
     switch (kind) {
       case "blind":
-        this.put(key, null, then);
-        return;
+        return this.put(key, null, then);
       case "read":
-        this.w.invoke(this.id, this.rng, { type: "get", key }, null, then);
-        return;
-      case "rmw":
-      case "delete":
-        this.w.invoke(this.id, this.rng, { type: "get", key }, null, (rec) => {
-          if (rec.outcome !== "ok" || !this.w.writesAllowed() || !this.w.mayStart()) return then();
-          const context: VClock | null = rec.readSet?.clock ?? null;
-          if (kind === "rmw") this.put(key, context, then);
-          else if (context === null) then();
-          else this.w.invoke(this.id, this.rng, { type: "delete", key, context, clientId: `c${this.id}` }, null, then);
+        return this.get(key, then);
+      case "reuse":
+        return this.put(key, latest ?? null, then);
+      case "stale":
+        return this.put(key, held.length > 1 ? this.rng.pick(held.slice(0, -1)) : (latest ?? null), then);
+      case "reuseDelete":
+        if (latest === undefined || latest.context === null) return this.put(key, null, then);
+        return this.del(key, latest, then);
+      default:
+        // rmw and delete: read first, then write with the read's context.
+        return this.get(key, (rec) => {
+          if (rec.outcome !== "ok" || this.w.phase() !== "all" || !this.w.mayStart()) return then();
+          const from: Held = { op: rec.id, context: rec.answerContext };
+          if (kind === "rmw") this.put(key, from, then);
+          else if (from.context === null) then();
+          else this.del(key, from, then);
         });
-        return;
     }
   }
 
-  private put(key: string, context: VClock | null, then: () => void): void {
-    const value = `${key}=c${this.id}.${++this.seq}`;
-    this.w.invoke(this.id, this.rng, { type: "put", key, value: encoder.encode(value), contentType: "text/plain", context, clientId: `c${this.id}` }, value, then);
+  private remember(rec: HistoryOp): void {
+    if (rec.outcome !== "ok") return;
+    const list = this.held.get(rec.key) ?? [];
+    list.push({ op: rec.id, context: rec.answerContext });
+    if (list.length > 4) list.shift();
+    this.held.set(rec.key, list);
+  }
+
+  /** A per-request r (from 1) or w (from the cluster's W: wipes are bounded by W-1) up to n, sometimes. */
+  private quorum(least = 1): number | undefined {
+    const p = this.w.spec_.perRequestQuorum ?? 0;
+    return p > 0 && this.rng.chance(p) ? this.rng.int(least, this.w.n) : undefined;
+  }
+
+  private get(key: string, then: (rec: HistoryOp) => void): void {
+    const r = this.quorum();
+    const op: ClientOp = r === undefined ? { type: "get", key } : { type: "get", key, r };
+    this.w.invoke(this.id, this.rng, op, { value: null, writeId: null, contextFrom: null }, (rec) => {
+      this.remember(rec);
+      then(rec);
+    });
+  }
+
+  private put(key: string, from: Held | null, then: () => void): void {
+    const writeId = `${key}=c${this.id}.${++this.seq}`;
+    const padMax = this.w.spec_.valuePadMax ?? 0;
+    const pad = padMax > 0 && this.rng.chance(0.5) ? "|" + "v".repeat(this.rng.int(0, padMax)) : "";
+    const value = writeId + pad;
+    const w = this.quorum(this.w.w);
+    const op: ClientOp = { type: "put", key, value: encoder.encode(value), contentType: "text/plain", context: from?.context ?? null, clientId: `c${this.id}`, ...(w === undefined ? {} : { w }) };
+    this.w.invoke(this.id, this.rng, op, { value, writeId, contextFrom: from?.context ? from.op : null }, (rec) => {
+      this.remember(rec);
+      then();
+    });
+  }
+
+  private del(key: string, from: Held, then: () => void): void {
+    const writeId = `${key}-c${this.id}.${++this.seq}`;
+    const w = this.quorum(this.w.w);
+    const op: ClientOp = { type: "delete", key, context: from.context, clientId: `c${this.id}`, ...(w === undefined ? {} : { w }) };
+    this.w.invoke(this.id, this.rng, op, { value: null, writeId, contextFrom: from.op }, (rec) => {
+      this.remember(rec);
+      then();
+    });
   }
 }

@@ -31,7 +31,7 @@ interface SimOptions {
   shift?: string;
   json?: boolean;
   shrink?: boolean;
-  shrinkTimeMs?: string;
+  shrinkRuns?: string;
 }
 
 interface Failure {
@@ -87,7 +87,7 @@ export function registerSim(program: Command, outcome: CommandOutcome): void {
     .option("--shift <episode:ms>", "counterfactual: re-run with episode E moved by MS (e.g. e2:+500) and compare")
     .option("--json", "print one JSON object instead of text")
     .option("--no-shrink", "do not shrink a failing schedule")
-    .option("--shrink-time-ms <ms>", "time budget for shrinking", "30000")
+    .option("--shrink-runs <n>", "step budget for shrinking: at most N simulations (the same result on every machine)", "100")
     .action(async (opts: SimOptions) => {
       outcome.exitCode = await runSimCommand(opts);
     });
@@ -111,7 +111,7 @@ async function runSimCommand(opts: SimOptions): Promise<number> {
     if (m === null || of < 1 || index < 1 || index > of) throw new UsageError(`--shard must be I/N with 1 <= I <= N, got ${JSON.stringify(opts.shard)}`);
     shard = { index, of };
   }
-  const shrinkTimeMs = parseIntArg("--shrink-time-ms", opts.shrinkTimeMs ?? "30000", 0);
+  const shrinkRuns = parseIntArg("--shrink-runs", opts.shrinkRuns ?? "100", 0);
   const { parseNamedSchedule, memberNames, nameSchedule, describeEpisode } = await import("../../sim/viz/schedule-names.ts");
   if (opts.schedule !== undefined && count !== undefined) throw new UsageError("--schedule replays one seed: use it with --seed, not --seeds");
   if ((opts.without !== undefined || opts.shift !== undefined) && (count !== undefined || opts.scenario !== undefined)) throw new UsageError("--without / --shift re-run one seed: use them with --seed");
@@ -162,12 +162,12 @@ async function runSimCommand(opts: SimOptions): Promise<number> {
       const failure: Failure = { seed, property: first.property, detail: first.detail, replay: replayCommand(seed, bugs, schedule, members) };
       for (const v of result.violations) out(`VIOLATION ${v.property}: ${v.detail}`);
       if (opts.shrink !== false && first.property !== "determinism") {
-        out(`shrinking the fault schedule (${result.schedule.episodes.length} episodes, up to ${shrinkTimeMs} ms)...`);
-        const shrunk = shrinkSchedule(mecdb, world, result.schedule, first.property, shrinkTimeMs);
+        out(`shrinking the fault schedule (${result.schedule.episodes.length} episodes, up to ${shrinkRuns} runs)...`);
+        const shrunk = shrinkSchedule(mecdb, world, result.schedule, first.property, shrinkRuns);
         if (shrunk !== null) {
           failure.schedule = nameSchedule(members, shrunk.schedule);
           failure.shrunkReplay = replayCommand(seed, bugs, shrunk.schedule, members);
-          out(`shrunk schedule (${shrunk.runs} runs${shrunk.interrupted ? ", stopped at the time budget" : ""}): ${JSON.stringify(failure.schedule)}`);
+          out(`shrunk schedule (${shrunk.runs} runs${shrunk.interrupted ? ", stopped at the step budget" : ""}): ${JSON.stringify(failure.schedule)}`);
           shrunk.schedule.episodes.forEach((e, i) => out(`  ${describeEpisode(members, e, i)}`));
           out(`  still fails: ${shrunk.violation.property}: ${shrunk.violation.detail}`);
           out(`replay the shrunk schedule: ${failure.shrunkReplay}`);
@@ -237,8 +237,8 @@ async function runSimCommand(opts: SimOptions): Promise<number> {
   if (firstFailure !== undefined && opts.shrink !== false && firstFailure.property !== "determinism") {
     const r = results.find((x) => x.seed === firstFailure.seed)!;
     const world = drawWorld(r.seed, { bugs });
-    out(`shrinking seed ${r.seed} (${r.schedule.episodes.length} episodes, up to ${shrinkTimeMs} ms)...`);
-    const shrunk = shrinkSchedule(mecdb, world, r.schedule, firstFailure.property as import("../../sim/checkers/index.ts").Property, shrinkTimeMs);
+    out(`shrinking seed ${r.seed} (${r.schedule.episodes.length} episodes, up to ${shrinkRuns} runs)...`);
+    const shrunk = shrinkSchedule(mecdb, world, r.schedule, firstFailure.property as import("../../sim/checkers/index.ts").Property, shrinkRuns);
     if (shrunk !== null) {
       const members = memberNames(world.spec.cluster.size);
       firstFailure.schedule = nameSchedule(members, shrunk.schedule);

@@ -1,6 +1,7 @@
 // A small TypeScript client for the MecDB HTTP API that understands vclocks and siblings.
 // Owns: key encoding, turning 200 / 300 multipart / 404 answers into one GetResult shape,
-// passing the X-Mec-Vclock context back on writes, and the read-merge-write resolve helper.
+// passing the X-Mec-Vclock context back on writes (a write answered 300 hands back the
+// siblings it left and a clock covering them), and the read-merge-write resolve helper.
 // Must not know: anything server-side; it speaks HTTP only (Node 20's global fetch).
 //
 //   const db = new MecClient("http://127.0.0.1:3001");
@@ -30,7 +31,13 @@ export interface GetResult {
 }
 
 export interface WriteResult {
-  /** The context after the write (what this client has now seen). */
+  /**
+   * ok: the write left no other value (HTTP 200 / 204); siblings: it left concurrent values
+   * (HTTP 300), all in `siblings` (the written one included), and `vclock` covers them all.
+   */
+  readonly status: "ok" | "siblings";
+  readonly siblings: readonly MecSibling[];
+  /** The stored set's clock after the write: safe to send with the next write (the client was shown all it covers). */
   readonly vclock: string | null;
 }
 
@@ -132,8 +139,7 @@ export class MecClient {
     if (options.vclock) headers[VCLOCK] = options.vclock;
     if (this.clientId !== null) headers["x-mec-client-id"] = this.clientId;
     const res = await this.send("PUT", keyPath(key) + query({ w: options.w }), headers, body);
-    await res.arrayBuffer();
-    return { vclock: res.headers.get(VCLOCK) };
+    return readWrite(res);
   }
 
   async delete(key: string, options: DeleteOptions = {}): Promise<WriteResult> {
@@ -141,8 +147,7 @@ export class MecClient {
     if (options.vclock) headers[VCLOCK] = options.vclock;
     if (this.clientId !== null) headers["x-mec-client-id"] = this.clientId;
     const res = await this.send("DELETE", keyPath(key) + query({ w: options.w }), headers);
-    await res.arrayBuffer();
-    return { vclock: res.headers.get(VCLOCK) };
+    return readWrite(res);
   }
 
   /**
@@ -217,6 +222,16 @@ function query(params: Record<string, number | undefined>): string {
 function parseTimestamp(s: string | null | undefined): bigint {
   if (s === null || s === undefined || !/^[0-9]{1,20}$/.test(s.trim())) return 0n;
   return BigInt(s.trim());
+}
+
+/** A write's answer: 200 / 204 with the set's clock, or 300 with the siblings the write left (src/api/write-answer.ts). */
+async function readWrite(res: Response): Promise<WriteResult> {
+  if (res.status === 300) {
+    const got = await readSet(res);
+    return { status: "siblings", siblings: got.siblings, vclock: got.vclock };
+  }
+  await res.arrayBuffer();
+  return { status: "ok", siblings: [], vclock: res.headers.get(VCLOCK) };
 }
 
 async function readSet(res: Response): Promise<GetResult> {

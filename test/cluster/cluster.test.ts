@@ -81,6 +81,47 @@ describe("a 3-node cluster of real processes", () => {
     expect(values(got.siblings)).toEqual(["v2", "v3"]);
   });
 
+  // All writes through node 1: one coordinator, one actor. A version vector entry
+  // node-1.x:2 covers node-1.x:1, so a PUT answer must not hand back a clock that covers a
+  // sibling it did not show.
+  describe("all writes through one coordinator (node 1)", () => {
+    it("X blind from-X, Y blind from-Y: Y's PUT answers 300 showing from-X; GET 300; Y's PUT vclock covers only what it showed", async () => {
+      const key = freshKey("one-coordinator");
+      const url = `${cluster.node(0).url}/mec/${key}`;
+      const x = await raw(url, { method: "PUT", body: "from-X", headers: { "content-type": "text/plain" } });
+      expect(x.status).toBe(200);
+      const y = await db[0]!.put(key, "from-Y");
+      // The old answer was 200 with {node-1.x: 2}: it covered from-X, which Y never saw.
+      expect(y.status).toBe("siblings");
+      expect(values(y.siblings)).toEqual(["from-X", "from-Y"]);
+      const got = await db[0]!.get(key, { r: 3 });
+      expect(got.status).toBe("siblings");
+      expect(values(got.siblings)).toEqual(["from-X", "from-Y"]);
+      expect(y.vclock).toBe(got.vclock);
+      // X reuses the vclock of its own 200 answer: from-Y (unseen by X) must survive.
+      const x2 = await db[0]!.put(key, "from-X-2", { vclock: x.headers.get("x-mec-vclock") });
+      expect(values(x2.siblings)).toEqual(["from-X-2", "from-Y"]);
+      // Y PUTs from-Y-2 with the vclock its PUT returned: from-X-2 was never shown to Y and
+      // must survive; from-X and from-Y (shown to Y) are replaced.
+      await db[0]!.put(key, "from-Y-2", { vclock: y.vclock });
+      for (const client of db) {
+        const after = await client.get(key, { r: 3 });
+        expect(values(after.siblings)).toEqual(["from-X-2", "from-Y-2"]);
+      }
+    });
+
+    it("Mary/Peter through node 1: v1 blind, read C1, v2 blind, v3 with C1 -> exactly {v2, v3}", async () => {
+      const key = freshKey("marypeter1");
+      await db[0]!.put(key, "v1");
+      const c1 = (await db[0]!.get(key)).vclock;
+      await db[0]!.put(key, "v2");
+      await db[0]!.put(key, "v3", { vclock: c1 });
+      const got = await db[0]!.get(key, { r: 3 });
+      expect(got.status).toBe("siblings");
+      expect(values(got.siblings)).toEqual(["v2", "v3"]);
+    });
+  });
+
   it("DELETE then GET is 404 with the tombstone's vclock, and a later write is not shadowed", async () => {
     const key = freshKey("deleted");
     await db[0]!.put(key, "doomed");

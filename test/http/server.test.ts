@@ -197,17 +197,57 @@ describe("siblings", () => {
     expect(ps.map((p) => Buffer.from(p.body).toString()).sort()).toEqual(["", tricky.toString()].sort());
   });
 
-  it("the PUT answer's vclock covers the client's context plus its own write, not concurrent siblings it never saw", async () => {
+  it("a PUT that leaves siblings answers 300 with all of them and the stored set's clock (two coordinators)", async () => {
     handle.actor = "a.1";
-    await put("k", "from a");
+    expect((await put("k", "from a")).statusCode).toBe(200);
     handle.actor = "b.1";
     const w = await put("k", "from b");
-    const clock = clockOf(w.headers["x-mec-vclock"]);
-    expect([...clock.keys()]).toEqual(["b.1"]);
-    // Writing again with that context replaces only b's own value.
-    await put("k", "b again", { "x-mec-vclock": String(w.headers["x-mec-vclock"]) });
-    const ps = parts(await get("k"));
-    expect(ps.map((p) => Buffer.from(p.body).toString()).sort()).toEqual(["b again", "from a"]);
+    expect(w.statusCode).toBe(300);
+    expect(parts(w).map((p) => Buffer.from(p.body).toString()).sort()).toEqual(["from a", "from b"]);
+    expect(w.headers["x-mec-vclock"]).toBe(encodeVclock(handle.store.get("k")!.clock));
+    // Writing back with it replaces exactly what the answer showed.
+    expect((await put("k", "b resolved", { "x-mec-vclock": String(w.headers["x-mec-vclock"]) })).statusCode).toBe(200);
+    expect((await get("k")).body).toBe("b resolved");
+  });
+
+  // One coordinator (one actor) minting every write: a version vector entry n1:2 covers
+  // n1:1, so a PUT answer's clock must never cover a concurrent sibling it did not show.
+  describe("all writes through one coordinator", () => {
+    it("X blind, Y blind: Y's PUT answers 300 showing from-X; reusing a 200 answer's vclock keeps from-X", async () => {
+      handle.actor = "node-1.1";
+      const x = await put("one", "from-X");
+      expect(x.statusCode).toBe(200);
+      const y = await put("one", "from-Y");
+      expect(y.statusCode).toBe(300);
+      expect(parts(y).map((p) => Buffer.from(p.body).toString()).sort()).toEqual(["from-X", "from-Y"]);
+      // X reuses the vclock of its own 200 answer: it covers only from-X.
+      const x2 = await put("one", "from-X-2", { "x-mec-vclock": String(x.headers["x-mec-vclock"]) });
+      expect(x2.statusCode).toBe(300);
+      expect(parts(x2).map((p) => Buffer.from(p.body).toString()).sort()).toEqual(["from-X-2", "from-Y"]);
+      const r = await get("one");
+      expect(parts(r).map((p) => Buffer.from(p.body).toString()).sort()).toEqual(["from-X-2", "from-Y"]);
+    });
+
+    it("Mary and Peter through one coordinator: v1 blind, read C1, v2 blind, v3 with C1 -> exactly {v2, v3}", async () => {
+      handle.actor = "node-1.1";
+      await put("cart1", "v1");
+      const c1 = String((await get("cart1")).headers["x-mec-vclock"]);
+      await put("cart1", "v2");
+      await put("cart1", "v3", { "x-mec-vclock": c1 });
+      const r = await get("cart1");
+      expect(r.statusCode).toBe(300);
+      expect(parts(r).map((p) => Buffer.from(p.body).toString()).sort()).toEqual(["v2", "v3"]);
+    });
+
+    it("a DELETE that leaves a concurrent value answers 300 with it, and its vclock then covers only what was shown", async () => {
+      handle.actor = "node-1.1";
+      const a = await put("d1", "a");
+      await put("d1", "b"); // blind: concurrent with a
+      const del = await app.inject({ method: "DELETE", url: "/mec/d1", headers: { "x-mec-vclock": String(a.headers["x-mec-vclock"]) } });
+      expect(del.statusCode).toBe(300);
+      expect(parts(del).map((p) => Buffer.from(p.body).toString())).toEqual(["b"]);
+      expect(del.headers["x-mec-vclock"]).toBe(encodeVclock(handle.store.get("d1")!.clock));
+    });
   });
 
   it("?returnbody=true answers a write like GET (value, or siblings)", async () => {
@@ -244,11 +284,13 @@ describe("DELETE", () => {
     expect(handle.store.get("d")!.siblings).toHaveLength(1);
   });
 
-  it("a blind delete is concurrent with the value it did not see: the value stays", async () => {
+  it("a blind delete is concurrent with the value it did not see: the value stays (and the DELETE answers 300 with it)", async () => {
     handle.actor = "a.1";
     await put("d2", "kept");
     handle.actor = "b.1";
-    expect((await app.inject({ method: "DELETE", url: "/mec/d2" })).statusCode).toBe(204);
+    const del = await app.inject({ method: "DELETE", url: "/mec/d2" });
+    expect(del.statusCode).toBe(300);
+    expect(parts(del).map((p) => Buffer.from(p.body).toString())).toEqual(["kept"]);
     const r = await get("d2");
     expect(r.statusCode).toBe(200);
     expect(r.body).toBe("kept");
@@ -387,16 +429,17 @@ describe("bad input is a 4xx with a JSON error", () => {
     expect(w3.statusCode).toBe(200);
     const op3 = handle.ops[1]!;
     expect(op3.type === "put" && [...op3.context!.keys()].sort()).toEqual(["A", "B", "C"]);
-    // The answer's clock includes the client's context (re-encoded canonically) plus the new dot.
+    // The answer's clock is the stored set's: the client's context (re-encoded canonically) plus the new dot.
     const back = clockOf(w3.headers["x-mec-vclock"]);
     expect([...back.keys()]).toEqual(["A", "B", "C", "fake.1"]);
+    expect(w3.headers["x-mec-vclock"]).toBe(encodeVclock(handle.store.get("readme3")!.clock));
   });
 
   it("X-Mec-Client-Id is passed on (client-vclock teaching mode); a bad one is 400", async () => {
     expect((await put("c", "v", { "x-mec-client-id": "cormacrelf" })).statusCode).toBe(200);
     const op = handle.ops[0]!;
     expect(op.type === "put" && op.clientId).toBe("cormacrelf");
-    expect((await put("c", "v")).statusCode).toBe(200);
+    expect((await put("c2", "v")).statusCode).toBe(200);
     expect("clientId" in handle.ops[1]!).toBe(false);
     const bad = await put("c", "v", { "x-mec-client-id": "has space" });
     expect(bad.statusCode).toBe(400);

@@ -3,9 +3,8 @@
 import { describe, expect, it } from "vitest";
 import type { NodeId } from "../../src/core/types.ts";
 import type { Dot, Sibling, SiblingSet, VClock } from "../../src/core/versioning/types.ts";
-import { setsEqual } from "../../src/core/versioning/index.ts";
-import { checkConvergence, checkDeterminism, checkFinalSiblings, checkLostWrites, checkQuorums, checkUniqueDots, type RunRecord } from "../../sim/checkers/index.ts";
-import type { MintedDot, QuorumRecord } from "../../sim/cluster.ts";
+import { checkConvergence, checkDeterminism, checkFinalSiblings, checkHintsDrained, checkLostWrites, checkQuorums, checkReads, checkUniqueDots, staleReadCount, type RunRecord } from "../../sim/checkers/index.ts";
+import type { MintedDot, QuorumRecord, Suspicion } from "../../sim/cluster.ts";
 import type { HistoryOp } from "../../sim/history.ts";
 
 const enc = new TextEncoder();
@@ -13,9 +12,66 @@ const clock = (entries: [string, number][]): VClock => new Map(entries.map(([a, 
 const sib = (actor: string, counter: number, value: string | null): Sibling => ({ dot: { actor, counter }, value: value === null ? null : enc.encode(value), contentType: "text/plain", timestamp: BigInt(counter) });
 const set = (c: [string, number][], ...siblings: Sibling[]): SiblingSet => ({ clock: clock(c), siblings });
 
-let nextId = 0;
-function put(key: string, value: string, outcome: HistoryOp["outcome"], dot: Dot | null, context: VClock | null = null, kind: "put" | "delete" = "put"): HistoryOp {
-  return { id: nextId++, client: 0, node: "n1", kind, key, value: kind === "put" ? value : null, context, invokedAtMs: 0, completedAtMs: 1, outcome, dot, readSet: null, error: null };
+// Histories are built in order: an op's id is its index in the history it ends up in, so
+// each test starts a fresh one with fresh().
+let history: HistoryOp[] = [];
+const fresh = (): HistoryOp[] => (history = []);
+
+/**
+ * A write. `from` is the answer whose context it was sent with (null: blind); an ok answer
+ * shows the client its own write (a 200). `context` is only what the system was sent.
+ */
+function put(key: string, value: string, outcome: HistoryOp["outcome"], dot: Dot | null, from: HistoryOp | null = null, kind: "put" | "delete" = "put", context: VClock | null = null): HistoryOp {
+  const op: HistoryOp = {
+    id: history.length,
+    client: 0,
+    node: "n1",
+    kind,
+    key,
+    value: kind === "put" ? value : null,
+    writeId: value,
+    contextFrom: from?.id ?? null,
+    context,
+    invokedAtMs: history.length * 10,
+    completedAtMs: history.length * 10 + 5,
+    outcome,
+    dot,
+    readSet: null,
+    shown: outcome === "ok" && kind === "put" ? [value] : outcome === "ok" ? [] : null,
+    shownTombstones: outcome === "ok" && kind === "delete" && dot !== null ? [dot] : null,
+    answerContext: null,
+    replicas: null,
+    error: outcome === "failed" ? "refused" : null,
+  };
+  history.push(op);
+  return op;
+}
+
+/** A read that showed the client these write ids (and tombstones). */
+function read(key: string, shown: string[], tombstones: Dot[] = []): HistoryOp {
+  const op: HistoryOp = {
+    id: history.length,
+    client: 1,
+    node: "n1",
+    kind: "get",
+    key,
+    value: null,
+    writeId: null,
+    contextFrom: null,
+    context: null,
+    invokedAtMs: history.length * 10,
+    completedAtMs: history.length * 10 + 5,
+    outcome: "ok",
+    dot: null,
+    readSet: null,
+    shown,
+    shownTombstones: tombstones,
+    answerContext: null,
+    replicas: null,
+    error: null,
+  };
+  history.push(op);
+  return op;
 }
 
 function record(parts: {
@@ -24,6 +80,12 @@ function record(parts: {
   minted?: MintedDot[];
   quorums?: QuorumRecord[];
   replies?: [string, NodeId[]][];
+  suspicions?: Suspicion[];
+  primaries?: NodeId[];
+  wipes?: Record<NodeId, number[]>;
+  hints?: Record<NodeId, { target: NodeId; key: string }[]>;
+  up?: NodeId[];
+  convergence?: RunRecord["convergence"];
   w?: number;
   r?: number;
 }): RunRecord {
@@ -34,68 +96,139 @@ function record(parts: {
     r: parts.r ?? 2,
     w: parts.w ?? 2,
     mode: "dvv",
-    history: parts.history ?? [],
+    history: parts.history ?? history,
     minted: parts.minted ?? [],
     quorums: parts.quorums ?? [],
+    suspicions: parts.suspicions ?? [],
+    wipes: new Map(Object.entries(parts.wipes ?? {})),
+    hintsAtEnd: new Map(Object.entries(parts.hints ?? {})),
+    upAtEnd: new Set(parts.up ?? members),
+    ...(parts.convergence ? { convergence: parts.convergence } : {}),
     replies: new Map((parts.replies ?? []).map(([k, v]) => [k, new Set(v)])),
     final: new Map(Object.entries(parts.final ?? {}).map(([node, objs]) => [node, new Map(Object.entries(objs))])),
-    primariesOf: () => members,
-    setsEqual,
+    primariesOf: () => parts.primaries ?? members,
+    fallbacksOf: () => members.filter((m) => !(parts.primaries ?? members).includes(m)),
   };
 }
 
 const everywhere = (objs: Record<string, SiblingSet>): Record<NodeId, Record<string, SiblingSet>> => ({ n1: objs, n2: objs, n3: objs });
 
 describe("checker 1: lost acknowledged writes", () => {
-  it("passes when the acked value survives, or a later write's context covers it", () => {
+  it("passes when the acked value survives, or a later write sent with a context that had shown it replaced it", () => {
+    fresh();
     const a = put("k", "a", "ok", { actor: "x", counter: 1 });
-    const b = put("k", "b", "ok", { actor: "x", counter: 2 }, clock([["x", 1]]));
-    expect(checkLostWrites(record({ history: [a, b], final: everywhere({ k: set([["x", 2]], sib("x", 2, "b")) }) }))).toEqual([]);
+    const r = read("k", ["a"]);
+    put("k", "b", "ok", { actor: "x", counter: 2 }, r);
+    expect(checkLostWrites(record({ final: everywhere({ k: set([["x", 2]], sib("x", 2, "b")) }) }))).toEqual([]);
     // the superseding write's outcome is unknown: still allowed to have replaced a
-    const b2 = put("k", "b", "unknown", null, clock([["x", 1]]));
-    expect(checkLostWrites(record({ history: [a, b2], final: everywhere({ k: set([["x", 2]], sib("x", 2, "b")) }) }))).toEqual([]);
+    fresh();
+    put("k", "a", "ok", { actor: "x", counter: 1 });
+    put("k", "b2", "unknown", null, read("k", ["a"]));
+    expect(checkLostWrites(record({ final: everywhere({ k: set([["x", 2]], sib("x", 2, "b2")) }) }))).toEqual([]);
+    // reusing a's own 200 answer supersedes a
+    fresh();
+    const a2 = put("k", "a", "ok", { actor: "x", counter: 1 });
+    put("k", "b", "ok", { actor: "x", counter: 2 }, a2);
+    expect(checkLostWrites(record({ final: everywhere({ k: set([["x", 2]], sib("x", 2, "b")) }) }))).toEqual([]);
+    void a;
   });
   it("catches an acked write that vanished (last-writer-wins between concurrent writes)", () => {
-    const a = put("k", "a", "ok", { actor: "x", counter: 1 });
-    const b = put("k", "b", "ok", { actor: "y", counter: 1 }); // blind, concurrent with a
-    const v = checkLostWrites(record({ history: [a, b], final: everywhere({ k: set([["x", 1], ["y", 1]], sib("y", 1, "b")) }) }));
+    fresh();
+    put("k", "a", "ok", { actor: "x", counter: 1 });
+    put("k", "b", "ok", { actor: "y", counter: 1 }); // blind, concurrent with a
+    const v = checkLostWrites(record({ final: everywhere({ k: set([["x", 1], ["y", 1]], sib("y", 1, "b")) }) }));
     expect(v).toHaveLength(1);
     expect(v[0]?.property).toBe("lost-write");
-    expect(v[0]?.detail).toContain('"a"');
+    expect(v[0]?.detail).toContain("write a ");
   });
   it("a failed write's context does not excuse a loss", () => {
-    const a = put("k", "a", "ok", { actor: "x", counter: 1 });
-    const b = put("k", "b", "failed", null, clock([["x", 1]]));
-    expect(checkLostWrites(record({ history: [a, b], final: everywhere({}) }))).toHaveLength(1);
+    fresh();
+    put("k", "a", "ok", { actor: "x", counter: 1 });
+    put("k", "b", "failed", null, read("k", ["a"]));
+    expect(checkLostWrites(record({ final: everywhere({}) }))).toHaveLength(1);
+  });
+  it("matches a write by its value and its dot: the right dot with another value does not count", () => {
+    fresh();
+    put("k", "a", "ok", { actor: "x", counter: 1 });
+    expect(checkLostWrites(record({ final: everywhere({ k: set([["x", 1]], sib("x", 1, "not-a")) }) }))).toHaveLength(1);
+    expect(checkLostWrites(record({ final: everywhere({ k: set([["x", 2]], sib("x", 2, "a")) }) }))).toHaveLength(1);
+  });
+  it("causality comes from what the client was shown, not from the clock it was sent", () => {
+    // A PUT answer that showed only its own write but whose clock also covered a concurrent
+    // sibling of the same actor (the x:2 entry covers x:1): the client reuses it, a vanishes.
+    fresh();
+    put("k", "a", "ok", { actor: "x", counter: 1 });
+    const b = put("k", "b", "ok", { actor: "x", counter: 2 });
+    put("k", "b2", "ok", { actor: "x", counter: 3 }, b, "put", clock([["x", 2]]));
+    const v = checkLostWrites(record({ final: everywhere({ k: set([["x", 3]], sib("x", 3, "b2")) }) }));
+    expect(v.map((x) => x.detail.slice(0, 27))).toEqual(["acknowledged write a (dot x"]);
+  });
+  it("a read that returned fewer siblings but the full clock: the write sent with it must not remove the unseen one", () => {
+    fresh();
+    put("k", "a", "ok", { actor: "x", counter: 1 });
+    put("k", "b", "ok", { actor: "y", counter: 1 });
+    const r = read("k", ["b"]); // the system showed only b, with a clock covering a too
+    put("k", "c", "ok", { actor: "y", counter: 2 }, r, "put", clock([["x", 1], ["y", 1]]));
+    expect(checkLostWrites(record({ final: everywhere({ k: set([["x", 1], ["y", 2]], sib("y", 2, "c")) }) }))).toHaveLength(1);
+  });
+  it("a 404 with a tombstone context: covers what the identified delete covered", () => {
+    fresh();
+    put("k", "a", "ok", { actor: "x", counter: 1 });
+    const d = put("k", "del-1", "ok", { actor: "x", counter: 2 }, read("k", ["a"]), "delete");
+    const r = read("k", [], [d.dot!]);
+    put("k", "c", "ok", { actor: "x", counter: 3 }, r);
+    expect(checkLostWrites(record({ final: everywhere({ k: set([["x", 3]], sib("x", 3, "c")) }) }))).toEqual([]);
+    // a tombstone whose delete is not identified (dot of no acknowledged delete): nothing covered
+    fresh();
+    put("k", "a", "ok", { actor: "x", counter: 1 });
+    put("k", "c", "ok", { actor: "x", counter: 3 }, read("k", [], [{ actor: "x", counter: 2 }]));
+    expect(checkLostWrites(record({ final: everywhere({ k: set([["x", 3]], sib("x", 3, "c")) }) }))).toHaveLength(1);
   });
 });
 
 describe("checker 2: the final sibling set", () => {
   it("passes concurrent siblings and an unknown-outcome value", () => {
-    const a = put("k", "a", "ok", { actor: "x", counter: 1 });
-    const b = put("k", "b", "unknown", null);
-    expect(checkFinalSiblings(record({ history: [a, b], final: everywhere({ k: set([["x", 1], ["y", 1]], sib("x", 1, "a"), sib("y", 1, "b")) }) }))).toEqual([]);
+    fresh();
+    put("k", "a", "ok", { actor: "x", counter: 1 });
+    put("k", "b", "unknown", null);
+    expect(checkFinalSiblings(record({ final: everywhere({ k: set([["x", 1], ["y", 1]], sib("x", 1, "a"), sib("y", 1, "b")) }) }))).toEqual([]);
+    expect(checkFinalSiblings(record({ final: everywhere({ k: set([["x", 1]], sib("x", 1, "a")) }) }))).toEqual([]);
   });
   it("catches a superseded value that came back", () => {
-    const a = put("k", "a", "ok", { actor: "x", counter: 1 });
-    const b = put("k", "b", "ok", { actor: "x", counter: 2 }, clock([["x", 1]]));
-    const v = checkFinalSiblings(record({ history: [a, b], final: everywhere({ k: set([["x", 2]], sib("x", 1, "a"), sib("x", 2, "b")) }) }));
+    fresh();
+    put("k", "a", "ok", { actor: "x", counter: 1 });
+    put("k", "b", "ok", { actor: "x", counter: 2 }, read("k", ["a"]));
+    const v = checkFinalSiblings(record({ final: everywhere({ k: set([["x", 2]], sib("x", 1, "a"), sib("x", 2, "b")) }) }));
     expect(v.map((x) => x.property)).toContain("final-siblings");
-    expect(v[0]?.detail).toContain("covering");
+    expect(v[0]?.detail).toContain("had shown it");
+  });
+  it("is exact: an acknowledged, unsuperseded write missing from one primary fails", () => {
+    fresh();
+    put("k", "a", "ok", { actor: "x", counter: 1 });
+    put("k", "b", "ok", { actor: "y", counter: 1 });
+    const both = set([["x", 1], ["y", 1]], sib("x", 1, "a"), sib("y", 1, "b"));
+    const v = checkFinalSiblings(record({ final: { n1: { k: both }, n2: { k: both }, n3: { k: set([["x", 1], ["y", 1]], sib("y", 1, "b")) } } }));
+    expect(v).toHaveLength(1);
+    expect(v[0]?.detail).toContain("key k on n3: acknowledged write a");
   });
   it("catches a value never written, a failed write, a wrong dot and a duplicate dot", () => {
-    const a = put("k", "a", "ok", { actor: "x", counter: 1 });
-    const f = put("k", "f", "failed", null);
-    expect(checkFinalSiblings(record({ history: [a], final: { n1: { k: set([["z", 1]], sib("z", 1, "ghost")) } } }))[0]?.detail).toContain("never written");
-    expect(checkFinalSiblings(record({ history: [a, f], final: { n1: { k: set([["z", 1]], sib("z", 1, "f")) } } }))[0]?.detail).toContain("definitely failed");
-    expect(checkFinalSiblings(record({ history: [a], final: { n1: { k: set([["x", 7]], sib("x", 7, "a")) } } }))[0]?.detail).toContain("acknowledged with dot x:1");
-    expect(checkFinalSiblings(record({ history: [a], final: { n1: { k: set([["x", 1]], sib("x", 1, "a"), sib("x", 1, "a")) } } }))[0]?.detail).toContain("twice");
+    fresh();
+    put("k", "a", "ok", { actor: "x", counter: 1 });
+    put("k", "f", "failed", null);
+    const one = (objs: Record<string, SiblingSet>): Record<NodeId, Record<string, SiblingSet>> => ({ n1: objs });
+    const a = sib("x", 1, "a");
+    expect(checkFinalSiblings(record({ primaries: ["n1"], final: one({ k: set([["z", 1]], a, sib("z", 1, "ghost")) }) }))[0]?.detail).toContain("never written");
+    expect(checkFinalSiblings(record({ primaries: ["n1"], final: one({ k: set([["z", 1]], a, sib("z", 1, "f")) }) }))[0]?.detail).toContain("definitely failed");
+    expect(checkFinalSiblings(record({ primaries: ["n1"], final: one({ k: set([["x", 7]], sib("x", 7, "a")) }) }))[0]?.detail).toContain("acknowledged with dot x:1");
+    expect(checkFinalSiblings(record({ primaries: ["n1"], final: one({ k: set([["x", 1]], a, sib("x", 1, "a")) }) }))[0]?.detail).toContain("twice");
   });
   it("catches a tombstone nobody wrote, allows one of an unknown delete", () => {
-    const a = put("k", "a", "ok", { actor: "x", counter: 1 });
-    expect(checkFinalSiblings(record({ history: [a], final: { n1: { k: set([["x", 2]], sib("x", 2, null)) } } }))).toHaveLength(1);
-    const d = put("k", "", "unknown", null, clock([["x", 1]]), "delete");
-    expect(checkFinalSiblings(record({ history: [a, d], final: { n1: { k: set([["x", 2]], sib("x", 2, null)) } } }))).toEqual([]);
+    fresh();
+    put("k", "a", "unknown", null);
+    const one = (k: SiblingSet): Record<NodeId, Record<string, SiblingSet>> => ({ n1: { k } });
+    expect(checkFinalSiblings(record({ primaries: ["n1"], final: one(set([["x", 2]], sib("x", 2, null))) }))).toHaveLength(1);
+    put("k", "del", "unknown", null, read("k", ["a"]), "delete");
+    expect(checkFinalSiblings(record({ primaries: ["n1"], final: one(set([["x", 2]], sib("x", 2, null))) }))).toEqual([]);
   });
 });
 
@@ -114,22 +247,50 @@ describe("checker 3: every dot issued once", () => {
     expect(checkUniqueDots(record({ minted: [{ ...first, retracted: false }, again] }))).toHaveLength(1);
   });
   it("catches two acknowledged writes with one dot", () => {
+    fresh();
     const a = put("k", "a", "ok", { actor: "x", counter: 1 });
     const b = put("k", "b", "ok", { actor: "x", counter: 1 });
     expect(checkUniqueDots(record({ history: [a, b] }))[0]?.detail).toContain("both got dot x:1");
   });
 });
 
-describe("checker 4: quorums are distinct replicas of the same request", () => {
-  const q = (replicas: string[], needed = 2, op: QuorumRecord["op"] = "put"): QuorumRecord => ({ node: "n1", atMs: 0, op, reqId: "n1/a/1", key: "k", needed, replicas });
-  it("passes a quorum backed by delivered replies (the coordinator's own replica needs none)", () => {
+describe("checker 4: quorum membership", () => {
+  const q = (replicas: string[], needed = 2, op: QuorumRecord["op"] = "put"): QuorumRecord => ({ node: "n1", atMs: 5, op, reqId: "n1/a/1", key: "k", needed, replicas });
+  /** One client put of key k in flight at 0..5 ms, asking for w (or the default). */
+  const inFlight = (w?: number): void => {
+    fresh();
+    const op = put("k", "v", "ok", { actor: "n1.1", counter: 1 });
+    if (w !== undefined) (op as { w?: number }).w = w;
+  };
+  it("passes a quorum of primaries backed by delivered replies (the coordinator's own replica needs none)", () => {
+    inFlight();
     expect(checkQuorums(record({ quorums: [q(["n1", "n2"])], replies: [["n1 n1/a/1", ["n2"]]] }))).toEqual([]);
   });
   it("catches a replica counted twice, too few replicas, and a reply that never arrived", () => {
+    inFlight();
     expect(checkQuorums(record({ quorums: [q(["n2", "n2"])], replies: [["n1 n1/a/1", ["n2"]]] }))[0]?.detail).toContain("twice");
     expect(checkQuorums(record({ quorums: [q(["n2"], 2)], replies: [["n1 n1/a/1", ["n2"]]] }))[0]?.detail).toContain("needed 2");
     expect(checkQuorums(record({ quorums: [q(["n2", "n3"])], replies: [["n1 n1/a/1", ["n2"]]] }))[0]?.detail).toContain("no reply from it");
-    expect(checkQuorums(record({ quorums: [q(["n2", "n3"], 1)], replies: [["n1 n1/a/1", ["n2", "n3"]]] }))[0]?.detail).toContain("W=2");
+  });
+  it("uses each request's own w: a quorum of 1 for a request that asked w=3 fails, for one that asked w=1 passes", () => {
+    inFlight(3);
+    expect(checkQuorums(record({ quorums: [q(["n2"], 1)], replies: [["n1 n1/a/1", ["n2"]]] }))[0]?.detail).toContain("asked for w=3");
+    inFlight(1);
+    expect(checkQuorums(record({ quorums: [q(["n2"], 1)], replies: [["n1 n1/a/1", ["n2"]]] }))).toEqual([]);
+    inFlight();
+    expect(checkQuorums(record({ quorums: [q(["n2", "n3"], 1)], replies: [["n1 n1/a/1", ["n2", "n3"]]] }))[0]?.detail).toContain("asked for w=2");
+  });
+  it("a fallback counts only for a primary the coordinator suspected during the request", () => {
+    inFlight();
+    const primaries = ["n1", "n2"];
+    const replies: [string, NodeId[]][] = [["n1 n1/a/1", ["n3"]]];
+    const v = checkQuorums(record({ primaries, quorums: [q(["n1", "n3"])], replies }));
+    expect(v[0]?.detail).toContain("counted fallbacks [n3] but suspected only []");
+    const suspicions: Suspicion[] = [{ node: "n1", peer: "n2", fromMs: 0, toMs: 3 }];
+    expect(checkQuorums(record({ primaries, quorums: [q(["n1", "n3"])], replies, suspicions }))).toEqual([]);
+    // suspected by another node: does not count
+    const elsewhere: Suspicion[] = [{ node: "n3", peer: "n2", fromMs: 0, toMs: null }];
+    expect(checkQuorums(record({ primaries, quorums: [q(["n1", "n3"])], replies, suspicions: elsewhere }))).toHaveLength(1);
   });
 });
 
@@ -141,6 +302,63 @@ describe("checker 5: convergence", () => {
     const v = checkConvergence(record({ final: { n1: { k: s1 }, n2: { k: s1 }, n3: {} } }));
     expect(v).toHaveLength(1);
     expect(v[0]?.detail).toContain("n3=absent");
+    const stated = checkConvergence(record({ final: { n1: { k: s1 }, n2: { k: s1 }, n3: {} }, convergence: { boundMs: 14000, quietMs: 60000, readsAfterHeal: false } }));
+    expect(stated[0]?.detail).toContain("within 60000 ms of quiet (bound 14000 ms, no reads after the heal)");
+  });
+  it("compares sets itself: same siblings but a different clock, or a different value on one dot, diverge", () => {
+    const s1 = set([["x", 1]], sib("x", 1, "a"));
+    expect(checkConvergence(record({ final: { n1: { k: s1 }, n2: { k: s1 }, n3: { k: set([["x", 1], ["y", 3]], sib("x", 1, "a")) } } }))).toHaveLength(1);
+    expect(checkConvergence(record({ final: { n1: { k: s1 }, n2: { k: s1 }, n3: { k: set([["x", 1]], sib("x", 1, "b")) } } }))).toHaveLength(1);
+  });
+});
+
+describe("checker 7: reads see earlier acknowledged writes", () => {
+  /** An acknowledged put by replicas, then a get through replicas that showed `shown`. */
+  const scene = (opts: { putReplicas: NodeId[]; getReplicas: NodeId[]; shown: string[]; r?: number; w?: number }): void => {
+    fresh();
+    const x = put("k", "x", "ok", { actor: "n1.1", counter: 1 });
+    x.replicas = opts.putReplicas;
+    if (opts.w !== undefined) (x as { w?: number }).w = opts.w;
+    const g = read("k", opts.shown);
+    g.replicas = opts.getReplicas;
+    if (opts.r !== undefined) (g as { r?: number }).r = opts.r;
+  };
+  it("passes a read that shows the write, and one that follows a superseding write", () => {
+    scene({ putReplicas: ["n1", "n2"], getReplicas: ["n2", "n3"], shown: ["x"] });
+    expect(checkReads(record({}))).toEqual([]);
+    fresh();
+    const x = put("k", "x", "ok", { actor: "n1.1", counter: 1 });
+    x.replicas = ["n1", "n2"];
+    put("k", "y", "unknown", null, x);
+    const g = read("k", ["y"]);
+    g.replicas = ["n2", "n3"];
+    expect(checkReads(record({}))).toEqual([]);
+  });
+  it("catches a strict quorum read (R+W>N, primaries only) that missed an earlier acknowledged write", () => {
+    scene({ putReplicas: ["n1", "n2"], getReplicas: ["n2", "n3"], shown: [] });
+    const v = checkReads(record({}));
+    expect(v).toHaveLength(1);
+    expect(v[0]?.property).toBe("stale-read");
+    expect(v[0]?.detail).toContain("did not return x");
+  });
+  it("only counts staleness under sloppy quorum, non-overlapping quorums, or after a wipe", () => {
+    scene({ putReplicas: ["n1", "n2"], getReplicas: ["n3", "n4"], shown: [] }); // n4 is a fallback
+    expect(checkReads(record({ primaries: ["n1", "n2", "n3"] }))).toEqual([]);
+    expect(staleReadCount(record({ primaries: ["n1", "n2", "n3"] }))).toBe(1);
+    scene({ putReplicas: ["n1"], getReplicas: ["n3"], shown: [], r: 1, w: 1 }); // r + w = 2 <= 3
+    expect(checkReads(record({}))).toEqual([]);
+    scene({ putReplicas: ["n1", "n2"], getReplicas: ["n2", "n3"], shown: [] });
+    expect(checkReads(record({ wipes: { n2: [7] } }))).toEqual([]);
+  });
+});
+
+describe("checker 8: hints drain", () => {
+  it("passes no hints, or a hint for a node that is down; catches a hint left for a node that is up", () => {
+    expect(checkHintsDrained(record({ hints: { n1: [] } }))).toEqual([]);
+    expect(checkHintsDrained(record({ hints: { n1: [{ target: "n3", key: "k" }] }, up: ["n1", "n2"] }))).toEqual([]);
+    const v = checkHintsDrained(record({ hints: { n1: [{ target: "n3", key: "k" }] } }));
+    expect(v[0]?.property).toBe("hints-drain");
+    expect(v[0]?.detail).toContain("hint of key k for n3");
   });
 });
 

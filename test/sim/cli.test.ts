@@ -39,7 +39,7 @@ describe("mec sim", () => {
   }, 60_000);
 
   it("a planted bug: exit 1, the property, a shrunk schedule and replay commands that reproduce it", async () => {
-    const r = await run("--seed", "1", "--bug", "lww", "--json", "--shrink-time-ms", "15000");
+    const r = await run("--seed", "1", "--bug", "lww", "--json", "--shrink-runs", "60");
     expect(r.code).toBe(1);
     const j = JSON.parse(r.out) as { failures: { seed: number; property: string; detail: string; replay: string; schedule?: { episodes: unknown[]; dropRate: number }; shrunkReplay?: string }[] };
     const f = j.failures[0]!;

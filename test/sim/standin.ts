@@ -129,5 +129,6 @@ export const standinSut: SystemUnderTest = {
     return out;
   },
   primaries: (members) => [...members],
+  ringOwners: (members, partitionCount) => Array.from({ length: partitionCount }, (_, i) => members[i % members.length]!),
   setsEqual,
 };

@@ -19,7 +19,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { ClientOp, ClientResult } from "../../core/types.ts";
 import type { Sibling, SiblingSet, VClock } from "../../core/versioning/index.ts";
 import { KEY_ACTORS_MAX } from "../../core/replica/write-guard.ts";
-import { decodeVclock, emptyClock, encodeVclock, formatVclockError, isTombstoneOnly, liveSiblings, merge } from "../../core/versioning/index.ts";
+import { decodeVclock, encodeVclock, formatVclockError, isTombstoneOnly, liveSiblings } from "../../core/versioning/index.ts";
+import { writeAnswer } from "../../api/write-answer.ts";
 import type { HealthBody, HealthStatus, NodeApiHandle } from "./handle.ts";
 import type { NodeStats, RequestOp } from "./stats.ts";
 import { bufferOf, chooseBoundary, encodeMultipart } from "./multipart.ts";
@@ -224,6 +225,11 @@ function sendSet(reply: FastifyReply, set: SiblingSet | null): FastifyReply {
     for (const [k, v] of siblingHeaders(s)) reply.header(k, v);
     return reply.code(200).send(bufferOf(s.value ?? new Uint8Array(0)));
   }
+  return sendMultiple(reply, live);
+}
+
+/** 300 Multiple Choices: the live siblings as a multipart/mixed body (the caller sets the vclock). */
+function sendMultiple(reply: FastifyReply, live: readonly Sibling[]): FastifyReply {
   const parts = live.map((s) => ({ headers: siblingHeaders(s), body: s.value ?? new Uint8Array(0) }));
   const boundary = chooseBoundary(parts);
   return reply
@@ -270,19 +276,6 @@ function resultError(result: Extract<ClientResult, { ok: false }>): HttpError {
       return new HttpError(503, "unavailable", String(e), extra);
     }
   }
-}
-
-/**
- * The X-Mec-Vclock returned by a write: the client's context plus the dot of its write,
- * i.e. exactly what this client has now seen. Not the stored set's clock: that may cover
- * concurrent siblings the client never saw, and writing back with it would silently
- * discard them. (A version vector cannot exclude older dots of the same actor, so a client
- * that wants every sibling should use ?returnbody=true or GET.)
- */
-function writeContext(context: VClock | null, result: Extract<ClientResult, { ok: true; type: "put" | "delete" }>): VClock {
-  const stored = result.set.clock.get(result.dot.actor);
-  const entry = { counter: result.dot.counter, timestamp: stored?.timestamp ?? 0n };
-  return merge(context ?? emptyClock(), new Map([[result.dot.actor, entry]]));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -453,8 +446,12 @@ export function buildHttpServer(handle: NodeApiHandle, stats: NodeStats, opts: H
       // Like GET, with the stored set's clock (the client now sees every sibling).
       return sendSet(reply, result.set);
     }
-    reply.header(VCLOCK_HEADER, encodeVclock(writeContext(context, result)));
-    if (result.type === "delete") return reply.code(204).send();
+    // src/api/write-answer.ts decides: the stored set's clock, with 300 and the siblings
+    // whenever the write left any sibling besides the written value.
+    const answer = writeAnswer(result);
+    reply.header(VCLOCK_HEADER, encodeVclock(answer.clock));
+    if (answer.status === 300) return sendMultiple(reply, answer.siblings);
+    if (answer.status === 204) return reply.code(204).send();
     return reply.code(200).header("content-length", "0").send();
   };
 

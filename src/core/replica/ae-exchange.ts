@@ -14,6 +14,11 @@
 // Each side merges what it receives (dvvset sync) and emits an anti-entropy event with the
 // number of keys its own storage changed for. One exchange in flight per node at a time;
 // a lost message just ends the round at the timeout.
+//
+// Pacing: a round (every antiEntropyIntervalMs) exchanges up to AE_PAIRS_PER_ROUND
+// (partition, peer) pairs back to back, each starting when the previous one completed. So a
+// node walks all its P_node pairs in ceil(P_node / AE_PAIRS_PER_ROUND) rounds: the
+// simulator's convergence bound is stated from that.
 import type { NodeContext } from "../context.ts";
 import type { PeerMessage } from "../messages.ts";
 import type { NodeId } from "../types.ts";
@@ -25,6 +30,9 @@ import { tryDecodeSet } from "./replica.ts";
 /** Keys exchanged per round at most (the rest waits for the next round). */
 const KEYS_PER_EXCHANGE_MAX = 256;
 
+/** (partition, peer) pairs exchanged back to back per round. */
+export const AE_PAIRS_PER_ROUND = 8;
+
 interface Exchange {
   readonly reqId: string;
   readonly peer: NodeId;
@@ -34,6 +42,8 @@ interface Exchange {
 
 export class AntiEntropyExchange {
   private current: Exchange | null = null;
+  /** Exchanges this round may still start. */
+  private budget = 0;
 
   constructor(
     private readonly ctx: NodeContext,
@@ -74,12 +84,19 @@ export class AntiEntropyExchange {
   /** One round: called every antiEntropyIntervalMs. */
   tick(): void {
     if (this.current !== null) return;
+    this.budget = AE_PAIRS_PER_ROUND;
+    this.startNext();
+  }
+
+  private startNext(): void {
+    if (this.current !== null || this.budget <= 0) return;
+    this.budget--;
     const pair = this.nextPair();
     if (pair === undefined) return;
     const [partition, peer] = pair;
     const reqId = this.ctx.newReqId();
     const timerId = this.ctx.setTimer(this.ctx.config.requestTimeoutMs, () => {
-      if (this.current?.reqId === reqId) this.current = null;
+      if (this.current?.reqId === reqId) this.current = null; // timed out: the round ends here
     });
     this.current = { reqId, peer, partition, timerId };
     // Scrub first: bit rot nobody read drops its digest, so this exchange repairs it.
@@ -89,9 +106,11 @@ export class AntiEntropyExchange {
     });
   }
 
+  /** The exchange completed: the round goes on with the next pair. */
   private end(): void {
     if (this.current !== null) this.ctx.cancelTimer(this.current.timerId);
     this.current = null;
+    this.startNext();
   }
 
   /** Responder, step 2. */
