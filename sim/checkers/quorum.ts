@@ -68,11 +68,16 @@ export function checkQuorums(run: RunRecord): Violation[] {
       // suspects every primary), may have done the suspecting.
       const from = Math.min(...mine.map((op) => op.invokedAtMs));
       const deciders = new Set([q.node, ...mine.map((op) => op.node)]);
-      const suspected = primaries.filter((p) =>
-        run.suspicions.some((s) => deciders.has(s.node) && s.peer === p && s.fromMs <= q.atMs && (s.toMs === null || s.toMs >= from)),
+      // A primary also stands aside when it answered this very request without being counted:
+      // it refused the write (its storage was failing), and the minting replica asked a fallback.
+      const answered = run.replies.get(`${q.node} ${q.reqId}`);
+      const suspected = primaries.filter(
+        (p) =>
+          run.suspicions.some((s) => deciders.has(s.node) && s.peer === p && s.fromMs <= q.atMs && (s.toMs === null || s.toMs >= from)) ||
+          (p !== q.node && !q.replicas.includes(p) && (answered?.has(p) ?? false)),
       );
       if (fallbacks.length > suspected.length) {
-        if (add(`${what} counted fallbacks [${fallbacks.join(",")}] but suspected only [${suspected.join(",")}] of the primaries [${primaries.join(",")}]`)) return out;
+        if (add(`${what} counted fallbacks [${fallbacks.join(",")}] but suspected only [${suspected.join(",")}] of the primaries [${primaries.join(",")}] (and none refused)`)) return out;
         continue;
       }
     }

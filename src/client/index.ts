@@ -32,12 +32,17 @@ export interface GetResult {
 
 export interface WriteResult {
   /**
-   * ok: the write left no other value (HTTP 200 / 204); siblings: it left concurrent values
-   * (HTTP 300), all in `siblings` (the written one included), and `vclock` covers them all.
+   * ok: the write left no other value, and `vclock` is the stored set's clock; siblings: it
+   * left concurrent values. The server then returns no clock (it would cover values this
+   * client was not shown) unless `returnBody` was asked: then `siblings` holds every value
+   * (the written one included) and `vclock` covers them all. Without it, `siblings` is empty
+   * and `siblingCount` says how many there are: `get` or `resolve` the key to merge them.
    */
   readonly status: "ok" | "siblings";
   readonly siblings: readonly MecSibling[];
-  /** The stored set's clock after the write: safe to send with the next write (the client was shown all it covers). */
+  /** Live values of the key after the write. */
+  readonly siblingCount: number;
+  /** A clock safe to send with the next write (it covers only what this client was shown), or null. */
   readonly vclock: string | null;
 }
 
@@ -51,6 +56,8 @@ export interface PutOptions {
   /** The context from a previous read; omit for a blind write (which may create a sibling). */
   readonly vclock?: string | null;
   readonly w?: number;
+  /** Ask for the stored set back (?returnbody=true): a write that left siblings then shows them all, with a clock covering them. */
+  readonly returnBody?: boolean;
 }
 
 export interface DeleteOptions {
@@ -138,7 +145,7 @@ export class MecClient {
     const headers: Record<string, string> = { "content-type": contentType };
     if (options.vclock) headers[VCLOCK] = options.vclock;
     if (this.clientId !== null) headers["x-mec-client-id"] = this.clientId;
-    const res = await this.send("PUT", keyPath(key) + query({ w: options.w }), headers, body);
+    const res = await this.send("PUT", keyPath(key) + query({ w: options.w }) + (options.returnBody === true ? `${options.w === undefined ? "?" : "&"}returnbody=true` : ""), headers, body);
     return readWrite(res);
   }
 
@@ -224,14 +231,16 @@ function parseTimestamp(s: string | null | undefined): bigint {
   return BigInt(s.trim());
 }
 
-/** A write's answer: 200 / 204 with the set's clock, or 300 with the siblings the write left (src/api/write-answer.ts). */
+/** A write's answer (src/api/write-answer.ts): 200 / 204 with the set's clock, or without a clock when it left siblings; 300 with them for returnBody. */
 async function readWrite(res: Response): Promise<WriteResult> {
   if (res.status === 300) {
     const got = await readSet(res);
-    return { status: "siblings", siblings: got.siblings, vclock: got.vclock };
+    return { status: "siblings", siblings: got.siblings, siblingCount: got.siblings.length, vclock: got.vclock };
   }
   await res.arrayBuffer();
-  return { status: "ok", siblings: [], vclock: res.headers.get(VCLOCK) };
+  const vclock = res.headers.get(VCLOCK);
+  const count = Number(res.headers.get("x-mec-siblings") ?? (vclock === null ? 0 : 1));
+  return { status: vclock === null && count > 0 ? "siblings" : "ok", siblings: [], siblingCount: Number.isInteger(count) ? count : 0, vclock };
 }
 
 async function readSet(res: Response): Promise<GetResult> {

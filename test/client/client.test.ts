@@ -53,30 +53,35 @@ function raw(requestLine: string): Promise<{ status: number; body: string }> {
 }
 
 describe("MecClient", () => {
-  it("a PUT answered 300 gives the caller the siblings and a context covering them (one coordinator)", async () => {
+  it("a PUT that left siblings gives the caller no context, only the count; returnBody shows them with one (one coordinator)", async () => {
     const x = await db.put("one", "from-X");
     expect(x.status).toBe("ok");
     expect(x.siblings).toEqual([]);
     const y = await db.put("one", "from-Y");
     expect(y.status).toBe("siblings");
-    expect(y.siblings.map((s) => text(s.value)).sort()).toEqual(["from-X", "from-Y"]);
-    // X's own 200 vclock covers only from-X: reusing it keeps from-Y.
-    const x2 = await db.put("one", "from-X-2", { vclock: x.vclock });
+    expect(y.vclock).toBeNull();
+    expect(y.siblingCount).toBe(2);
+    // Y writes again with what its PUT returned (nothing): from-X is kept.
+    await db.put("one", "from-Y-2", { vclock: y.vclock });
+    expect((await db.get("one")).siblings.map((s) => text(s.value)).sort()).toEqual(["from-X", "from-Y", "from-Y-2"]);
+    // X's own 200 vclock covers only from-X: reusing it keeps the others.
+    const x2 = await db.put("one", "from-X-2", { vclock: x.vclock, returnBody: true });
     expect(x2.status).toBe("siblings");
-    expect(x2.siblings.map((s) => text(s.value)).sort()).toEqual(["from-X-2", "from-Y"]);
-    // Y was shown both: writing back with its context resolves exactly those it saw.
-    const got = await db.get("one");
-    const z = await db.put("one", "merged", { vclock: got.vclock });
+    expect(x2.siblings.map((s) => text(s.value)).sort()).toEqual(["from-X-2", "from-Y", "from-Y-2"]);
+    // returnBody showed every sibling: writing back with its context resolves exactly those.
+    const z = await db.put("one", "merged", { vclock: x2.vclock });
     expect(z.status).toBe("ok");
     expect((await db.get("one")).siblings.map((s) => text(s.value))).toEqual(["merged"]);
   });
 
-  it("a DELETE that leaves a value answers status siblings with it", async () => {
+  it("a DELETE that leaves a value answers status siblings without a context", async () => {
     const a = await db.put("dk", "a");
     await db.put("dk", "b");
     const del = await db.delete("dk", { vclock: a.vclock });
     expect(del.status).toBe("siblings");
-    expect(del.siblings.map((s) => text(s.value))).toEqual(["b"]);
+    expect(del.vclock).toBeNull();
+    expect(del.siblingCount).toBe(1);
+    expect((await db.get("dk")).siblings.map((s) => text(s.value))).toEqual(["b"]);
   });
 
   it("put then get round-trips text and bytes, with timestamps and a vclock", async () => {

@@ -197,35 +197,41 @@ describe("siblings", () => {
     expect(ps.map((p) => Buffer.from(p.body).toString()).sort()).toEqual(["", tricky.toString()].sort());
   });
 
-  it("a PUT that leaves siblings answers 300 with all of them and the stored set's clock (two coordinators)", async () => {
+  it("a PUT that leaves siblings answers 200 with no vclock and the sibling count (two coordinators)", async () => {
     handle.actor = "a.1";
     expect((await put("k", "from a")).statusCode).toBe(200);
     handle.actor = "b.1";
     const w = await put("k", "from b");
-    expect(w.statusCode).toBe(300);
-    expect(parts(w).map((p) => Buffer.from(p.body).toString()).sort()).toEqual(["from a", "from b"]);
-    expect(w.headers["x-mec-vclock"]).toBe(encodeVclock(handle.store.get("k")!.clock));
-    // Writing back with it replaces exactly what the answer showed.
-    expect((await put("k", "b resolved", { "x-mec-vclock": String(w.headers["x-mec-vclock"]) })).statusCode).toBe(200);
+    expect(w.statusCode).toBe(200);
+    expect(w.headers["x-mec-vclock"]).toBeUndefined();
+    expect(w.headers["x-mec-siblings"]).toBe("2");
+    // Resolving takes a read: its clock covers exactly what it showed.
+    const r = await get("k");
+    expect(r.statusCode).toBe(300);
+    expect((await put("k", "b resolved", { "x-mec-vclock": String(r.headers["x-mec-vclock"]) })).statusCode).toBe(200);
     expect((await get("k")).body).toBe("b resolved");
   });
 
   // One coordinator (one actor) minting every write: a version vector entry n1:2 covers
   // n1:1, so a PUT answer's clock must never cover a concurrent sibling it did not show.
   describe("all writes through one coordinator", () => {
-    it("X blind, Y blind: Y's PUT answers 300 showing from-X; reusing a 200 answer's vclock keeps from-X", async () => {
+    it("X blind, Y blind, Y writes again with what its PUT returned: from-X survives; reusing X's 200 vclock replaces only from-X", async () => {
       handle.actor = "node-1.1";
       const x = await put("one", "from-X");
       expect(x.statusCode).toBe(200);
       const y = await put("one", "from-Y");
-      expect(y.statusCode).toBe(300);
-      expect(parts(y).map((p) => Buffer.from(p.body).toString()).sort()).toEqual(["from-X", "from-Y"]);
+      expect(y.statusCode).toBe(200);
+      // A clock covering node-1.1:2 would cover node-1.1:1 (from-X), which Y was never shown.
+      expect(y.headers["x-mec-vclock"]).toBeUndefined();
+      expect(y.headers["x-mec-siblings"]).toBe("2");
+      const y2 = await put("one", "from-Y-2", y.headers["x-mec-vclock"] === undefined ? {} : { "x-mec-vclock": String(y.headers["x-mec-vclock"]) });
+      expect(y2.statusCode).toBe(200);
+      let r = await get("one");
+      expect(parts(r).map((p) => Buffer.from(p.body).toString()).sort()).toEqual(["from-X", "from-Y", "from-Y-2"]);
       // X reuses the vclock of its own 200 answer: it covers only from-X.
-      const x2 = await put("one", "from-X-2", { "x-mec-vclock": String(x.headers["x-mec-vclock"]) });
-      expect(x2.statusCode).toBe(300);
-      expect(parts(x2).map((p) => Buffer.from(p.body).toString()).sort()).toEqual(["from-X-2", "from-Y"]);
-      const r = await get("one");
-      expect(parts(r).map((p) => Buffer.from(p.body).toString()).sort()).toEqual(["from-X-2", "from-Y"]);
+      await put("one", "from-X-2", { "x-mec-vclock": String(x.headers["x-mec-vclock"]) });
+      r = await get("one");
+      expect(parts(r).map((p) => Buffer.from(p.body).toString()).sort()).toEqual(["from-X-2", "from-Y", "from-Y-2"]);
     });
 
     it("Mary and Peter through one coordinator: v1 blind, read C1, v2 blind, v3 with C1 -> exactly {v2, v3}", async () => {
@@ -239,14 +245,15 @@ describe("siblings", () => {
       expect(parts(r).map((p) => Buffer.from(p.body).toString()).sort()).toEqual(["v2", "v3"]);
     });
 
-    it("a DELETE that leaves a concurrent value answers 300 with it, and its vclock then covers only what was shown", async () => {
+    it("a DELETE that leaves a concurrent value answers 204 with no vclock, and the value stays", async () => {
       handle.actor = "node-1.1";
       const a = await put("d1", "a");
       await put("d1", "b"); // blind: concurrent with a
       const del = await app.inject({ method: "DELETE", url: "/mec/d1", headers: { "x-mec-vclock": String(a.headers["x-mec-vclock"]) } });
-      expect(del.statusCode).toBe(300);
-      expect(parts(del).map((p) => Buffer.from(p.body).toString())).toEqual(["b"]);
-      expect(del.headers["x-mec-vclock"]).toBe(encodeVclock(handle.store.get("d1")!.clock));
+      expect(del.statusCode).toBe(204);
+      expect(del.headers["x-mec-vclock"]).toBeUndefined();
+      expect(del.headers["x-mec-siblings"]).toBe("1");
+      expect((await get("d1")).body).toBe("b");
     });
   });
 
@@ -284,13 +291,13 @@ describe("DELETE", () => {
     expect(handle.store.get("d")!.siblings).toHaveLength(1);
   });
 
-  it("a blind delete is concurrent with the value it did not see: the value stays (and the DELETE answers 300 with it)", async () => {
+  it("a blind delete is concurrent with the value it did not see: the value stays (the DELETE answers 204 without a vclock)", async () => {
     handle.actor = "a.1";
     await put("d2", "kept");
     handle.actor = "b.1";
     const del = await app.inject({ method: "DELETE", url: "/mec/d2" });
-    expect(del.statusCode).toBe(300);
-    expect(parts(del).map((p) => Buffer.from(p.body).toString())).toEqual(["kept"]);
+    expect(del.statusCode).toBe(204);
+    expect(del.headers["x-mec-vclock"]).toBeUndefined();
     const r = await get("d2");
     expect(r.statusCode).toBe(200);
     expect(r.body).toBe("kept");

@@ -111,15 +111,17 @@ describe("the oracle's causality model agrees with dvvset on random histories", 
 
   it("disagrees with a system whose write answers cover unseen siblings (the old context + dot answer)", () => {
     // One actor: blind a, blind b; reusing b's answer as "context + dot" covers a unseen.
-    const { history } = play([
+    const { history, final } = play([
       { kind: "put", at: 0, actor: 0, from: -1 },
       { kind: "put", at: 0, actor: 0, from: -1 },
     ]);
     const b = history[1]!;
-    b.shown = ["w1"]; // what the old 200 answer showed
+    expect(b.answerContext).toBeNull(); // today's answer: no clock when siblings remain
+    b.shown = ["w1"]; // what the old 200 answer showed...
+    b.answerContext = final.clock; // ...with a clock covering both
     const model = new CausalModel(history);
     expect(model.superseded("w0")).toBe("no");
-    expect(covers(b.answerContext!, history[0]!.dot!)).toBe(true);
+    expect(covers(b.answerContext, history[0]!.dot!)).toBe(true);
   });
 });
 

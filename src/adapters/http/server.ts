@@ -28,6 +28,8 @@ import { BearerAuth } from "./auth.ts";
 import { DEFAULT_CONNECTION_OPTIONS, clientErrorHandler, serverFactory, type HttpConnectionOptions } from "./limits.ts";
 
 export const VCLOCK_HEADER = "x-mec-vclock";
+/** Live siblings of the key after a write (a write that left siblings answers without a clock). */
+export const SIBLINGS_HEADER = "x-mec-siblings";
 export { KEY_ACTORS_MAX };
 export const TIMESTAMP_HEADER = "x-mec-timestamp";
 /** Names the writing client; only the client-vclock teaching mode uses it (as the actor, as the original did). */
@@ -446,11 +448,12 @@ export function buildHttpServer(handle: NodeApiHandle, stats: NodeStats, opts: H
       // Like GET, with the stored set's clock (the client now sees every sibling).
       return sendSet(reply, result.set);
     }
-    // src/api/write-answer.ts decides: the stored set's clock, with 300 and the siblings
-    // whenever the write left any sibling besides the written value.
+    // src/api/write-answer.ts decides: the stored set's clock when the written value is the
+    // only live one; no clock (and the sibling count) when it left siblings the client was
+    // not shown.
     const answer = writeAnswer(result);
-    reply.header(VCLOCK_HEADER, encodeVclock(answer.clock));
-    if (answer.status === 300) return sendMultiple(reply, answer.siblings);
+    if (answer.clock !== null) reply.header(VCLOCK_HEADER, encodeVclock(answer.clock));
+    reply.header(SIBLINGS_HEADER, String(answer.liveSiblings));
     if (answer.status === 204) return reply.code(204).send();
     return reply.code(200).header("content-length", "0").send();
   };
