@@ -47,11 +47,17 @@ interface SwarmOutcome {
   error?: string;
 }
 
+interface TestFileOutcome {
+  file: string;
+  red: boolean;
+  summary: string;
+}
+
 interface TestOutcome {
-  files: readonly string[];
+  /** Each guarding file, run on its own so the report says which one went red. */
+  files: TestFileOutcome[];
   red: boolean;
   wallMs: number;
-  summary: string;
 }
 
 type Status = "killed" | "weak" | "escaped" | "stale" | "ambiguous";
@@ -150,15 +156,17 @@ function runSwarm(copy: string, opts: Options): SwarmOutcome {
 }
 
 function runTests(copy: string, mutant: Mutant): TestOutcome | null {
-  const files = mutant.tests ?? [];
-  if (files.length === 0) return null;
+  if ((mutant.tests ?? []).length === 0) return null;
   const started = performance.now();
-  const args = ["node_modules/vitest/vitest.mjs", "run", ...files];
-  if (mutant.testFilter !== undefined) args.push("-t", mutant.testFilter);
-  const r = spawnSync(process.execPath, args, { cwd: copy, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: { ...process.env, CI: "1", NO_COLOR: "1" } });
-  const out = `${r.stdout}\n${r.stderr}`;
-  const summary = /Tests\s+([^\n]+)/.exec(out)?.[1]?.trim() ?? `exit ${r.status}`;
-  return { files, red: r.status !== 0, wallMs: Math.round(performance.now() - started), summary };
+  const files: TestFileOutcome[] = [];
+  for (const file of mutant.tests ?? []) {
+    const args = ["node_modules/vitest/vitest.mjs", "run", file];
+    if (mutant.testFilter !== undefined) args.push("-t", mutant.testFilter);
+    const r = spawnSync(process.execPath, args, { cwd: copy, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: { ...process.env, CI: "1", NO_COLOR: "1" } });
+    const out = `${r.stdout}\n${r.stderr}`;
+    files.push({ file, red: r.status !== 0, summary: /Tests\s+([^\n]+)/.exec(out)?.[1]?.trim() ?? `exit ${r.status}` });
+  }
+  return { files, red: files.some((f) => f.red), wallMs: Math.round(performance.now() - started) };
 }
 
 /** Plants every edit of a mutant; returns the originals to restore, or why it cannot be planted. */
@@ -217,7 +225,7 @@ function describeSwarm(s: SwarmOutcome | null): string {
 
 function describeTests(t: TestOutcome | null): string {
   if (t === null) return "";
-  return `tests: ${t.red ? "RED" : "green"} (${t.files.join(" ")}: ${t.summary})`;
+  return `tests: ${t.files.map((f) => `${f.file} ${f.red ? "RED" : "green"} (${f.summary})`).join("; ")}`;
 }
 
 function line(r: MutantReport): string {
