@@ -26,8 +26,11 @@ function record(parts: {
   replies?: [string, NodeId[]][];
   w?: number;
   r?: number;
+  /** The key's primaries (default: every member). */
+  primaries?: NodeId[];
 }): RunRecord {
   const members = ["n1", "n2", "n3"];
+  const primaries = parts.primaries ?? members;
   return {
     members,
     n: 3,
@@ -39,7 +42,7 @@ function record(parts: {
     quorums: parts.quorums ?? [],
     replies: new Map((parts.replies ?? []).map(([k, v]) => [k, new Set(v)])),
     final: new Map(Object.entries(parts.final ?? {}).map(([node, objs]) => [node, new Map(Object.entries(objs))])),
-    primariesOf: () => members,
+    primariesOf: () => primaries,
     setsEqual,
   };
 }
@@ -62,6 +65,18 @@ describe("checker 1: lost acknowledged writes", () => {
     expect(v).toHaveLength(1);
     expect(v[0]?.property).toBe("lost-write");
     expect(v[0]?.detail).toContain('"a"');
+  });
+  it("catches a surviving dot that holds another value (a write is matched by dot and value)", () => {
+    const a = put("k", "a", "ok", { actor: "x", counter: 1 });
+    const v = checkLostWrites(record({ history: [a], final: everywhere({ k: set([["x", 1]], sib("x", 1, "not a")) }) }));
+    expect(v).toHaveLength(1);
+    expect(v[0]?.detail).toContain('"a"');
+  });
+  it("looks only at the key's primaries: a copy left on a fallback does not count", () => {
+    const a = put("k", "a", "ok", { actor: "x", counter: 1 });
+    const onFallback = { n3: { k: set([["x", 1]], sib("x", 1, "a")) } };
+    expect(checkLostWrites(record({ history: [a], primaries: ["n1", "n2"], final: onFallback }))).toHaveLength(1);
+    expect(checkLostWrites(record({ history: [a], primaries: ["n1", "n3"], final: onFallback }))).toEqual([]);
   });
   it("a failed write's context does not excuse a loss", () => {
     const a = put("k", "a", "ok", { actor: "x", counter: 1 });
