@@ -72,6 +72,8 @@ interface MutantReport {
   swarm: SwarmOutcome | null;
   tests: TestOutcome | null;
   note?: string;
+  /** Why the swarm was not run, when it was not. */
+  swarmSkipped?: string;
   wallMs: number;
 }
 
@@ -210,14 +212,15 @@ function runMutant(copy: string, mutant: Mutant, opts: Options): MutantReport {
     if (swarm !== null && swarm.failingSeeds >= KILL_SEEDS) killedBy.push("swarm");
     if (tests?.red === true) killedBy.push("tests");
     const status: Status = killedBy.length > 0 ? "killed" : (swarm?.failingSeeds ?? 0) > 0 ? "weak" : "escaped";
-    return { ...base, status, killedBy, swarm, tests, wallMs: Math.round(performance.now() - started) };
+    const swarmSkipped = swarm !== null ? undefined : mutant.swarm === false ? "judged by its tests only" : "--no-swarm";
+    return { ...base, status, killedBy, swarm, tests, ...(swarmSkipped ? { swarmSkipped } : {}), wallMs: Math.round(performance.now() - started) };
   } finally {
     for (const [path, text] of planted.restore) writeFileSync(path, text);
   }
 }
 
-function describeSwarm(s: SwarmOutcome | null): string {
-  if (s === null) return "swarm: not run (guards a test, not the swarm)";
+function describeSwarm(s: SwarmOutcome | null, swarmSkipped = "judged by its tests only"): string {
+  if (s === null) return `swarm: not run (${swarmSkipped})`;
   const props = Object.entries(s.properties).sort((a, b) => b[1] - a[1]).map(([p, c]) => `${p}=${c}`).join(" ");
   const first = s.firstFailingSeed === null ? "" : ` first=${s.firstFailingSeed}`;
   return `swarm: ${s.failingSeeds}/${s.seedsRun} seeds failing${first}${props ? ` [${props}]` : ""} (${(s.wallMs / 1000).toFixed(0)} s)${s.error ? ` error: ${s.error}` : ""}`;
@@ -232,7 +235,7 @@ function line(r: MutantReport): string {
   const verdict = r.status === "killed" ? `KILLED by ${r.killedBy.join("+")}` : r.status.toUpperCase();
   const head = `${verdict.padEnd(22)} ${r.id} (${r.area}, ${r.file})`;
   if (r.note !== undefined) return `${head}\n    ${r.note}`;
-  return [head, `    ${describeSwarm(r.swarm)}`, ...(r.tests ? [`    ${describeTests(r.tests)}`] : [])].join("\n");
+  return [head, `    ${describeSwarm(r.swarm, r.swarmSkipped)}`, ...(r.tests ? [`    ${describeTests(r.tests)}`] : [])].join("\n");
 }
 
 function main(): number {
