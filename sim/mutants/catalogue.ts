@@ -285,6 +285,15 @@ export const MUTANTS: readonly Mutant[] = [
     search: "newReqId: () => `${this.config.id}/${hex32(this.bootNonce)}/${this.reqSeq++}`,",
     replace: "newReqId: () => `${this.config.id}/${hex32(this.bootNonce)}/${this.reqSeq}`,",
   },
+  {
+    id: "msg-acks-not-replies",
+    area: "request ids (replies)",
+    description: "isReplyType does not count -ack messages as replies",
+    file: "src/core/messages.ts",
+    search: 'return type.endsWith("-reply") || type.endsWith("-ack");',
+    replace: 'return type.endsWith("-reply");',
+    tests: ["test/core/messages.test.ts"],
+  },
   // ---- determinism (the guard must see each of these) ----
   {
     id: "det-globalthis-math-random",
