@@ -241,8 +241,9 @@ function line(r: MutantReport): string {
 function main(): number {
   const opts = parseArgs(process.argv.slice(2));
   const chosen = opts.only === null ? MUTANTS : MUTANTS.filter((m) => opts.only!.includes(m.id));
+  // With --json the report lines go to stderr (progress), the JSON object alone to stdout.
   const log = (s: string): void => {
-    if (!opts.json) process.stdout.write(s + "\n");
+    (opts.json ? process.stderr : process.stdout).write(s + "\n");
   };
   const started = performance.now();
   const copy = makeCopy();
