@@ -23,10 +23,15 @@ let keySeq = 0;
 const freshKey = (what: string): string => `${what}-${Date.now().toString(36)}-${keySeq++}`;
 
 /** The node's GET /stats (its actor, and what anti-entropy did). */
-async function stats(url: string): Promise<{ node: { actor: string | null }; antiEntropy: { exchanges: number; keysRepaired: number } }> {
+interface Stats {
+  node: { actor: string | null };
+  antiEntropy: { exchanges: number; keysRepaired: number };
+  suspectedPeers: string[];
+}
+async function stats(url: string): Promise<Stats> {
   const res = await fetch(`${url}/stats`, { signal: AbortSignal.timeout(5000) });
   expect(res.status).toBe(200);
-  return (await res.json()) as { node: { actor: string | null }; antiEntropy: { exchanges: number; keysRepaired: number } };
+  return (await res.json()) as Stats;
 }
 
 async function raw(url: string, init: RequestInit = {}): Promise<{ status: number; body: string; headers: Headers }> {
@@ -206,7 +211,12 @@ describe("a 3-node cluster of real processes", () => {
 
     const killed = await victim.kill("SIGKILL");
     expect(killed.signal).toBe("SIGKILL");
-    await sleep(1000); // let the others suspect it (suspect_after_ms = 500)
+    // Let the others suspect it (suspect_after_ms = 500): a bounded poll of their /stats.
+    const suspectUntil = Date.now() + 15_000;
+    const bothSuspect = async (): Promise<boolean> =>
+      (await Promise.all([cluster.node(0).url, cluster.node(1).url].map(async (u) => (await stats(u)).suspectedPeers.length > 0))).every(Boolean);
+    while (!(await bothSuspect()) && Date.now() < suspectUntil) await sleep(50);
+    expect(await bothSuspect()).toBe(true);
 
     // Reads and W=2 writes through the two survivors.
     const during = freshKey("during-outage");
