@@ -1,7 +1,8 @@
 // `npm run mutants`: the mutation suite. Plants each mutant of sim/mutants/catalogue.ts, one at
 // a time, in a temporary copy of the repository (node_modules symlinked; the working tree is
 // never edited), runs the default swarm there through `mec sim --seeds K --json`, and the
-// unit tests listed as its guards, then prints per mutant: failing seeds / seeds run, the
+// unit tests listed as its guards (mec runs from the sources: src/cli/dev.mjs when the
+// package has a compiled bin), then prints per mutant: failing seeds / seeds run, the
 // first failing seed, the properties that failed, the guards' verdict; and a score.
 //
 //   npm run mutants [-- --seeds K] [--workers W] [--only id,id] [--no-baseline] [--no-swarm] [--check] [--json]
@@ -15,7 +16,7 @@
 // failing baseline makes the swarm column meaningless, so it is printed before anything else.
 // Exit code: 0 when every live mutant was killed, 1 otherwise, 2 on bad usage.
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { MUTANTS, type Edit, type Mutant } from "./catalogue.ts";
@@ -129,11 +130,16 @@ function countOccurrences(text: string, search: string): number {
   return n;
 }
 
+/** `mec` from the TypeScript sources (the mutated ones), never a compiled build of them. */
+function mecFromSource(copy: string): string {
+  return existsSync(join(copy, "src", "cli", "dev.mjs")) ? "src/cli/dev.mjs" : "bin/mec.js";
+}
+
 function runSwarm(copy: string, opts: Options): SwarmOutcome {
   const started = performance.now();
   const r = spawnSync(
     process.execPath,
-    ["bin/mec.js", "sim", "--seeds", String(opts.seeds), "--workers", String(opts.workers), "--json", "--no-shrink"],
+    [mecFromSource(copy), "sim", "--seeds", String(opts.seeds), "--workers", String(opts.workers), "--json", "--no-shrink"],
     { cwd: copy, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 },
   );
   const wallMs = Math.round(performance.now() - started);
