@@ -61,7 +61,7 @@ interface TestOutcome {
   wallMs: number;
 }
 
-type Status = "killed" | "weak" | "escaped" | "stale" | "ambiguous";
+type Status = "killed" | "weak" | "escaped" | "stale" | "ambiguous" | "not-run";
 
 interface MutantReport {
   id: string;
@@ -214,6 +214,7 @@ function runMutant(copy: string, mutant: Mutant, opts: Options): MutantReport {
     if (opts.check) return { ...base, status: "escaped", note: "target found (--check: not run)", wallMs: 0 };
     const swarm = mutant.swarm === false || !opts.swarm ? null : runSwarm(copy, opts);
     const tests = runTests(copy, mutant);
+    if (swarm === null && tests === null) return { ...base, status: "not-run", note: "not run: no guarding tests, and --no-swarm", wallMs: 0 };
     const killedBy: ("swarm" | "tests")[] = [];
     if (swarm !== null && swarm.failingSeeds >= KILL_SEEDS) killedBy.push("swarm");
     if (tests?.red === true) killedBy.push("tests");
@@ -274,7 +275,7 @@ function main(): number {
       if (opts.json) process.stdout.write(JSON.stringify({ targetsFound: reports.length - bad.length, total: reports.length, stale: bad.map((r) => ({ id: r.id, note: r.note })) }) + "\n");
       return bad.length === 0 ? 0 : 1;
     }
-    const live = reports.filter((r) => r.status !== "stale" && r.status !== "ambiguous");
+    const live = reports.filter((r) => r.status !== "stale" && r.status !== "ambiguous" && r.status !== "not-run");
     const killed = live.filter((r) => r.status === "killed");
     const bySwarm = live.filter((r) => r.killedBy.includes("swarm"));
     const swarmRun = live.filter((r) => r.swarm !== null);
