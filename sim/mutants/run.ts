@@ -52,6 +52,8 @@ interface TestFileOutcome {
   file: string;
   red: boolean;
   summary: string;
+  /** The names of the failing tests (vitest's FAIL lines), so a red that is not the guard's own test shows. */
+  failed: string[];
 }
 
 interface TestOutcome {
@@ -172,7 +174,8 @@ function runTests(copy: string, mutant: Mutant): TestOutcome | null {
     if (mutant.testFilter !== undefined) args.push("-t", mutant.testFilter);
     const r = spawnSync(process.execPath, args, { cwd: copy, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: { ...process.env, CI: "1", NO_COLOR: "1" } });
     const out = `${r.stdout}\n${r.stderr}`;
-    files.push({ file, red: r.status !== 0, summary: /Tests\s+([^\n]+)/.exec(out)?.[1]?.trim() ?? `exit ${r.status}` });
+    const failed = [...new Set([...out.matchAll(/FAIL\s+(.+?)\s*$/gm)].map((m) => m[1]!.trim()))].slice(0, 10);
+    files.push({ file, red: r.status !== 0, summary: /Tests\s+([^\n]+)/.exec(out)?.[1]?.trim() ?? `exit ${r.status}`, failed });
   }
   return { files, red: files.some((f) => f.red), wallMs: Math.round(performance.now() - started) };
 }
@@ -235,7 +238,8 @@ function describeSwarm(s: SwarmOutcome | null, swarmSkipped = "judged by its tes
 
 function describeTests(t: TestOutcome | null): string {
   if (t === null) return "";
-  return `tests: ${t.files.map((f) => `${f.file} ${f.red ? "RED" : "green"} (${f.summary})`).join("; ")}`;
+  const files = t.files.map((f) => `${f.file} ${f.red ? "RED" : "green"} (${f.summary})${f.failed.length > 0 ? `\n      failed: ${f.failed.join("\n      failed: ")}` : ""}`);
+  return `tests: ${files.join("\n           ")}`;
 }
 
 function line(r: MutantReport): string {
