@@ -156,7 +156,8 @@ function runSwarm(copy: string, opts: Options): SwarmOutcome {
   if (parsed === null || typeof parsed.seeds !== "number") {
     // The swarm itself could not run (the mutant broke loading, or a worker crashed): every
     // seed counts as failed, with the error as the property, so it is visible, not hidden.
-    const error = (r.stderr || r.stdout || `exit ${r.status}`).trim().split("\n").slice(-3).join(" | ");
+    const lines = (r.stderr || r.stdout || `exit ${r.status}`).trim().split("\n");
+    const error = (lines.find((l) => /Error|assert/i.test(l)) ?? lines.slice(-3).join(" | ")).trim();
     return { seedsRun: opts.seeds, failingSeeds: opts.seeds, firstFailingSeed: 1, properties: { "swarm-crashed": opts.seeds }, wallMs, error };
   }
   const properties: Record<string, number> = {};
