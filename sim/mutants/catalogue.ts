@@ -128,8 +128,8 @@ export const MUTANTS: readonly Mutant[] = [
     area: "get coordinator",
     description: "the GET answer is the first reply only, not the merge of the R replies",
     file: GET,
-    search: "const merged = mergeReplies(this.ctx.mode, req.tally.entries().map(([, s]) => s));",
-    replace: "const merged = mergeReplies(this.ctx.mode, req.tally.entries().slice(0, 1).map(([, s]) => s));",
+    search: "    const merged = mergeReplies(this.ctx.mode, sets);\n    const replicas = req.tally.repliers();",
+    replace: "    const merged = mergeReplies(this.ctx.mode, sets.slice(0, 1));\n    const replicas = req.tally.repliers();",
   },
   {
     id: "get-ignores-request-r",
@@ -161,8 +161,8 @@ export const MUTANTS: readonly Mutant[] = [
     area: "put coordinator",
     description: "a write that may have been applied is retried on the next primary (applied twice under two dots)",
     file: PUT,
-    search: "if (!result.ok && !result.maybeApplied && result.error !== \"bad-request\") {",
-    replace: "if (!result.ok && result.error !== \"bad-request\") {",
+    search: "return !result.ok && !result.maybeApplied && result.error !== \"bad-request\";",
+    replace: "return !result.ok && result.error !== \"bad-request\";",
   },
   {
     id: "mint-ignores-request-w",
@@ -178,8 +178,8 @@ export const MUTANTS: readonly Mutant[] = [
     area: "hinted handoff",
     description: "a handed-off hint is deleted even if a newer write merged into it meanwhile",
     file: REPLICA,
-    search: "if (!r.ok || r.value === undefined || !bytesEqual(r.value, handedOff)) {",
-    replace: "if (!r.ok || r.value === undefined) {",
+    search: "if (!r.ok || held === null || !held.ok || !bytesEqual(held.payload, handedOff)) {",
+    replace: "if (!r.ok || held === null || !held.ok) {",
   },
   {
     id: "handoff-runs-once",
@@ -238,16 +238,16 @@ export const MUTANTS: readonly Mutant[] = [
     area: "failure detector",
     description: "a suspected peer stays suspected after it is heard from again",
     file: "src/core/membership/failure-detector.ts",
-    search: "if (this.suspected.delete(peer)) return [{ type: \"unsuspect\", peer }];",
-    replace: "if (this.suspected.has(peer)) return [];",
+    search: "    return this.change(peer, () => this.silent.delete(peer));",
+    replace: "    return this.change(peer, () => undefined);",
   },
   {
     id: "fd-suspects-the-living",
     area: "failure detector",
     description: "the silence test is inverted: peers heard from recently are suspected",
     file: "src/core/membership/failure-detector.ts",
-    search: "if (!this.suspected.has(p) && nowMs - last > this.suspectAfterMs) {",
-    replace: "if (!this.suspected.has(p) && nowMs - last < this.suspectAfterMs) {",
+    search: "if (nowMs - last > this.suspectAfterMs) out.push(",
+    replace: "if (nowMs - last < this.suspectAfterMs) out.push(",
   },
   // ---- ring ----
   {
