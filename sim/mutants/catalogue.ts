@@ -161,8 +161,8 @@ export const MUTANTS: readonly Mutant[] = [
     area: "put coordinator",
     description: "a write that may have been applied is retried on the next primary (applied twice under two dots)",
     file: PUT,
-    search: "return !result.ok && !result.maybeApplied && result.error !== \"bad-request\";",
-    replace: "return !result.ok && result.error !== \"bad-request\";",
+    search: "return !result.ok && !result.maybeApplied && !isRefusal(result.error);",
+    replace: "return !result.ok && !isRefusal(result.error);",
   },
   {
     id: "mint-ignores-request-w",
