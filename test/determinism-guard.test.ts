@@ -17,7 +17,11 @@ import { describe, expect, it } from "vitest";
 const CORE_DIR = join(import.meta.dirname, "..", "src", "core");
 const REPO_ROOT = join(import.meta.dirname, "..");
 
-/** Globals the core must not touch (bare identifiers, or as globalThis.X). */
+/**
+ * Globals the core must not touch (bare identifiers, or as globalThis.X / globalThis["X"]).
+ * Besides these: Math only as Math.name (never .random, never as a value, so no
+ * `const { random } = Math`), the global object only as globalThis.name, and no Reflect.
+ */
 const BANNED_GLOBALS = [
   "Date",
   "performance",
@@ -173,8 +177,38 @@ export function scanSource(src: string, file: string): Violation[] {
     if (before.endsWith(".") && !viaGlobal) continue; // a property named like a global, e.g. msg.process
     found.push({ file, line: lineOf(m.index), what: m[1] === "require" ? "require(...)" : `uses ${m[1]}` });
   }
-  for (const m of code.matchAll(/(?<![\w$.])Math\s*\.\s*random(?![\w$])/g)) {
-    found.push({ file, line: lineOf(m.index), what: "uses Math.random" });
+  // Math: only as `Math.name` with a name other than random. Math.random, globalThis.Math.random,
+  // Math["random"], `const { random } = Math` and `const M = Math` (an alias the scanner cannot
+  // follow) are all flagged.
+  for (const m of code.matchAll(/(?<![\w$])Math(?![\w$])/g)) {
+    const before = code.slice(0, m.index).trimEnd();
+    const viaGlobal = /(?:^|[^\w$.])(globalThis|global|window|self)\s*\??\.$/.test(before);
+    if (before.endsWith(".") && !viaGlobal) continue; // a property named Math, e.g. x.Math
+    const after = code.slice(m.index + m[0].length);
+    const prop = /^\s*\??\.\s*([\w$]+)/.exec(after);
+    if (prop !== null && prop[1] !== "random") continue;
+    found.push({ file, line: lineOf(m.index), what: prop !== null ? "uses Math.random" : "uses Math other than as Math.name (Math.random could hide behind it)" });
+  }
+  // The global object used as a value or indexed (globalThis["Date"], Reflect.get(globalThis, ...),
+  // const g = globalThis): the only allowed use is `globalThis.X` with X not banned (checked above).
+  for (const m of code.matchAll(/(?<![\w$.])(globalThis|global|window)(?![\w$])/g)) {
+    const after = code.slice(m.index + m[0].length);
+    const prop = /^\s*\??\.\s*([\w$]+)/.exec(after);
+    if (prop !== null) {
+      if (prop[1] === "Math" || (BANNED_GLOBALS as readonly string[]).includes(prop[1]!)) continue; // reported above
+      continue; // globalThis.somethingHarmless: harmless but pointless; allowed
+    }
+    const indexed = /^\s*(?:\?\.)?\s*\[\s*(["'`])/.exec(after);
+    let name: string | undefined;
+    if (indexed !== null) {
+      const quoteAt = m.index + m[0].length + indexed[0].length - 1;
+      name = strings.get(quoteAt);
+    }
+    found.push({ file, line: lineOf(m.index), what: name !== undefined ? `uses ${name === "random" ? "Math.random" : name} through ${m[1]}[...]` : `uses ${m[1]} as a value (an indirect way to reach wall time, randomness or the process)` });
+  }
+  // Reflect reaches anything on anything: the core has no use for it.
+  for (const m of code.matchAll(/(?<![\w$.])Reflect(?![\w$])/g)) {
+    found.push({ file, line: lineOf(m.index), what: "uses Reflect" });
   }
   // Module specifiers: import ... from "x", export ... from "x", import "x", import("x").
   for (const m of code.matchAll(/(?<![\w$.])(?:from|import)\s*\(?\s*(["'])/g)) {
@@ -224,6 +258,19 @@ describe("determinism guard: the scanner itself", () => {
     ["const b = Buffer.from([1]);", "1: uses Buffer"],
     ["const fs = require('fs');", "1: require(...)"],
     ["const t = globalThis.Date.now();", "1: uses Date"],
+    ["const x = globalThis.Math.random();", "1: uses Math.random"],
+    ["const x = globalThis?.Math.random();", "1: uses Math.random"],
+    ["const x = Math?.random();", "1: uses Math.random"],
+    ['const x = Math["random"]();', "1: uses Math other than as Math.name (Math.random could hide behind it)"],
+    ["const { random } = Math;", "1: uses Math other than as Math.name (Math.random could hide behind it)"],
+    ["const M = Math; M.random();", "1: uses Math other than as Math.name (Math.random could hide behind it)"],
+    ['const D = globalThis["Date"];', "1: uses Date through globalThis[...]"],
+    ["const D = globalThis['Date'];", "1: uses Date through globalThis[...]"],
+    ['const p = globalThis["process"].env;', "1: uses process through globalThis[...]"],
+    ["const k = 'Da' + 'te'; const D = globalThis[k];", "1: uses globalThis as a value (an indirect way to reach wall time, randomness or the process)"],
+    ["const g = globalThis; g.Date.now();", "1: uses globalThis as a value (an indirect way to reach wall time, randomness or the process)"],
+    ["const e = globalThis.process.env;", "1: uses process"],
+    ["const t = global.performance.now();", "1: uses performance"],
     ['import { readFileSync } from "node:fs";', '1: imports "node:fs"'],
     ["import fs from 'fs';", '1: imports "fs"'],
     ['import { readFile } from "fs/promises";', '1: imports "fs/promises"'],
@@ -239,6 +286,13 @@ describe("determinism guard: the scanner itself", () => {
     ["const s = `${`${ { a: performance.now() }.a }`}`;", "1: uses performance"],
   ])("flags %s", (src, expected) => {
     expect(flags(src)).toEqual([expected]);
+  });
+
+  it("flags Reflect.get(globalThis, ...) twice: Reflect, and the global object as a value", () => {
+    expect(flags('const p = Reflect.get(globalThis, "process");').sort()).toEqual([
+      "1: uses Reflect",
+      "1: uses globalThis as a value (an indirect way to reach wall time, randomness or the process)",
+    ]);
   });
 
   it("names the right line", () => {
@@ -261,6 +315,8 @@ describe("determinism guard: the scanner itself", () => {
     ['import type { NodeId } from "./types.ts";', "a type import"],
     ['import { encode } from "@msgpack/msgpack";', "an allowed package"],
     ["const enc = new TextEncoder();", "TextEncoder"],
+    ["const a = Math.max(1, 2) + Math.floor(3.5) + Math.imul(2, 3);", "Math's pure functions"],
+    ["const r = this.rng.random(); const m = stats.Math; o.random = 1;", "properties named random or Math"],
   ])("passes %s (%s)", (src) => {
     expect(flags(src)).toEqual([]);
   });

@@ -216,6 +216,11 @@ class PeerSocket {
     return this.queue.length;
   }
 
+  /** The connection to the peer is up (handshake done). */
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
   private async pump(): Promise<void> {
     try {
       while (!this.closed && this.queue.length > 0) {
@@ -343,6 +348,11 @@ export class ZmqTransport implements TransportPort {
     peer.enqueue(bytes);
   }
 
+  /** Both channels to `peer` have completed their handshake (a socket exists only once it was given at start or sent to). */
+  isConnected(peer: NodeId): boolean {
+    return (this.peers.get(`control ${peer}`)?.isConnected ?? false) && (this.peers.get(`data ${peer}`)?.isConnected ?? false);
+  }
+
   /** Messages waiting in JS send queues (all peers, all channels). */
   get queued(): number {
     let total = 0;
@@ -380,10 +390,12 @@ export class ZmqTransport implements TransportPort {
       reconnectInterval: this.opts.reconnectIntervalMs ?? 100,
       reconnectMaxInterval: this.opts.reconnectMaxIntervalMs ?? 500,
     });
-    dealer.connect(tcpUrl(host, channel === "control" ? port : port + 1));
     const auth = this.auth;
     const tagOf = auth === null ? null : (frame: Buffer): Buffer => auth.tag(to, frame);
+    // The PeerSocket subscribes to the socket's events first: a handshake that completed
+    // before the monitor was attached would be missed (and the peer never seen as connected).
     const peer = new PeerSocket(dealer, this.opts.queueMax ?? 1000, this.stats, this.opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, tagOf);
+    dealer.connect(tcpUrl(host, channel === "control" ? port : port + 1));
     this.peers.set(key, peer);
     return peer;
   }

@@ -94,11 +94,19 @@ describe("ZmqTransport", () => {
     const base = await freePortBlock(4);
     const b = await start(base + 2);
     const box = inbox(b);
-    const a = await start(base, { peers: [`127.0.0.1:${base}`, `127.0.0.1:${base + 2}`] });
-    await new Promise((r) => setTimeout(r, 200));
-    a.send(`127.0.0.1:${base + 2}`, enc("first"));
+    const peer = `127.0.0.1:${base + 2}`;
+    // immediate: true drops what is sent before the connection is up, so the first message
+    // gets through only if the transport connected at start.
+    const a = await start(base, { peers: [`127.0.0.1:${base}`, peer], immediate: true });
+    const until = Date.now() + 5000;
+    while (!a.isConnected(peer) && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    expect(a.isConnected(peer)).toBe(true); // before anything was sent
+    a.send(peer, enc("first"));
     await box.waitFor(1);
     expect(box.got).toEqual([[`127.0.0.1:${base}`, "first"]]);
+    // Without start peers nothing is connected until the first send.
+    const c = await start(await freePortBlock(2));
+    expect(c.isConnected(peer)).toBe(false);
   });
 
   it("delivers messages to itself asynchronously", async () => {

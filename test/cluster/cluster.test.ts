@@ -22,6 +22,18 @@ const values = (siblings: readonly { value: Uint8Array }[]): string[] => sibling
 let keySeq = 0;
 const freshKey = (what: string): string => `${what}-${Date.now().toString(36)}-${keySeq++}`;
 
+/** The node's GET /stats (its actor, and what anti-entropy did). */
+interface Stats {
+  node: { actor: string | null; incarnation: number | null };
+  antiEntropy: { exchanges: number; keysRepaired: number };
+  suspectedPeers: string[];
+}
+async function stats(url: string): Promise<Stats> {
+  const res = await fetch(`${url}/stats`, { signal: AbortSignal.timeout(5000) });
+  expect(res.status).toBe(200);
+  return (await res.json()) as Stats;
+}
+
 async function raw(url: string, init: RequestInit = {}): Promise<{ status: number; body: string; headers: Headers }> {
   const res = await fetch(url, { ...init, signal: AbortSignal.timeout(5000) });
   return { status: res.status, body: await res.text(), headers: res.headers };
@@ -238,10 +250,17 @@ describe("a 3-node cluster of real processes", () => {
     const victim = cluster.node(2);
     const before = freshKey("before-kill");
     await db[0]!.put(before, "old", { w: 3 });
+    const incarnationBefore = (await stats(victim.url)).node.incarnation;
+    expect(typeof incarnationBefore).toBe("number");
 
     const killed = await victim.kill("SIGKILL");
     expect(killed.signal).toBe("SIGKILL");
-    await sleep(1000); // let the others suspect it (suspect_after_ms = 500)
+    // Let the others suspect it (suspect_after_ms = 500): a bounded poll of their /stats.
+    const suspectUntil = Date.now() + 15_000;
+    const bothSuspect = async (): Promise<boolean> =>
+      (await Promise.all([cluster.node(0).url, cluster.node(1).url].map(async (u) => (await stats(u)).suspectedPeers.length > 0))).every(Boolean);
+    while (!(await bothSuspect()) && Date.now() < suspectUntil) await sleep(50);
+    expect(await bothSuspect()).toBe(true);
 
     // Reads and W=2 writes through the two survivors.
     const during = freshKey("during-outage");
@@ -260,6 +279,15 @@ describe("a 3-node cluster of real processes", () => {
     // Restart (same root): it boots with its old data and catches up.
     victim.start();
     await victim.waitReady();
+    // Its old data: every start is a new incarnation, the previous one plus one, read from its
+    // meta record (a wiped disk would draw a random one)...
+    expect((await stats(victim.url)).node.incarnation).toBe(((incarnationBefore ?? 0) + 1) >>> 0);
+    // ...and, before any repair, an r=1 read through it finds the key written before the kill
+    // (its own local copy answers first; a peer's faster reply would say "new", never 404).
+    const early = await db[2]!.get(before, { r: 1 });
+    expect(early.status).toBe("ok");
+    expect(values(early.siblings)).toEqual(expect.arrayContaining([expect.stringMatching(/^(old|new)$/)]));
+    const exchangesAtRestart = (await stats(victim.url)).antiEntropy.exchanges;
     // Read repair: a read with r=3 needs the restarted node's reply and repairs it.
     const until = Date.now() + 10_000;
     for (const key of [repaired, before]) {
@@ -272,8 +300,11 @@ describe("a 3-node cluster of real processes", () => {
         await sleep(200);
       }
     }
-    // Anti-entropy (a partition every 100 ms here, 8 partitions) repairs what nobody read.
-    await sleep(3000);
+    // Anti-entropy (a partition every 100 ms here, 8 partitions) repairs what nobody read. The
+    // restarted node walks its 8 x 2 (partition, peer) pairs once per cycle; wait (bounded) until
+    // it has taken part in three cycles' worth of exchanges, whatever the machine's speed.
+    const aeUntil = Date.now() + 30_000;
+    while ((await stats(victim.url)).antiEntropy.exchanges - exchangesAtRestart < 3 * 16 && Date.now() < aeUntil) await sleep(100);
 
     // Now look at the restarted node's own data: stop the others and read from it with r=1.
     await cluster.node(0).kill("SIGTERM");

@@ -35,7 +35,11 @@ describe("messages", () => {
     for (const m of samples) expect(decodeMessage(encodeMessage(m))).toEqual(m);
   });
   it("reply types end in -reply or -ack and echo a reqId", () => {
-    for (const m of samples) if (isReplyType(m.type)) expect("reqId" in m).toBe(true);
+    const replies = samples.filter((m) => isReplyType(m.type));
+    expect([...new Set(replies.map((m) => m.type))]).toEqual(["get-reply", "put-reply", "replicate-ack", "handoff-ack", "ae-buckets-reply", "ae-sync-reply"]);
+    for (const m of replies) expect("reqId" in m).toBe(true);
+    const others = [...new Set(samples.filter((m) => !isReplyType(m.type)).map((m) => m.type))];
+    expect(others).toEqual(["heartbeat", "get", "put", "replicate", "repair", "handoff", "reap", "ae-buckets", "ae-sync"]);
   });
   it("rejects malformed messages with an error, never anything else", () => {
     const bad = [

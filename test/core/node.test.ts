@@ -143,6 +143,24 @@ describe("node: get and put", () => {
     expect(values(okSet(get(h, "n1", key, 3)))).toEqual(["from-X", "from-Y"]);
   });
 
+  it("Mary and Peter through one coordinator (one actor): v1 blind; read C1; v2 blind; v3 with C1 -> exactly {v2, v3}", () => {
+    const h = new Harness(3);
+    h.startAll();
+    const key = keyWithFirstPrimary(h, "n1", "cart");
+    const ready = h.eventsOf("n1", "ready")[0];
+    const n1 = ready?.type === "ready" ? ready.actor : "";
+    expect(n1).not.toBe("");
+    put(h, "n1", key, "v1");
+    const c1 = okSet(get(h, "n1", key))?.clock ?? null;
+    put(h, "n1", key, "v2");
+    const v3 = put(h, "n1", key, "v3", c1);
+    expect(v3.ok && v3.type !== "get" ? v3.dot : null).toEqual({ actor: n1, counter: 3 });
+    const after = okSet(get(h, "n1", key, 3));
+    expect(values(after)).toEqual(["v2", "v3"]);
+    // Every sibling was minted by the one actor.
+    expect(after?.siblings.map((s) => `${s.dot.actor}:${s.dot.counter}`)).toEqual([`${n1}:2`, `${n1}:3`]);
+  });
+
   it("rejects r or w outside [1, n] as bad-request", () => {
     const h = new Harness(3);
     h.startAll();
