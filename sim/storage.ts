@@ -139,6 +139,7 @@ export class SimStorage {
     for (const u of this.unsynced.slice(0, keep)) applyOp(this.durable, u.op);
     this.unsynced = [];
     if (!this.durability.sync) this.data = new Map(this.durable);
+    if (lost > 0) this.wipedAtMs.push(this.sched.now); // completed writes are gone: a partial disk loss
     return queued + lost;
   }
 
@@ -180,7 +181,7 @@ export class SimStorage {
     this.wipedAtMs.push(this.sched.now);
   }
 
-  /** When this disk was wiped (the read checker excuses reads that a wipe may explain). */
+  /** When this disk lost completed writes: wiped, or a power loss that cut its unsynced tail (the read checker excuses reads such a loss may explain). */
   readonly wipedAtMs: number[] = [];
 
   /** The durable contents, in key order. */
