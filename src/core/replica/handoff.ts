@@ -37,9 +37,11 @@ export class Handoff {
       this.inFlightKeys.add(hint.storageKey);
       this.replica.readPayload(hint.storageKey, (r) => {
         if (!r.ok || r.payload === null) {
-          // Absent, or corrupt (never handed off: the primary gets the key from its peers).
+          // Absent, or corrupt (never handed off, and deleted: the primary gets the key from
+          // its peers).
           this.inFlightKeys.delete(hint.storageKey);
-          if (r.ok) this.replica.hints.remove(hint.storageKey);
+          if (r.ok && r.corrupt === true) this.replica.discardCorruptHint(hint.storageKey);
+          else if (r.ok) this.replica.hints.remove(hint.storageKey);
           return;
         }
         const payload = r.payload;

@@ -293,7 +293,11 @@ export class Replica {
         if (!hints.ok) return done(hints);
         for (const [k, v] of hints.entries ?? []) {
           const parsed = parseHintKey(k);
-          if (parsed !== null && this.verify(k, v) !== null) this.hints.add({ storageKey: k, ...parsed });
+          if (parsed === null) continue;
+          // A corrupt hint is indexed too (verify counts it): handoff then finds it corrupt and
+          // deletes it, so no hint lingers undeliverable.
+          this.verify(k, v);
+          this.hints.add({ storageKey: k, ...parsed });
         }
         this.ctx.storage({ type: "scan", prefix: FENCE_PREFIX }, (fences) => {
           if (!fences.ok) return done(fences);
@@ -636,6 +640,24 @@ export class Replica {
           release();
           done(d.ok);
         });
+      });
+    });
+  }
+
+  /**
+   * Deletes a hint whose record is corrupt: it can never be handed off (its bytes are not
+   * trusted), and the values it held reach the primary from the other replicas (read repair,
+   * anti-entropy). Left on disk it would be a hint that never drains.
+   */
+  discardCorruptHint(storageKey: string): void {
+    this.locks.run(storageKey, (release) => {
+      this.ctx.storage({ type: "del", key: storageKey }, (d) => {
+        if (d.ok) {
+          this.hints.remove(storageKey);
+          this.corruptKeys.delete(storageKey);
+          this.ctx.log("warn", "discarded a corrupt hint", { key: storageKey });
+        }
+        release();
       });
     });
   }
