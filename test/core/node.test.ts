@@ -120,19 +120,6 @@ describe("node: get and put", () => {
     expect(values(okSet(get(h, "n1", key, 3)))).toEqual(["v2", "v3"]);
   });
 
-  // One coordinator mints every write with one actor: a version vector entry covers that
-  // actor's earlier dots, so only the dvvset's per-actor sibling bookkeeping keeps v2.
-  it("Mary and Peter through one coordinator: every write via n1 -> exactly {v2, v3}", () => {
-    const h = new Harness(3);
-    h.startAll();
-    const key = "doc1";
-    put(h, "n1", key, "v1");
-    const c1 = okSet(get(h, "n1", key))?.clock ?? null;
-    put(h, "n1", key, "v2");
-    put(h, "n1", key, "v3", c1);
-    expect(values(okSet(get(h, "n1", key, 3)))).toEqual(["v2", "v3"]);
-  });
-
   it("two blind writes through one coordinator: the second write's result holds both, and so does a read", () => {
     const h = new Harness(3);
     h.startAll();
