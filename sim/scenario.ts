@@ -6,7 +6,7 @@
 // ScenarioError naming the key. A scenario passes when every expectation holds and no checker
 // reports a violation it did not expect.
 import { readFileSync } from "node:fs";
-import { parse as parseToml } from "smol-toml";
+import { parseToml, showValue, TableReader, type ErrorFactory } from "../src/config/toml-reader.ts";
 import { BUG_NAMES, type BugName, type NodeId } from "../src/core/types.ts";
 import type { VersioningMode } from "../src/core/versioning/types.ts";
 import { PROPERTIES, type Property, type Violation } from "./checkers/index.ts";
@@ -50,94 +50,9 @@ export interface Scenario {
   readonly rates: { readonly dropRate: number; readonly dupRate: number };
 }
 
-// ---- strict validation ----
+// ---- strict validation (the shared reader of src/config/toml-reader.ts) ----
 
-type Table = Record<string, unknown>;
-
-class Reader {
-  constructor(
-    readonly file: string,
-    readonly path: string,
-    readonly table: Table,
-    private readonly allowed: readonly string[],
-  ) {
-    for (const k of Object.keys(table)) if (!allowed.includes(k)) this.fail(k, `unknown key (allowed: ${allowed.join(", ")})`);
-  }
-
-  name(k: string): string {
-    return this.path === "" ? k : `${this.path}.${k}`;
-  }
-
-  fail(k: string, message: string): never {
-    throw new ScenarioError(`${this.file}: ${this.name(k)}: ${message}`);
-  }
-
-  has(k: string): boolean {
-    return this.table[k] !== undefined;
-  }
-
-  int(k: string, def: number | undefined, min = 0, max = Number.MAX_SAFE_INTEGER): number {
-    const v = this.table[k];
-    if (v === undefined) {
-      if (def === undefined) this.fail(k, "missing (an integer is required)");
-      return def;
-    }
-    if (typeof v !== "number" || !Number.isInteger(v)) this.fail(k, `must be an integer, got ${JSON.stringify(v)}`);
-    if (v < min || v > max) this.fail(k, `must be between ${min} and ${max}, got ${v}`);
-    return v;
-  }
-
-  num(k: string, def: number, min: number, max: number): number {
-    const v = this.table[k];
-    if (v === undefined) return def;
-    if (typeof v !== "number" || !Number.isFinite(v)) this.fail(k, `must be a number, got ${JSON.stringify(v)}`);
-    if (v < min || v > max) this.fail(k, `must be between ${min} and ${max}, got ${v}`);
-    return v;
-  }
-
-  str(k: string, def: string | undefined): string {
-    const v = this.table[k];
-    if (v === undefined) {
-      if (def === undefined) this.fail(k, "missing (a string is required)");
-      return def;
-    }
-    if (typeof v !== "string") this.fail(k, `must be a string, got ${JSON.stringify(v)}`);
-    return v;
-  }
-
-  bool(k: string, def: boolean): boolean {
-    const v = this.table[k];
-    if (v === undefined) return def;
-    if (typeof v !== "boolean") this.fail(k, `must be true or false, got ${JSON.stringify(v)}`);
-    return v;
-  }
-
-  oneOf<T extends string>(k: string, options: readonly T[], def: T | undefined): T {
-    const v = this.str(k, def);
-    if (!(options as readonly string[]).includes(v)) this.fail(k, `must be one of ${options.join(", ")}, got ${JSON.stringify(v)}`);
-    return v as T;
-  }
-
-  sub(k: string, allowed: readonly string[]): Reader {
-    const v = this.table[k] ?? {};
-    if (typeof v !== "object" || v === null || Array.isArray(v)) this.fail(k, "must be a table");
-    return new Reader(this.file, this.name(k), v as Table, allowed);
-  }
-
-  list(k: string): unknown[] {
-    const v = this.table[k];
-    if (v === undefined) return [];
-    if (!Array.isArray(v)) this.fail(k, "must be an array");
-    return v;
-  }
-
-  tables(k: string, allowed: readonly string[]): Reader[] {
-    return this.list(k).map((t, i) => {
-      if (typeof t !== "object" || t === null || Array.isArray(t)) this.fail(`${k}[${i}]`, "must be a table");
-      return new Reader(this.file, this.name(`${k}[${i}]`), t as Table, allowed);
-    });
-  }
-}
+const scenarioError: ErrorFactory = (message) => new ScenarioError(message);
 
 const TOP = ["name", "description", "seed", "cluster", "timings", "network", "workload", "phases", "fault", "expect"];
 const CLUSTER = ["nodes", "n", "r", "w", "mode", "partitions", "bugs"];
@@ -151,15 +66,9 @@ const EXPECT = ["siblings", "event", "violations", "acked_writes", "min", "coord
 const EVENTS = ["ready", "dot-minted", "quorum", "read-repair", "hint-stored", "handoff", "anti-entropy", "suspect", "unsuspect", "reap", "siblings"];
 
 export function parseScenario(text: string, file: string): Scenario {
-  let raw: Table;
-  try {
-    raw = parseToml(text) as Table;
-  } catch (e) {
-    throw new ScenarioError(`${file}: not valid TOML: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
-  }
-  const top = new Reader(file, "", raw, TOP);
+  const top = new TableReader(file, "", parseToml(text, file, scenarioError), TOP, scenarioError);
   const name = top.str("name", undefined);
-  if (!/^[a-z0-9_]+$/.test(name)) top.fail("name", "must be lower_snake_case");
+  if (!/^[a-z0-9_]+$/.test(name)) top.fail("name", `expected a lower_snake_case name, got ${showValue(name)}`);
   const seed = top.int("seed", 1, 0, 0xffffffff);
 
   const c = top.sub("cluster", CLUSTER);
@@ -170,12 +79,12 @@ export function parseScenario(text: string, file: string): Scenario {
   const mode = c.oneOf<VersioningMode>("mode", ["dvv", "lww", "client-vclock"], "dvv");
   const partitionCount = c.int("partitions", 16, 1, 1024);
   const bugs = c.list("bugs").map((b, i) => {
-    if (typeof b !== "string" || !(BUG_NAMES as readonly string[]).includes(b)) c.fail(`bugs[${i}]`, `must be one of ${BUG_NAMES.join(", ")}`);
+    if (typeof b !== "string" || !(BUG_NAMES as readonly string[]).includes(b)) c.fail(`bugs[${i}]`, `expected one of ${BUG_NAMES.join(", ")}, got ${showValue(b)}`);
     return b as BugName;
   });
   const members = Array.from({ length: size }, (_, i) => `n${i + 1}`);
-  const nodeName = (rd: Reader, k: string, v: unknown): NodeId => {
-    if (typeof v !== "string" || !members.includes(v)) rd.fail(k, `must be a node name (${members.join(", ")}), got ${JSON.stringify(v)}`);
+  const nodeName = (rd: TableReader, k: string, v: unknown): NodeId => {
+    if (typeof v !== "string" || !members.includes(v)) rd.fail(k, `expected a node name (${members.join(", ")}), got ${showValue(v)}`);
     return v;
   };
 
@@ -200,17 +109,17 @@ export function parseScenario(text: string, file: string): Scenario {
   const keysRaw = wl.table["keys"];
   let keys: string[];
   if (keysRaw === undefined) keys = ["k0"];
-  else if (typeof keysRaw === "number") keys = Array.from({ length: wl.int("keys", 1, 1, 1000) }, (_, i) => `k${i}`);
+  else if (typeof keysRaw === "bigint" || typeof keysRaw === "number") keys = Array.from({ length: wl.int("keys", 1, 1, 1000) }, (_, i) => `k${i}`);
   else {
     keys = wl.list("keys").map((k, i): string => {
-      if (typeof k !== "string" || k.length === 0) return wl.fail(`keys[${i}]`, "must be a non-empty string");
+      if (typeof k !== "string" || k.length === 0) return wl.fail(`keys[${i}]`, `expected a non-empty string, got ${showValue(k)}`);
       return k;
     });
-    if (keys.length === 0) wl.fail("keys", "must name at least one key");
+    if (keys.length === 0) wl.fail("keys", "expected at least one key, got an empty array");
   }
   const mixR = wl.sub("mix", MIX);
   const mix: OpMix = { blind: mixR.num("blind", 1, 0, 1000), rmw: mixR.num("rmw", 1, 0, 1000), delete: mixR.num("delete", 0, 0, 1000), read: mixR.num("read", 1, 0, 1000) };
-  if (mix.blind + mix.rmw + mix.delete + mix.read <= 0) wl.fail("mix", "needs a positive weight");
+  if (mix.blind + mix.rmw + mix.delete + mix.read <= 0) wl.fail("mix", "expected a positive total weight, got 0");
   const coordinatorsList = wl.list("coordinators").map((v, i) => nodeName(wl, `coordinators[${i}]`, v));
   const thinkMin = wl.num("think_min_ms", 5, 0, 60_000);
 
@@ -249,31 +158,31 @@ export function parseScenario(text: string, file: string): Scenario {
     const action = f.oneOf<ActionKind>("action", ACTIONS, undefined);
     const needsNode = !["partition", "heal"].includes(action);
     const node = f.has("node") ? nodeName(f, "node", f.table["node"]) : null;
-    if (needsNode && node === null) f.fail("node", `is required for action ${action}`);
+    if (needsNode && node === null) f.fail("node", `required for action ${action} but missing (a node name)`);
     const peer = f.has("peer") ? nodeName(f, "peer", f.table["peer"]) : null;
-    if ((action === "one-way" || action === "clog") && peer === null) f.fail("peer", `is required for action ${action}`);
+    if ((action === "one-way" || action === "clog") && peer === null) f.fail("peer", `required for action ${action} but missing (a node name)`);
     let groups: NodeId[][] | null = null;
     if (f.has("groups")) {
       groups = f.list("groups").map((g, i) => {
-        if (!Array.isArray(g)) return f.fail(`groups[${i}]`, "must be an array of node names");
+        if (!Array.isArray(g)) return f.fail(`groups[${i}]`, `expected an array of node names, got ${showValue(g)}`);
         return g.map((v: unknown, j: number) => nodeName(f, `groups[${i}][${j}]`, v));
       });
     }
-    if ((action === "partition" || action === "bridge") && (groups === null || groups.length < 2)) f.fail("groups", `needs at least two groups for action ${action}`);
+    if ((action === "partition" || action === "bridge") && (groups === null || groups.length < 2)) f.fail("groups", `expected at least two groups for action ${action}, got ${groups?.length ?? 0}`);
     const durationMs = f.has("duration_ms") ? f.int("duration_ms", 0, 1) : null;
-    if (action === "clog" && durationMs === null) f.fail("duration_ms", "is required for action clog");
+    if (action === "clog" && durationMs === null) f.fail("duration_ms", "required for action clog but missing (an integer >= 1)");
     return { atMs: f.int("at_ms", undefined, 0), action, node, peer, groups, durationMs };
   });
 
   const expectations = top.tables("expect", EXPECT).map((e): Expectation => {
     const kinds = ["siblings", "event", "violations", "acked_writes"].filter((k) => e.has(k));
-    if (kinds.length !== 1) e.fail("siblings", "each [[expect]] needs exactly one of siblings, event, violations, acked_writes");
+    if (kinds.length !== 1) e.fail(kinds[1] ?? "siblings", `expected exactly one of siblings, event, violations, acked_writes, got ${kinds.length === 0 ? "none" : kinds.join(" and ")}`);
     const min = e.int("min", 1, 0);
     const kind = kinds[0]!;
     if (kind === "siblings") return { kind: "siblings", key: e.str("siblings", undefined), min };
     if (kind === "event") return { kind: "event", event: e.oneOf("event", EVENTS, undefined), min };
     if (kind === "violations") return { kind: "violations", property: e.oneOf<Property>("violations", PROPERTIES, undefined), min };
-    if (!e.bool("acked_writes", true)) e.fail("acked_writes", "must be true");
+    if (!e.bool("acked_writes", true)) e.fail("acked_writes", "expected true, got false");
     const coords = e.list("coordinators").map((v, i) => nodeName(e, `coordinators[${i}]`, v));
     return { kind: "acked-writes", min, coordinators: coords.length > 0 ? coords : null, fromMs: e.int("from_ms", 0, 0), toMs: e.int("to_ms", Number.MAX_SAFE_INTEGER, 0) };
   });

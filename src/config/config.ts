@@ -1,16 +1,17 @@
-// Loading and validating a node's TOML config (issue 4 item 1). Owns: the config file format
+// Loading and validating a node's TOML config. Owns: the config file format
 // (the original MecDB README's keys plus optional keys with documented defaults, see
 // README.md next to this file), its validation with messages that name the file, the key
 // and the problem, and the mapping to the core's NodeConfig. Must not know: how the node is
 // booted (src/cli), the ring, or storage; it reads one file and nothing else.
 //
 // Every key of the file is described once in KEY_SPECS below; validation, defaults, the
-// unknown-key check and the README table all follow from that list.
+// unknown-key check and the README table all follow from that list. Parsing and value checks
+// are the shared strict reader's (toml-reader.ts), the one scenarios use too.
 import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { parse, TomlError } from "smol-toml";
 import type { NodeConfig, NodeId } from "../core/types.ts";
 import type { VersioningMode } from "../core/versioning/types.ts";
+import { BOOLEAN, checkValue, describeKind, int, NON_EMPTY, oneOf, parseToml, showValue, unknownKeyMessage, type ErrorFactory, type Kind } from "./toml-reader.ts";
 
 /** A config problem: the message names the file, the key (when there is one) and the problem. */
 export class ConfigError extends Error {
@@ -132,12 +133,6 @@ export const CONFIG_DEFAULTS: { readonly [K in OptionalField]: MecConfig[K] } = 
 
 // ---- key specifications ----
 
-type Kind =
-  | { readonly type: "string"; readonly nonEmpty: true }
-  | { readonly type: "integer"; readonly min: number; readonly max: number }
-  | { readonly type: "boolean" }
-  | { readonly type: "enum"; readonly values: readonly string[] };
-
 export interface KeySpec {
   /** The key as written in TOML. */
   readonly toml: string;
@@ -149,39 +144,39 @@ export interface KeySpec {
   readonly doc: string;
 }
 
-const PORT: Kind = { type: "integer", min: 1, max: 65535 };
-const MS: Kind = { type: "integer", min: 1, max: 86_400_000 };
-const STRING: Kind = { type: "string", nonEmpty: true };
+const PORT: Kind = int(1, 65535);
+const MS: Kind = int(1, 86_400_000);
+const STRING: Kind = NON_EMPTY;
 
 /** Every top-level key of the config file, in the order of the reference table. */
 export const KEY_SPECS: readonly KeySpec[] = [
   { toml: "name", field: "name", kind: STRING, required: true, doc: "Name of this instance, unique in the cluster (the prefix of its vclock actors)." },
-  { toml: "port", field: "port", kind: { type: "integer", min: 1, max: 65534 }, required: true, doc: "Cluster port (membership/heartbeats); the ZeroMQ ROUTER for peer requests binds `port + 1`, so both must be free." },
+  { toml: "port", field: "port", kind: int(1, 65534), required: true, doc: "Cluster port (membership/heartbeats); the ZeroMQ ROUTER for peer requests binds `port + 1`, so both must be free." },
   { toml: "httpport", field: "httpPort", kind: PORT, required: true, doc: "Port of the HTTP API. Must differ from `port` and `port + 1`." },
   { toml: "root", field: "root", kind: STRING, required: true, doc: "LevelDB directory, created if missing. A relative path is resolved against the config file's directory." },
   { toml: "bind", field: "bind", kind: STRING, required: false, doc: "Host to bind (all three ports) and this node's own address in the cluster; its id is `bind:port`." },
-  { toml: "n", field: "n", kind: { type: "integer", min: 1, max: 64 }, required: false, doc: "Replicas per key (N); capped at the number of nodes." },
-  { toml: "r", field: "r", kind: { type: "integer", min: 1, max: 64 }, required: false, doc: "Default read quorum (R), 1..n; `?r=` overrides it per request. Capped at the number of nodes." },
-  { toml: "w", field: "w", kind: { type: "integer", min: 1, max: 64 }, required: false, doc: "Default write quorum (W), 1..n; `?w=` overrides it per request. Capped at the number of nodes." },
-  { toml: "partitions", field: "partitionCount", kind: { type: "integer", min: 1, max: 65536 }, required: false, doc: "Number of ring partitions; every node of a cluster must use the same value, and it cannot change later." },
-  { toml: "sync", field: "sync", kind: { type: "boolean" }, required: false, doc: "Sync LevelDB writes to disk before acknowledging them (false: a power loss can lose the last acknowledged writes of this node, never a dot reused; a process crash loses nothing)." },
-  { toml: "mode", field: "mode", kind: { type: "enum", values: VERSIONING_MODES }, required: false, doc: "Versioning: `dvv` (dotted version vectors, correct), or the teaching modes `lww` (last write wins) and `client-vclock` (the original's client-id clocks)." },
+  { toml: "n", field: "n", kind: int(1, 64), required: false, doc: "Replicas per key (N); capped at the number of nodes." },
+  { toml: "r", field: "r", kind: int(1, 64), required: false, doc: "Default read quorum (R), 1..n; `?r=` overrides it per request. Capped at the number of nodes." },
+  { toml: "w", field: "w", kind: int(1, 64), required: false, doc: "Default write quorum (W), 1..n; `?w=` overrides it per request. Capped at the number of nodes." },
+  { toml: "partitions", field: "partitionCount", kind: int(1, 65536), required: false, doc: "Number of ring partitions; every node of a cluster must use the same value, and it cannot change later." },
+  { toml: "sync", field: "sync", kind: BOOLEAN, required: false, doc: "Sync LevelDB writes to disk before acknowledging them (false: a power loss can lose the last acknowledged writes of this node, never a dot reused; a process crash loses nothing)." },
+  { toml: "mode", field: "mode", kind: oneOf(VERSIONING_MODES), required: false, doc: "Versioning: `dvv` (dotted version vectors, correct), or the teaching modes `lww` (last write wins) and `client-vclock` (the original's client-id clocks)." },
   { toml: "request_timeout_ms", field: "requestTimeoutMs", kind: MS, required: false, doc: "A coordinator gives up on a request (503) after this long." },
   { toml: "heartbeat_interval_ms", field: "heartbeatIntervalMs", kind: MS, required: false, doc: "Interval between heartbeats to peers (sent to every peer, whatever other traffic flows)." },
   { toml: "suspect_after_ms", field: "suspectAfterMs", kind: MS, required: false, doc: "A peer silent this long is suspected; sloppy quorum routes around it. A peer whose request timed out is suspected too, until it answers a request again." },
   { toml: "handoff_interval_ms", field: "handoffIntervalMs", kind: MS, required: false, doc: "How often hinted handoff retries delivering hints to their owners." },
-  { toml: "anti_entropy_interval_ms", field: "antiEntropyIntervalMs", kind: { type: "integer", min: 0, max: 86_400_000 }, required: false, doc: "Interval between anti-entropy exchanges; 0 turns anti-entropy off." },
-  { toml: "reap_delay_ms", field: "reapDelayMs", kind: { type: "integer", min: -1, max: 86_400_000 * 365 }, required: false, doc: "Tombstones held by all N replicas are removed after this delay; -1 keeps tombstones forever." },
-  { toml: "max_body_bytes", field: "maxBodyBytes", kind: { type: "integer", min: 0, max: 1 << 30 }, required: false, doc: "Largest accepted request body (413 above)." },
-  { toml: "max_key_bytes", field: "maxKeyBytes", kind: { type: "integer", min: 1, max: 65536 }, required: false, doc: "Longest accepted key, in UTF-8 bytes (400 above)." },
-  { toml: "log_level", field: "logLevel", kind: { type: "enum", values: LOG_LEVELS }, required: false, doc: "pino log level: trace, debug, info, warn, error, fatal or silent." },
+  { toml: "anti_entropy_interval_ms", field: "antiEntropyIntervalMs", kind: int(0, 86_400_000), required: false, doc: "Interval between anti-entropy exchanges; 0 turns anti-entropy off." },
+  { toml: "reap_delay_ms", field: "reapDelayMs", kind: int(-1, 86_400_000 * 365), required: false, doc: "Tombstones held by all N replicas are removed after this delay; -1 keeps tombstones forever." },
+  { toml: "max_body_bytes", field: "maxBodyBytes", kind: int(0, 1 << 30), required: false, doc: "Largest accepted request body (413 above)." },
+  { toml: "max_key_bytes", field: "maxKeyBytes", kind: int(1, 65536), required: false, doc: "Longest accepted key, in UTF-8 bytes (400 above)." },
+  { toml: "log_level", field: "logLevel", kind: oneOf(LOG_LEVELS), required: false, doc: "pino log level: trace, debug, info, warn, error, fatal or silent." },
   { toml: "curve_key_file", field: "curveKeyFile", kind: STRING, required: false, doc: "This node's CURVE key pair (written by `mec keygen`); relative to the config file. Turns on authenticated, encrypted cluster traffic: every `[[node]]` then needs its `curve_public_key`." },
-  { toml: "allow_insecure", field: "allowInsecure", kind: { type: "boolean" }, required: false, doc: "Allow a `bind` beyond loopback without `curve_key_file` (anyone who reaches the cluster ports can then read and write everything); warns at start." },
-  { toml: "max_message_bytes", field: "maxMessageBytes", kind: { type: "integer", min: 65_536, max: 1 << 30 }, required: false, doc: "Largest ZeroMQ message a node accepts from a peer (a larger one drops the connection); at least twice `max_object_bytes`." },
-  { toml: "warn_siblings", field: "warnSiblings", kind: { type: "integer", min: 1, max: 1_000_000 }, required: false, doc: "A write leaving more siblings than this logs a warning." },
-  { toml: "max_siblings", field: "maxSiblings", kind: { type: "integer", min: 1, max: 1_000_000 }, required: false, doc: "A write that would leave more siblings is refused (409 `too-many-siblings`)." },
-  { toml: "warn_object_bytes", field: "warnObjectBytes", kind: { type: "integer", min: 1, max: 1 << 30 }, required: false, doc: "A write making a key's stored object (all siblings) larger than this logs a warning." },
-  { toml: "max_object_bytes", field: "maxObjectBytes", kind: { type: "integer", min: 1, max: 1 << 29 }, required: false, doc: "A write that would make the stored object larger is refused (413 `object-too-large`)." },
+  { toml: "allow_insecure", field: "allowInsecure", kind: BOOLEAN, required: false, doc: "Allow a `bind` beyond loopback without `curve_key_file` (anyone who reaches the cluster ports can then read and write everything); warns at start." },
+  { toml: "max_message_bytes", field: "maxMessageBytes", kind: int(65_536, 1 << 30), required: false, doc: "Largest ZeroMQ message a node accepts from a peer (a larger one drops the connection); at least twice `max_object_bytes`." },
+  { toml: "warn_siblings", field: "warnSiblings", kind: int(1, 1_000_000), required: false, doc: "A write leaving more siblings than this logs a warning." },
+  { toml: "max_siblings", field: "maxSiblings", kind: int(1, 1_000_000), required: false, doc: "A write that would leave more siblings is refused (409 `too-many-siblings`)." },
+  { toml: "warn_object_bytes", field: "warnObjectBytes", kind: int(1, 1 << 30), required: false, doc: "A write making a key's stored object (all siblings) larger than this logs a warning." },
+  { toml: "max_object_bytes", field: "maxObjectBytes", kind: int(1, 1 << 29), required: false, doc: "A write that would make the stored object larger is refused (413 `object-too-large`)." },
   { toml: "http_request_timeout_ms", field: "httpRequestTimeoutMs", kind: MS, required: false, doc: "A request (headers and body) not fully received after this long is answered 408 and its connection closed." },
   { toml: "http_idle_timeout_ms", field: "httpIdleTimeoutMs", kind: MS, required: false, doc: "A connection that sends nothing for this long (a stalled body, an idle keep-alive) is closed." },
   { toml: "http_tls_cert_file", field: "httpTlsCertFile", kind: STRING, required: false, doc: "PEM certificate (chain) for HTTPS; with `http_tls_key_file`. Relative to the config file." },
@@ -210,63 +205,9 @@ export function nodeIdOf(host: string, port: number): NodeId {
   return `${host}:${port}`;
 }
 
-/** How a TOML value is shown in a message: strings quoted, the rest by their TOML type. */
-function show(v: unknown): string {
-  if (typeof v === "string") return JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}...` : v);
-  if (typeof v === "bigint" || typeof v === "boolean") return String(v);
-  if (typeof v === "number") return Number.isInteger(v) ? `${v}.0 (a float)` : `${v} (a float)`;
-  if (Array.isArray(v)) return "an array";
-  if (v !== null && typeof v === "object") return v.constructor?.name === "TomlDate" ? "a date" : "a table";
-  return String(v);
-}
-
-function describe(kind: Kind): string {
-  switch (kind.type) {
-    case "string": return "a non-empty string";
-    case "integer": return kind.min < 0 ? `an integer from ${kind.min} to ${kind.max}` : `an integer ${kind.min}-${kind.max}`;
-    case "boolean": return "true or false";
-    case "enum": return `one of ${kind.values.map((x) => JSON.stringify(x)).join(", ")}`;
-  }
-}
-
-/** Levenshtein distance, for "did you mean" hints on unknown keys (keys are short). */
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length]!;
-}
-
-function unknownKeyMessage(key: string, known: readonly string[]): string {
-  const close = known.filter((k) => editDistance(key.toLowerCase(), k) <= 2).sort((x, y) => editDistance(key, x) - editDistance(key, y));
-  const hint = close.length > 0 ? `did you mean "${close[0]}"?` : `known keys: ${known.join(", ")}`;
-  return `unknown key (${hint})`;
-}
-
-/** Checks one value against its kind; returns the JS value or throws a ConfigError naming `keyLabel`. */
-function checkValue(source: string, keyLabel: string, kind: Kind, v: unknown): string | number | boolean {
-  const fail = (): never => {
-    throw new ConfigError(`${source}: key "${keyLabel}": expected ${describe(kind)}, got ${show(v)}`, source, keyLabel);
-  };
-  switch (kind.type) {
-    case "string":
-      if (typeof v !== "string" || v.trim().length === 0) fail();
-      return v as string;
-    case "integer": {
-      // Parsed with integersAsBigInt, so a TOML integer is a bigint and a float (3.0) is a number.
-      if (typeof v !== "bigint" || v < BigInt(kind.min) || v > BigInt(kind.max)) fail();
-      return Number(v);
-    }
-    case "boolean":
-      if (typeof v !== "boolean") fail();
-      return v as boolean;
-    case "enum":
-      if (typeof v !== "string" || !kind.values.includes(v)) fail();
-      return v as string;
-  }
+/** ConfigErrors from the shared reader's messages. */
+function errorsFor(source: string): ErrorFactory {
+  return (message, key, detail) => new ConfigError(message, source, key, detail);
 }
 
 // ---- parsing ----
@@ -277,16 +218,8 @@ function checkValue(source: string, keyLabel: string, kind: Kind, v: unknown): s
  * Throws ConfigError. Reads no files.
  */
 export function parseConfig(text: string, source: string, baseDir: string = dirname(resolve(source))): MecConfig {
-  let doc: Record<string, unknown>;
-  try {
-    doc = parse(text, { integersAsBigInt: true }) as Record<string, unknown>;
-  } catch (e) {
-    if (e instanceof TomlError) {
-      const problem = e.message.replace(/^Invalid TOML document: /, "").split("\n")[0];
-      throw new ConfigError(`${source}: line ${e.line}, column ${e.column}: invalid TOML: ${problem}`, source, null, e.codeblock);
-    }
-    throw new ConfigError(`${source}: invalid TOML: ${e instanceof Error ? e.message : String(e)}`, source);
-  }
+  const errorOf = errorsFor(source);
+  const doc = parseToml(text, source, errorOf);
 
   // Unknown keys first: a misspelt optional key would otherwise silently take its default.
   const knownTop = [...KEY_SPECS.map((s) => s.toml), "node"];
@@ -298,10 +231,10 @@ export function parseConfig(text: string, source: string, baseDir: string = dirn
   for (const spec of KEY_SPECS) {
     const v = doc[spec.toml];
     if (v === undefined) {
-      if (spec.required) throw new ConfigError(`${source}: key "${spec.toml}": required but missing (${describe(spec.kind)})`, source, spec.toml);
+      if (spec.required) throw new ConfigError(`${source}: key "${spec.toml}": required but missing (${describeKind(spec.kind)})`, source, spec.toml);
       values[spec.field] = CONFIG_DEFAULTS[spec.field as OptionalField];
     } else {
-      values[spec.field] = checkValue(source, spec.toml, spec.kind, v);
+      values[spec.field] = checkValue(source, spec.toml, spec.kind, v, errorOf);
     }
   }
   const cfg = values as unknown as Omit<MecConfig, "source" | "peers" | "root" | "notices"> & { root: string };
@@ -326,22 +259,22 @@ export function parseConfig(text: string, source: string, baseDir: string = dirn
   const peers: PeerAddress[] = [];
   const rawNodes = doc["node"];
   if (rawNodes !== undefined) {
-    if (!Array.isArray(rawNodes)) err("node", `expected an array of tables ([[node]] with host and port), got ${show(rawNodes)}`);
+    if (!Array.isArray(rawNodes)) err("node", `expected an array of tables ([[node]] with host and port), got ${showValue(rawNodes)}`);
     const selfId = nodeIdOf(cfg.bind, cfg.port);
     const seen = new Set<string>();
     (rawNodes as unknown[]).forEach((entry, i) => {
       const where = `node[${i + 1}]`;
-      if (entry === null || typeof entry !== "object" || Array.isArray(entry)) err(where, `expected a table with host and port, got ${show(entry)}`);
+      if (entry === null || typeof entry !== "object" || Array.isArray(entry)) err(where, `expected a table with host and port, got ${showValue(entry)}`);
       const table = entry as Record<string, unknown>;
       for (const key of Object.keys(table)) {
         if (!(NODE_KEYS as readonly string[]).includes(key)) err(`${where}.${key}`, unknownKeyMessage(key, NODE_KEYS));
       }
       if (table["host"] === undefined) err(`${where}.host`, "required but missing (a non-empty string)");
       if (table["port"] === undefined) err(`${where}.port`, "required but missing (an integer 1-65534)");
-      const host = checkValue(source, `${where}.host`, STRING, table["host"]) as string;
-      const port = checkValue(source, `${where}.port`, { type: "integer", min: 1, max: 65534 }, table["port"]) as number;
+      const host = checkValue(source, `${where}.host`, STRING, table["host"], errorOf) as string;
+      const port = checkValue(source, `${where}.port`, int(1, 65534), table["port"], errorOf) as number;
       const rawKey = table["curve_public_key"];
-      const curvePublicKey = rawKey === undefined ? null : (checkValue(source, `${where}.curve_public_key`, STRING, rawKey) as string);
+      const curvePublicKey = rawKey === undefined ? null : (checkValue(source, `${where}.curve_public_key`, STRING, rawKey, errorOf) as string);
       if (curvePublicKey !== null && !CURVE_KEY.test(curvePublicKey)) err(`${where}.curve_public_key`, "expected a Z85 CURVE public key (40 characters, from mec keygen)");
       if (cfg.curveKeyFile !== null && curvePublicKey === null) err(`${where}.curve_public_key`, "required when curve_key_file is set (the node's public key, from mec keygen)");
       if (cfg.curveKeyFile === null && curvePublicKey !== null) err(`${where}.curve_public_key`, "given, but curve_key_file is not set: set this node's key pair too");

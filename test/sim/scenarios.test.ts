@@ -54,18 +54,29 @@ describe("scenario validation", () => {
     expect(parseScenario(base, "x.toml").spec.cluster.size).toBe(3);
   });
   it("rejects unknown keys, wrong types, bad node names and bad values, naming the key", () => {
-    expect(err(base + "colour = 1\n")).toContain("colour: unknown key");
-    expect(err('name = "x"\n[cluster]\nnodes = 3\nnodez = 1\n')).toContain("cluster.nodez: unknown key");
-    expect(err('name = "x"\n[cluster]\nnodes = "three"\n')).toContain("cluster.nodes: must be an integer");
-    expect(err('name = "x"\n[cluster]\nnodes = 3\nn = 4\n')).toContain("cluster.n: must be between 1 and 3");
-    expect(err('name = "x"\n[cluster]\nnodes = 3\nmode = "vibes"\n')).toContain("cluster.mode: must be one of");
-    expect(err(base + '[[fault]]\nat_ms = 1\naction = "crash"\nnode = "n9"\n')).toContain("fault[0].node: must be a node name");
-    expect(err(base + '[[fault]]\nat_ms = 1\naction = "explode"\n')).toContain("fault[0].action: must be one of");
-    expect(err(base + '[[fault]]\naction = "heal"\n')).toContain("fault[0].at_ms: missing");
-    expect(err(base + '[[expect]]\nevent = "hint-stored"\nmin = "1"\n')).toContain("expect[0].min: must be an integer");
-    expect(err(base + '[[expect]]\nviolations = "everything"\n')).toContain("expect[0].violations: must be one of");
-    expect(err(base + "[workload]\nmix = { blind = 1, teleport = 2 }\n")).toContain("workload.mix.teleport: unknown key");
-    expect(err("name = \n")).toContain("not valid TOML");
-    expect(err('[cluster]\nnodes = 3\n')).toContain("name: missing");
+    expect(err(base + "colour = 1\n")).toContain('key "cluster.colour": unknown key');
+    expect(err('name = "x"\n[cluster]\nnodes = 3\nnodez = 1\n')).toContain('x.toml: key "cluster.nodez": unknown key (did you mean "nodes"?)');
+    expect(err('name = "x"\n[cluster]\nnodes = "three"\n')).toBe('x.toml: key "cluster.nodes": expected an integer 1-16, got "three"');
+    expect(err('name = "x"\n[cluster]\nnodes = 3\nn = 4\n')).toBe('x.toml: key "cluster.n": expected an integer 1-3, got 4');
+    expect(err('name = "x"\n[cluster]\nnodes = 3\nmode = "vibes"\n')).toContain('key "cluster.mode": expected one of "dvv", "lww", "client-vclock", got "vibes"');
+    expect(err(base + '[[fault]]\nat_ms = 1\naction = "crash"\nnode = "n9"\n')).toContain('key "fault[0].node": expected a node name (n1, n2, n3), got "n9"');
+    expect(err(base + '[[fault]]\nat_ms = 1\naction = "explode"\n')).toContain('key "fault[0].action": expected one of');
+    expect(err(base + '[[fault]]\naction = "heal"\n')).toContain('key "fault[0].at_ms": required but missing (an integer >= 0)');
+    expect(err(base + '[[expect]]\nevent = "hint-stored"\nmin = "1"\n')).toContain('key "expect[0].min": expected an integer >= 0, got "1"');
+    expect(err(base + '[[expect]]\nviolations = "everything"\n')).toContain('key "expect[0].violations": expected one of');
+    expect(err(base + "[workload]\nmix = { blind = 1, teleport = 2 }\n")).toContain('key "workload.mix.teleport": unknown key');
+    expect(err("name = \n")).toMatch(/^x\.toml: line 1, column \d+: invalid TOML: /);
+    expect(err('[cluster]\nnodes = 3\n')).toBe('x.toml: key "name": required but missing (a string)');
+  });
+  it("refuses a float where an integer is expected (3.0 is not an integer), as the config reader does", () => {
+    expect(err('name = "x"\n[cluster]\nnodes = 3.0\n')).toBe('x.toml: key "cluster.nodes": expected an integer 1-16, got 3.0 (a float)');
+    expect(err(base + "[phases]\nfault_ms = 1000.0\n")).toBe('x.toml: key "phases.fault_ms": expected an integer >= 0, got 1000.0 (a float)');
+    expect(err(base + "[workload]\nkeys = 2.0\n")).toBe('x.toml: key "workload.keys": expected an integer 1-1000, got 2.0 (a float)');
+    expect(err(base + '[[fault]]\nat_ms = 10.5\naction = "heal"\n')).toBe('x.toml: key "fault[0].at_ms": expected an integer >= 0, got 10.5 (a float)');
+  });
+  it("still takes integers where a number is expected (latency 3 = 3.0)", () => {
+    expect(parseScenario(base + "[network]\nlatency_max_ms = 3\n", "x.toml").spec.cluster.latency.baseMaxMs).toBe(3);
+    expect(parseScenario(base + "[network]\nlatency_max_ms = 3.5\n", "x.toml").spec.cluster.latency.baseMaxMs).toBe(3.5);
+    expect(parseScenario(base + "[workload]\nkeys = 2\n", "x.toml").spec.workload.keys).toEqual(["k0", "k1"]);
   });
 });
