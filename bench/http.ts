@@ -28,6 +28,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
+import { stringify as stringifyToml } from "smol-toml";
 import { mecEntryArgs } from "../src/cli/self.ts";
 import { generateKeyPair, writeKeyFile } from "../src/adapters/curve-keys.ts";
 import { measureTransport, type TransportMeasure } from "./lib/curve-transport.ts";
@@ -197,24 +198,10 @@ interface NodeSpec {
 
 /** The original README's TOML plus the optional keys the bench needs. */
 function nodeToml(self: NodeSpec, all: readonly NodeSpec[], nrw: { n: number; r: number; w: number }, sync: boolean, keys: ReadonlyMap<string, string> | null): string {
-  const lines = [
-    `name = "${self.name}"`,
-    `port = ${self.port}`,
-    `httpport = ${self.httpport}`,
-    `root = "${self.root}"`,
-    `n = ${nrw.n}`,
-    `r = ${nrw.r}`,
-    `w = ${nrw.w}`,
-    `sync = ${sync}`,
-    `log_level = "warn"`,
-    ...(keys === null ? [] : [`curve_key_file = "${self.root}.key"`]),
-  ];
-  for (const other of all) {
-    if (other === self) continue;
-    lines.push("", "[[node]]", `host = "127.0.0.1"`, `port = ${other.port}`);
-    if (keys !== null) lines.push(`curve_public_key = "${keys.get(other.name)!}"`);
-  }
-  return `${lines.join("\n")}\n`;
+  const node = all
+    .filter((other) => other !== self)
+    .map((other) => (keys === null ? { host: "127.0.0.1", port: other.port } : { host: "127.0.0.1", port: other.port, curve_public_key: keys.get(other.name)! }));
+  return stringifyToml({ ...self, ...nrw, sync, log_level: "warn", ...(keys === null ? {} : { curve_key_file: `${self.root}.key` }), node });
 }
 
 async function startCluster(dir: string, count: number, nrw: { n: number; r: number; w: number }, sync: boolean, curve = false): Promise<Target> {

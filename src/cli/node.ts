@@ -119,7 +119,7 @@ export function registerNode(program: Command, outcome: CommandOutcome): void {
         dir: opts.dir,
         basePort: opts.basePort,
         httpBasePort: opts.httpBasePort,
-        extraToml: [`log_level = ${JSON.stringify(opts.logLevel)}`],
+        extraToml: { log_level: opts.logLevel },
       };
       const problem = validateClusterOptions(clusterOpts);
       if (problem !== null) throw new UsageError(problem);

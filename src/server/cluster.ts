@@ -20,6 +20,7 @@ import { join, resolve } from "node:path";
 import { mecEntryArgs } from "../cli/self.ts";
 import { nodeIdOf } from "../config/index.ts";
 import { generateKeyPair, readKeyFile, writeKeyFile } from "../adapters/curve-keys.ts";
+import { stringify as stringifyToml } from "smol-toml";
 
 export interface ClusterOptions {
   readonly nodes: number;
@@ -27,8 +28,8 @@ export interface ClusterOptions {
   readonly basePort: number;
   readonly httpBasePort: number;
   readonly bind?: string;
-  /** Extra TOML lines added to every node's config (e.g. `log_level = "warn"`). */
-  readonly extraToml?: readonly string[];
+  /** Extra keys added to every node's config (e.g. `{ log_level: "warn" }`); they override the generated ones. */
+  readonly extraToml?: ExtraToml;
   /** Give up if the nodes are not all ready (GET /health) after this long. Default 60 s. */
   readonly readyTimeoutMs?: number;
   /** Where the supervisor writes its messages. Default process.stdout / process.stderr. */
@@ -57,9 +58,8 @@ function tail(text: string, lines: number): string {
   return text.replace(/\s*$/, "").split("\n").slice(-lines).join("\n") + "\n";
 }
 
-function tomlString(s: string): string {
-  return JSON.stringify(s); // a JSON string is a valid TOML basic string
-}
+/** Config keys (TOML names) and values to add to a generated node config. */
+export type ExtraToml = Readonly<Record<string, string | number | boolean>>;
 
 /** The specs (ports, paths) of an n-node local cluster. */
 export function clusterSpecs(opts: Pick<ClusterOptions, "nodes" | "dir" | "basePort" | "httpBasePort" | "bind">): ClusterNodeSpec[] {
@@ -93,27 +93,25 @@ export function ensureNodeKeys(specs: readonly ClusterNodeSpec[]): Map<string, s
 
 /**
  * One node's config file, in the original MecDB format plus the bind host; with `publicKeys`
- * (node name -> CURVE public key), its key file and every node's public key.
+ * (node name -> CURVE public key), its key file and every node's public key. `extra` keys
+ * override the generated ones.
  */
-export function clusterNodeToml(spec: ClusterNodeSpec, all: readonly ClusterNodeSpec[], bind: string, extra: readonly string[] = [], publicKeys?: ReadonlyMap<string, string>): string {
-  const lines = [
-    `# Written by \`mec cluster\`; rewritten on every start.`,
-    `name = ${tomlString(spec.name)}`,
-    `port = ${spec.port}`,
-    `httpport = ${spec.httpPort}`,
-    `root = ${tomlString(spec.root)}`,
-    `bind = ${tomlString(bind)}`,
-    ...(publicKeys === undefined ? [] : [`curve_key_file = ${tomlString(spec.keyPath)}`]),
+export function clusterNodeToml(spec: ClusterNodeSpec, all: readonly ClusterNodeSpec[], bind: string, extra: ExtraToml = {}, publicKeys?: ReadonlyMap<string, string>): string {
+  const doc = {
+    name: spec.name,
+    port: spec.port,
+    httpport: spec.httpPort,
+    root: spec.root,
+    bind,
+    ...(publicKeys === undefined ? {} : { curve_key_file: spec.keyPath }),
     ...extra,
-    "",
-    "# every node of the cluster (this node's own entry is ignored)",
-  ];
-  for (const other of all) {
-    lines.push("[[node]]", `    host = ${tomlString(bind)}`, `    port = ${other.port}`);
-    const key = publicKeys?.get(other.name);
-    if (key !== undefined) lines.push(`    curve_public_key = ${tomlString(key)}`);
-  }
-  return lines.join("\n") + "\n";
+    // every node of the cluster (this node's own entry is ignored)
+    node: all.map((other) => {
+      const key = publicKeys?.get(other.name);
+      return key === undefined ? { host: bind, port: other.port } : { host: bind, port: other.port, curve_public_key: key };
+    }),
+  };
+  return `# Written by \`mec cluster\`; rewritten on every start.\n${stringifyToml(doc)}`;
 }
 
 /** Checks the cluster options; returns a problem or null. */
@@ -235,7 +233,7 @@ export async function runCluster(opts: ClusterOptions, stopSignal?: Promise<unkn
   const dir = resolve(opts.dir);
   mkdirSync(dir, { recursive: true });
   const publicKeys = ensureNodeKeys(specs);
-  for (const spec of specs) writeFileSync(spec.configPath, clusterNodeToml(spec, specs, bind, opts.extraToml ?? [], publicKeys));
+  for (const spec of specs) writeFileSync(spec.configPath, clusterNodeToml(spec, specs, bind, opts.extraToml ?? {}, publicKeys));
   out(`Starting ${specs.length} MecDB node${specs.length === 1 ? "" : "s"} in ${dir} ...\n`);
 
   const children: Child[] = specs.map((spec) => {

@@ -17,7 +17,7 @@ let cluster: TestCluster;
 beforeAll(async () => {
   if (!haveFaketime) return;
   // request_timeout_ms 4000 (TEST_TOML) < the 5 s skew.
-  const toml = [...TEST_TOML.filter((l) => !l.startsWith("partitions")), `partitions = ${PARTITIONS}`, "n = 2", "r = 2", "w = 2"];
+  const toml = { ...TEST_TOML, partitions: PARTITIONS, n: 2, r: 2, w: 2 };
   cluster = await startTestCluster(3, toml, {
     env: (i) => (i === 1 ? { LD_PRELOAD: LIBFAKETIME, FAKETIME: `+${SKEW_MS / 1000}s`, FAKETIME_DONT_FAKE_MONOTONIC: "1", FAKETIME_NO_CACHE: "1" } : {}),
   });

@@ -11,7 +11,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CLUSTER_PORT_STEP, clusterNodeToml, clusterSpecs, ensureNodeKeys, type ClusterNodeSpec } from "../../src/server/cluster.ts";
+import { CLUSTER_PORT_STEP, clusterNodeToml, clusterSpecs, ensureNodeKeys, type ClusterNodeSpec, type ExtraToml } from "../../src/server/cluster.ts";
 import { freePortBlock } from "../adapters/free-ports.ts";
 import { mecEntryArgs } from "../../src/cli/self.ts";
 
@@ -20,18 +20,18 @@ export const MEC_ARGS = mecEntryArgs();
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /** Fast timings for tests: failure detection in < 1 s, handoff and anti-entropy within ~1-2 s. */
-export const TEST_TOML = [
-  "sync = false",
-  'log_level = "warn"',
-  "request_timeout_ms = 4000", // generous: six engineers share two cores
-  "heartbeat_interval_ms = 100",
-  "suspect_after_ms = 500",
-  "handoff_interval_ms = 300",
-  "anti_entropy_interval_ms = 100",
+export const TEST_TOML: ExtraToml = {
+  sync: false,
+  log_level: "warn",
+  request_timeout_ms: 4000, // generous: six engineers share two cores
+  heartbeat_interval_ms: 100,
+  suspect_after_ms: 500,
+  handoff_interval_ms: 300,
+  anti_entropy_interval_ms: 100,
   // Anti-entropy exchanges one partition per round: few partitions so a round covers them soon.
-  "partitions = 8",
-  "max_body_bytes = 65536",
-];
+  partitions: 8,
+  max_body_bytes: 65536,
+};
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -223,7 +223,7 @@ export interface TestCluster {
 /** Writes configs for n nodes in a fresh temp dir, starts them, waits until all answer /ping. `curve`: with CURVE keys (as `mec cluster`). */
 export async function startTestCluster(
   n: number,
-  extraToml: readonly string[] = TEST_TOML,
+  extraToml: ExtraToml = TEST_TOML,
   opts: { env?: (index: number) => Readonly<Record<string, string>>; curve?: boolean; prefixFor?: (spec: ClusterNodeSpec, i: number) => readonly string[] } = {},
 ): Promise<TestCluster> {
   const dir = mkdtempSync(join(tmpdir(), "mec-cluster-test-"));

@@ -82,7 +82,7 @@ async function fire(d: Dealer, messages: PeerMessage[], rounds = 15): Promise<Bu
   return received;
 }
 
-const CAPS_TOML = [...TEST_TOML, "warn_siblings = 2", "max_siblings = 3", "warn_object_bytes = 2048", "max_object_bytes = 4096", "http_request_timeout_ms = 2000", "http_idle_timeout_ms = 1500"];
+const CAPS_TOML = { ...TEST_TOML, warn_siblings: 2, max_siblings: 3, warn_object_bytes: 2048, max_object_bytes: 4096, http_request_timeout_ms: 2000, http_idle_timeout_ms: 1500 };
 
 describe("a CURVE cluster of real processes", () => {
   let cluster: TestCluster;
@@ -265,7 +265,7 @@ describe("a cluster without keys (loopback)", () => {
   const partitions = 8;
 
   beforeAll(async () => {
-    cluster = await startTestCluster(3, [...TEST_TOML, "n = 2", "r = 1", "w = 1"]);
+    cluster = await startTestCluster(3, { ...TEST_TOML, n: 2, r: 1, w: 1 });
   }, 60_000);
 
   afterAll(async () => {

@@ -11,7 +11,7 @@ import { TEST_TOML, startTestCluster } from "../harness.ts";
 const PARTITIONS = 8;
 execFileSync("ip", ["link", "set", "lo", "up"]);
 // Shorter request timeout than TEST_TOML's: the cut costs one timeout per failed write.
-const toml = [...TEST_TOML.filter((l) => !l.startsWith("partitions") && !l.startsWith("request_timeout_ms")), `partitions = ${PARTITIONS}`, "request_timeout_ms = 1500", "n = 3", "r = 2", "w = 2"];
+const toml = { ...TEST_TOML, partitions: PARTITIONS, request_timeout_ms: 1500, n: 3, r: 2, w: 2 };
 const cluster = await startTestCluster(4, toml);
 try {
   const ids = cluster.nodes.map((n) => n.id);

@@ -1,0 +1,27 @@
+// The node configs `mec cluster` writes are TOML documents (written with smol-toml, not by
+// string building): any root path survives the round trip, extra keys override the
+// generated ones, and the config reader accepts the result.
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../../src/config/index.ts";
+import { clusterNodeToml, clusterSpecs } from "../../src/server/cluster.ts";
+
+describe("clusterNodeToml", () => {
+  it("writes a config the reader accepts, whatever characters the paths hold", () => {
+    const dir = '/tmp/odd "dir" \\ with = [brackets] # and hash\nnewline';
+    const specs = clusterSpecs({ nodes: 3, dir, basePort: 9000, httpBasePort: 9100 });
+    const text = clusterNodeToml(specs[1]!, specs, "127.0.0.1", { log_level: "warn", sync: false, partitions: 8 });
+    expect(text.startsWith("# Written by `mec cluster`")).toBe(true);
+    const cfg = parseConfig(text, "node-2.toml");
+    expect(cfg.name).toBe("node-2");
+    expect(cfg.root).toBe(specs[1]!.root);
+    expect(cfg.port).toBe(9010);
+    expect(cfg.httpPort).toBe(9101);
+    expect(cfg.logLevel).toBe("warn");
+    expect(cfg.sync).toBe(false);
+    expect(cfg.partitionCount).toBe(8);
+    expect(cfg.peers).toEqual([
+      { host: "127.0.0.1", port: 9000 },
+      { host: "127.0.0.1", port: 9020 },
+    ]);
+  });
+});
