@@ -9,9 +9,10 @@
 //   const got = await db.get("greeting");            // { status: "ok", siblings: [...], vclock }
 //   await db.put("greeting", "hi", { vclock: got.vclock });  // supersedes what we read
 //   await db.resolve("greeting", (siblings) => ({ value: pick(siblings), contentType: "text/plain" }));
-import { boundaryOf, parseMultipart } from "./multipart.ts";
+import { CLIENT_ID_HEADER, CONTENT_TYPE_HEADER, DEFAULT_CONTENT_TYPE, LAST_MODIFIED_HEADER, SIBLINGS_HEADER, TIMESTAMP_HEADER, VCLOCK_HEADER as VCLOCK } from "../http-api/headers.ts";
+import { boundaryOf, parseMultipart } from "../http-api/multipart.ts";
 
-export { boundaryOf, parseMultipart, MultipartError, type ParsedPart } from "./multipart.ts";
+export { boundaryOf, parseMultipart, MultipartError, type ParsedPart } from "../http-api/multipart.ts";
 
 export interface MecSibling {
   readonly value: Uint8Array;
@@ -102,7 +103,6 @@ export interface MecClientOptions {
   readonly clientId?: string;
 }
 
-const VCLOCK = "x-mec-vclock";
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder();
 
@@ -141,10 +141,10 @@ export class MecClient {
 
   async put(key: string, value: Uint8Array | string, options: PutOptions = {}): Promise<WriteResult> {
     const body = typeof value === "string" ? utf8.encode(value) : value;
-    const contentType = options.contentType ?? (typeof value === "string" ? "text/plain; charset=utf-8" : "application/octet-stream");
-    const headers: Record<string, string> = { "content-type": contentType };
+    const contentType = options.contentType ?? (typeof value === "string" ? "text/plain; charset=utf-8" : DEFAULT_CONTENT_TYPE);
+    const headers: Record<string, string> = { [CONTENT_TYPE_HEADER]: contentType };
     if (options.vclock) headers[VCLOCK] = options.vclock;
-    if (this.clientId !== null) headers["x-mec-client-id"] = this.clientId;
+    if (this.clientId !== null) headers[CLIENT_ID_HEADER] = this.clientId;
     const res = await this.send("PUT", keyPath(key) + query({ w: options.w }) + (options.returnBody === true ? `${options.w === undefined ? "?" : "&"}returnbody=true` : ""), headers, body);
     return readWrite(res);
   }
@@ -152,7 +152,7 @@ export class MecClient {
   async delete(key: string, options: DeleteOptions = {}): Promise<WriteResult> {
     const headers: Record<string, string> = {};
     if (options.vclock) headers[VCLOCK] = options.vclock;
-    if (this.clientId !== null) headers["x-mec-client-id"] = this.clientId;
+    if (this.clientId !== null) headers[CLIENT_ID_HEADER] = this.clientId;
     const res = await this.send("DELETE", keyPath(key) + query({ w: options.w }), headers);
     return readWrite(res);
   }
@@ -239,7 +239,7 @@ async function readWrite(res: Response): Promise<WriteResult> {
   }
   await res.arrayBuffer();
   const vclock = res.headers.get(VCLOCK);
-  const count = Number(res.headers.get("x-mec-siblings") ?? (vclock === null ? 0 : 1));
+  const count = Number(res.headers.get(SIBLINGS_HEADER) ?? (vclock === null ? 0 : 1));
   return { status: vclock === null && count > 0 ? "siblings" : "ok", siblings: [], siblingCount: Number.isInteger(count) ? count : 0, vclock };
 }
 
@@ -250,22 +250,22 @@ async function readSet(res: Response): Promise<GetResult> {
   if (res.status === 200) {
     const sibling: MecSibling = {
       value: bytes,
-      contentType: res.headers.get("content-type") ?? "application/octet-stream",
-      timestamp: parseTimestamp(res.headers.get("x-mec-timestamp")),
-      lastModified: res.headers.get("last-modified"),
+      contentType: res.headers.get(CONTENT_TYPE_HEADER) ?? DEFAULT_CONTENT_TYPE,
+      timestamp: parseTimestamp(res.headers.get(TIMESTAMP_HEADER)),
+      lastModified: res.headers.get(LAST_MODIFIED_HEADER),
     };
     return { status: "ok", siblings: [sibling], vclock };
   }
   if (res.status === 300) {
-    const ct = res.headers.get("content-type") ?? "";
+    const ct = res.headers.get(CONTENT_TYPE_HEADER) ?? "";
     const boundary = boundaryOf(ct);
     if (boundary === null) throw new MecError(300, "bad-multipart", `300 answer without a multipart boundary (Content-Type ${JSON.stringify(ct)})`);
     const parts = parseMultipart(bytes, boundary);
     const siblings = parts.map((p) => ({
       value: p.body,
-      contentType: p.headers.get("content-type") ?? "application/octet-stream",
-      timestamp: parseTimestamp(p.headers.get("x-mec-timestamp")),
-      lastModified: p.headers.get("last-modified") ?? null,
+      contentType: p.headers.get(CONTENT_TYPE_HEADER) ?? DEFAULT_CONTENT_TYPE,
+      timestamp: parseTimestamp(p.headers.get(TIMESTAMP_HEADER)),
+      lastModified: p.headers.get(LAST_MODIFIED_HEADER) ?? null,
     }));
     return { status: "siblings", siblings, vclock };
   }

@@ -23,18 +23,13 @@ import { decodeVclock, encodeVclock, formatVclockError, isTombstoneOnly, liveSib
 import { writeAnswer } from "../../api/write-answer.ts";
 import type { HealthBody, HealthStatus, NodeApiHandle } from "./handle.ts";
 import type { NodeStats, RequestOp } from "./stats.ts";
-import { bufferOf, chooseBoundary, encodeMultipart } from "./multipart.ts";
+import { randomBytes } from "node:crypto";
+import { CLIENT_ID_HEADER, CONTENT_TYPE_HEADER, DEFAULT_CONTENT_TYPE, LAST_MODIFIED_HEADER, SIBLINGS_HEADER, TIMESTAMP_HEADER, VCLOCK_HEADER } from "../../http-api/headers.ts";
+import { chooseBoundary, encodeMultipart, multipartContentType } from "../../http-api/multipart.ts";
 import { BearerAuth } from "./auth.ts";
 import { DEFAULT_CONNECTION_OPTIONS, clientErrorHandler, serverFactory, type HttpConnectionOptions } from "./limits.ts";
 
-export const VCLOCK_HEADER = "x-mec-vclock";
-/** Live siblings of the key after a write (a write that left siblings answers without a clock). */
-export const SIBLINGS_HEADER = "x-mec-siblings";
 export { KEY_ACTORS_MAX };
-export const TIMESTAMP_HEADER = "x-mec-timestamp";
-/** Names the writing client; only the client-vclock teaching mode uses it (as the actor, as the original did). */
-export const CLIENT_ID_HEADER = "x-mec-client-id";
-export const DEFAULT_CONTENT_TYPE = "application/octet-stream";
 
 export interface HttpServerOptions {
   /** A pino logger, pino options, or true/false (Fastify's `logger` option). Default: off. */
@@ -201,9 +196,9 @@ export function httpDate(timestampNs: bigint): string {
 
 function siblingHeaders(s: Sibling): [string, string][] {
   return [
-    ["Content-Type", safeContentType(s.contentType)],
-    ["Last-Modified", httpDate(s.timestamp)],
-    ["X-Mec-Timestamp", s.timestamp.toString()],
+    [CONTENT_TYPE_HEADER, safeContentType(s.contentType)],
+    [LAST_MODIFIED_HEADER, httpDate(s.timestamp)],
+    [TIMESTAMP_HEADER, s.timestamp.toString()],
   ];
 }
 
@@ -233,11 +228,16 @@ function sendSet(reply: FastifyReply, set: SiblingSet | null): FastifyReply {
 /** 300 Multiple Choices: the live siblings as a multipart/mixed body (the caller sets the vclock). */
 function sendMultiple(reply: FastifyReply, live: readonly Sibling[]): FastifyReply {
   const parts = live.map((s) => ({ headers: siblingHeaders(s), body: s.value ?? new Uint8Array(0) }));
-  const boundary = chooseBoundary(parts);
+  const boundary = chooseBoundary(parts, () => randomBytes(16).toString("hex"));
   return reply
     .code(300)
-    .header("content-type", `multipart/mixed; boundary=${boundary}`)
-    .send(encodeMultipart(parts, boundary));
+    .header(CONTENT_TYPE_HEADER, multipartContentType(boundary))
+    .send(bufferOf(encodeMultipart(parts, boundary)));
+}
+
+/** A Buffer view of the bytes, without copying. */
+function bufferOf(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function sendError(reply: FastifyReply, err: HttpError): FastifyReply {

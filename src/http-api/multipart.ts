@@ -1,11 +1,24 @@
-// A small, strict multipart/mixed parser (RFC 2046 section 5.1) for the 300 Multiple Choices
-// answers of the MecDB HTTP API. Owns splitting a body into parts (headers + exact bytes).
-// Must not know: HTTP transport, vclocks. Works on Uint8Array so it runs anywhere fetch does.
+// The multipart/mixed format (RFC 2046 section 5.1) of the 300 Multiple Choices answers of the
+// MecDB HTTP API, both directions in one place: the server encodes siblings with
+// encodeMultipart, the client splits them with parseMultipart. Owns the byte layout, the
+// choice of a boundary that occurs in no part, and the strict parser. Must not know: HTTP
+// transport, vclocks, where randomness comes from (the caller passes it). Works on Uint8Array
+// so it runs anywhere fetch does. (The original MecDB answered `mime/multipart` with no
+// boundary parameter, which no client can split; this is a real multipart/mixed.)
 //
-// Rules followed: the delimiter is CRLF "--" boundary (the first one may open the body
+// Layout (CRLF line ends; the CRLF before each delimiter belongs to the delimiter, so each
+// part body is byte-exact):
+//   --B CRLF headers CRLF CRLF body CRLF --B CRLF headers ... body CRLF --B-- CRLF
+//
+// Parsing rules: the delimiter is CRLF "--" boundary (the first one may open the body
 // without the CRLF); after a delimiter come optional spaces/tabs then CRLF, or "--" for the
 // close delimiter; part headers end at the first empty line; a part's body is every byte up
 // to the CRLF of the next delimiter. A body without a close delimiter is an error.
+
+export interface MultipartPart {
+  readonly headers: readonly (readonly [string, string])[];
+  readonly body: Uint8Array;
+}
 
 export interface ParsedPart {
   /** Header names lower-cased; a repeated header keeps its last value. */
@@ -66,6 +79,43 @@ function ascii(s: string): Uint8Array {
   const b = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 0xff;
   return b;
+}
+
+/** The Content-Type of a multipart/mixed body with this boundary. */
+export function multipartContentType(boundary: string): string {
+  return `multipart/mixed; boundary=${boundary}`;
+}
+
+/**
+ * A boundary `mec-` + random() (RFC 2046 allows up to 70 characters), drawn again while any
+ * part contains it. `random` gives fresh text each call (the server: 32 random hex digits).
+ */
+export function chooseBoundary(parts: readonly MultipartPart[], random: () => string): string {
+  for (;;) {
+    const boundary = `mec-${random()}`;
+    const needle = ascii(`--${boundary}`);
+    const clash = parts.some((p) => indexOf(p.body, needle, 0) >= 0 || p.headers.some(([k, v]) => k.includes(boundary) || v.includes(boundary)));
+    if (!clash) return boundary;
+  }
+}
+
+/** The body of a multipart/mixed with these parts (header text is latin1, bodies byte-exact). */
+export function encodeMultipart(parts: readonly MultipartPart[], boundary: string): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  for (const part of parts) {
+    let head = `--${boundary}\r\n`;
+    for (const [name, value] of part.headers) head += `${name}: ${value}\r\n`;
+    head += "\r\n";
+    chunks.push(ascii(head), part.body, ascii("\r\n"));
+  }
+  chunks.push(ascii(`--${boundary}--\r\n`));
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
 export function parseMultipart(body: Uint8Array, boundary: string): ParsedPart[] {
