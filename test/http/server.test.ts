@@ -4,6 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import { buildHttpServer, decodeKey, httpDate } from "../../src/adapters/http/server.ts";
+import type { Counter } from "prom-client";
 import { NodeStats } from "../../src/adapters/http/stats.ts";
 import { decodeVclock, type VClock } from "../../src/core/versioning/index.ts";
 import { boundaryOf, parseMultipart } from "../../src/http-api/multipart.ts";
@@ -606,6 +607,25 @@ describe("/ping, /stats, /metrics", () => {
     expect(s.quorums).toEqual({ get: 0, put: 1, delete: 0 });
     expect(s.dotsMinted).toBe(1);
     expect(s.limits).toEqual(handle.limits);
+  });
+
+  it("/stats is read back from the prom-client registry (one set of counts, not two)", async () => {
+    await put("a", "1");
+    // Counts added to the registry's metrics directly show up in /stats: it keeps no counters of its own.
+    const events = stats.registry.getSingleMetric("mec_node_events_total") as Counter<"event">;
+    events.inc({ event: "read-repair" }, 5);
+    events.inc({ event: "handoff" }, 2);
+    (stats.registry.getSingleMetric("mec_http_requests_total") as Counter<"op" | "status">).inc({ op: "get", status: "503" }, 3);
+    const s = JSON.parse((await app.inject({ method: "GET", url: "/stats" })).body);
+    expect(s.readRepairs).toBe(5);
+    expect(s.handoffs).toBe(2);
+    expect(s.requests.byOp.get.byStatus).toEqual({ "503": 3 });
+    expect(s.requests.byOp.get.count).toBe(3);
+    expect(s.requests.total).toBe(4);
+    // And the two views agree on what the server counted itself.
+    const metrics = (await app.inject({ method: "GET", url: "/metrics" })).body;
+    expect(metrics).toContain('mec_http_requests_total{op="put",status="200",node="fake"} 1');
+    expect(s.requests.byOp.put).toMatchObject({ count: 1, byStatus: { "200": 1 } });
   });
 
   it("/metrics serves Prometheus text from the node's own registry", async () => {

@@ -387,8 +387,8 @@ export function buildHttpServer(handle: NodeApiHandle, stats: NodeStats, opts: H
     return reply.type("text/plain; charset=utf-8").send("pong");
   });
 
-  app.get("/stats", (_request, reply) => {
-    const snap = stats.snapshot();
+  app.get("/stats", async (_request, reply) => {
+    const snap = await stats.snapshot();
     const snapshot = { ...snap, node: { ...snap.node, ready: handle.isReady() }, limits: handle.limits };
     return reply.type("application/json; charset=utf-8").send(JSON.stringify(snapshot));
   });

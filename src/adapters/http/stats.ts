@@ -1,19 +1,22 @@
 // Per-node statistics for GET /stats (a JSON snapshot) and GET /metrics (Prometheus text).
 // Owns: counting HTTP requests and their latencies per operation, and the node events the
 // host reports (read repairs, hints, handoffs, anti-entropy exchanges, siblings, reaps,
-// suspicions). Each NodeStats has its own prom-client Registry, never the global one, so
-// several nodes (or tests) in one process do not collide.
+// suspicions). Every count lives once, in prom-client metrics: /metrics exposes them and the
+// /stats snapshot is read back from the same metrics (only the node's identity, readiness
+// and the set of suspected peers are plain state). Each NodeStats has its own prom-client
+// Registry, never the global one, so several nodes (or tests) in one process do not collide.
 // Must not know: how the node works; it only sees NodeEvents (wired by the node process:
 // host hooks.onEvent -> stats.onEvent) and request outcomes (recorded by the HTTP server).
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, Summary, type MetricObjectWithValues, type MetricValueWithName as MetricValue } from "prom-client";
 import type { NodeEvent } from "../../core/types.ts";
 
 /** The operations the HTTP API counts separately; "other" is /ping, /stats, /metrics and unknown paths. */
 export type RequestOp = "get" | "put" | "delete" | "other";
 const REQUEST_OPS: readonly RequestOp[] = ["get", "put", "delete", "other"];
 
-/** How many recent latencies per operation the JSON percentiles are computed over. */
-const LATENCY_WINDOW = 2048;
+/** The latency percentiles (and max) are computed over this sliding window of time. */
+const LATENCY_WINDOW_S = 600;
+const EVENT_TYPES = ["quorum", "dot-minted", "read-repair", "hint-stored", "handoff", "anti-entropy", "siblings", "reap", "suspect", "unsuspect", "corrupt-object", "storage-failing", "storage-recovered"] as const;
 
 export interface LatencySummary {
   readonly count: number;
@@ -28,7 +31,7 @@ export interface OpStats {
   readonly count: number;
   /** Count per HTTP status code, e.g. {"200": 10, "404": 2}. */
   readonly byStatus: Readonly<Record<string, number>>;
-  /** Over the last LATENCY_WINDOW requests of this operation. */
+  /** count and meanMs over every request of this operation; percentiles over the last LATENCY_WINDOW_S seconds; maxMs since start. */
   readonly latency: LatencySummary;
 }
 
@@ -64,41 +67,20 @@ export interface StatsSnapshot {
   };
 }
 
-/** Fixed-size ring of the most recent samples. */
-class Window {
-  private readonly samples = new Float64Array(LATENCY_WINDOW);
-  private size = 0;
-  private next = 0;
-  private sum = 0;
-  private total = 0;
-  private max = 0;
-
-  add(value: number): void {
-    this.samples[this.next] = value;
-    this.next = (this.next + 1) % LATENCY_WINDOW;
-    if (this.size < LATENCY_WINDOW) this.size++;
-    this.total++;
-    this.sum += value;
-    if (value > this.max) this.max = value;
-  }
-
-  summary(): LatencySummary {
-    if (this.size === 0) return { count: 0, meanMs: 0, p50Ms: 0, p90Ms: 0, p99Ms: 0, maxMs: 0 };
-    const sorted = Array.from(this.samples.subarray(0, this.size)).sort((a, b) => a - b);
-    const at = (q: number): number => round3(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0);
-    return {
-      count: this.total,
-      meanMs: round3(this.sum / this.total),
-      p50Ms: at(0.5),
-      p90Ms: at(0.9),
-      p99Ms: at(0.99),
-      maxMs: round3(this.max),
-    };
-  }
-}
-
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
+}
+
+/** The values of a metric, read back from prom-client (what /metrics would print). */
+async function valuesOf(metric: { get(): Promise<MetricObjectWithValues<MetricValue<string>>> }): Promise<readonly MetricValue<string>[]> {
+  return (await metric.get()).values;
+}
+
+/** The sum of the values whose labels match (all of them without a filter). */
+function sumOf(values: readonly MetricValue<string>[], match: Readonly<Record<string, string>> = {}): number {
+  let total = 0;
+  for (const v of values) if (Object.entries(match).every(([k, want]) => v.labels[k] === want)) total += v.value;
+  return total;
 }
 
 export interface NodeStatsOptions {
@@ -109,58 +91,42 @@ export interface NodeStatsOptions {
 }
 
 export class NodeStats {
-  /** This node's own Prometheus registry (GET /metrics serves it). */
+  /** This node's own Prometheus registry (GET /metrics serves it, GET /stats reads it back). */
   readonly registry = new Registry();
   private readonly clock: () => number;
   private readonly startedAtMs: number;
 
+  // State that is not a count: who the node is, which peers it suspects now, why storage fails.
   private ready = false;
   private actor: string | null = null;
   private incarnation: number | null = null;
-  private requestTotal = 0;
-  private readonly opCount = new Map<RequestOp, number>();
-  private readonly opStatus = new Map<RequestOp, Map<number, number>>();
-  private readonly opLatency = new Map<RequestOp, Window>();
-  private readonly quorums = { get: 0, put: 0, delete: 0 };
-  private dotsMinted = 0;
-  private readRepairs = 0;
-  private hintsStored = 0;
-  private handoffs = 0;
-  private antiEntropyExchanges = 0;
-  private antiEntropyKeysRepaired = 0;
-  private siblingEvents = 0;
-  private siblingMax = 0;
-  private siblingLast = 0;
-  private reaps = 0;
-  private suspects = 0;
-  private unsuspects = 0;
   private readonly suspected = new Set<string>();
-  private corruptObjects = 0;
   private storageFailing: string | null = null;
-  private storageFailingEpisodes = 0;
   private storageLastError: string | null = null;
 
   private readonly mRequests: Counter<"op" | "status">;
   private readonly mDuration: Histogram<"op">;
+  private readonly mLatency: Summary<"op">;
+  private readonly mLatencyMax: Gauge<"op">;
   private readonly mEvents: Counter<"event">;
+  private readonly mQuorums: Counter<"op">;
   private readonly mKeysRepaired: Counter;
   private readonly mSiblingsMax: Gauge;
+  private readonly mSiblingsLast: Gauge;
   private readonly mSuspected: Gauge;
   private readonly mReady: Gauge;
   private readonly mCorrupt: Counter;
   private readonly mStorageFailing: Gauge;
+  /** The largest latency per op so far (the value mLatencyMax shows), to raise it without reading the gauge back. */
+  private readonly latencyMaxS = new Map<RequestOp, number>();
+  private siblingsMax = 0;
   /** Label-bound children, cached: prom-client hashes the label object on every unbound call. */
   private readonly requestChildren = new Map<string, { inc(): void }>();
-  private readonly durationChildren = new Map<RequestOp, { observe(v: number): void }>();
+  private readonly latencyChildren = new Map<RequestOp, { observe(v: number): void }[]>();
 
   constructor(readonly options: NodeStatsOptions) {
     this.clock = options.clock ?? Date.now;
     this.startedAtMs = this.clock();
-    for (const op of REQUEST_OPS) {
-      this.opCount.set(op, 0);
-      this.opStatus.set(op, new Map());
-      this.opLatency.set(op, new Window());
-    }
     const registers = [this.registry];
     this.registry.setDefaultLabels({ node: options.name });
     this.mRequests = new Counter({
@@ -176,18 +142,30 @@ export class NodeStats {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     });
+    this.mLatency = new Summary({
+      name: "mec_http_request_latency_seconds",
+      help: `HTTP request latency percentiles over the last ${LATENCY_WINDOW_S} s, by operation`,
+      labelNames: ["op"],
+      percentiles: [0.5, 0.9, 0.99],
+      maxAgeSeconds: LATENCY_WINDOW_S,
+      ageBuckets: 5,
+      registers,
+    });
+    this.mLatencyMax = new Gauge({ name: "mec_http_request_latency_max_seconds", help: "Largest HTTP request latency since start, by operation", labelNames: ["op"], registers });
     this.mEvents = new Counter({
       name: "mec_node_events_total",
-      help: "Node events: quorum, dot-minted, read-repair, hint-stored, handoff, anti-entropy, siblings, reap, suspect, unsuspect",
+      help: `Node events: ${EVENT_TYPES.join(", ")}`,
       labelNames: ["event"],
       registers,
     });
+    this.mQuorums = new Counter({ name: "mec_quorums_total", help: "Requests answered after reaching their quorum, by operation", labelNames: ["op"], registers });
     this.mKeysRepaired = new Counter({
       name: "mec_anti_entropy_keys_repaired_total",
       help: "Keys repaired by anti-entropy exchanges",
       registers,
     });
     this.mSiblingsMax = new Gauge({ name: "mec_siblings_max", help: "Largest live sibling count seen on one key", registers });
+    this.mSiblingsLast = new Gauge({ name: "mec_siblings_last", help: "Live sibling count of the last read or write that saw siblings", registers });
     this.mSuspected = new Gauge({ name: "mec_peers_suspected", help: "Peers currently suspected down", registers });
     this.mReady = new Gauge({ name: "mec_node_ready", help: "1 once the node has booted", registers });
     this.mReady.set(0);
@@ -198,10 +176,9 @@ export class NodeStats {
     });
     this.mStorageFailing = new Gauge({ name: "mec_storage_failing", help: "1 while storage writes fail (disk full, I/O errors): the node is not ready", registers });
     this.mStorageFailing.set(0);
-    // Pre-create the event series so a scrape shows zeros instead of missing series.
-    for (const e of ["quorum", "dot-minted", "read-repair", "hint-stored", "handoff", "anti-entropy", "siblings", "reap", "suspect", "unsuspect", "corrupt-object", "storage-failing", "storage-recovered"]) {
-      this.mEvents.inc({ event: e }, 0);
-    }
+    // Pre-create the series so a scrape shows zeros instead of missing series.
+    for (const e of EVENT_TYPES) this.mEvents.inc({ event: e }, 0);
+    for (const op of ["get", "put", "delete"] as const) this.mQuorums.inc({ op }, 0);
   }
 
   /** A node event, as reported by the host (hooks.onEvent). */
@@ -214,61 +191,30 @@ export class NodeStats {
         this.incarnation = event.incarnation;
         this.mReady.set(1);
         return;
-      case "dot-minted":
-        this.dotsMinted++;
-        return;
       case "quorum":
-        this.quorums[event.op]++;
-        return;
-      case "read-repair":
-        this.readRepairs++;
-        return;
-      case "hint-stored":
-        this.hintsStored++;
-        return;
-      case "handoff":
-        this.handoffs++;
+        this.mQuorums.inc({ op: event.op });
         return;
       case "anti-entropy":
-        this.antiEntropyExchanges++;
-        this.antiEntropyKeysRepaired += event.keysRepaired;
         this.mKeysRepaired.inc(event.keysRepaired);
         return;
       case "siblings":
-        this.siblingEvents++;
-        this.siblingLast = event.count;
-        if (event.count > this.siblingMax) {
-          this.siblingMax = event.count;
+        this.mSiblingsLast.set(event.count);
+        if (event.count > this.siblingsMax) {
+          this.siblingsMax = event.count;
           this.mSiblingsMax.set(event.count);
         }
         return;
-      case "reap":
-        this.reaps++;
-        return;
       case "suspect":
-        this.suspects++;
-        this.suspected.add(event.peer);
-        this.mSuspected.set(this.suspected.size);
-        return;
       case "unsuspect":
-        this.unsuspects++;
-        this.suspected.delete(event.peer);
+        if (event.type === "suspect") this.suspected.add(event.peer);
+        else this.suspected.delete(event.peer);
         this.mSuspected.set(this.suspected.size);
-        return;
-      case "peer-message-dropped":
-      case "write-refused":
-        // Counted by label in SecurityMetrics (src/adapters/security-metrics.ts).
-        return;
-      case "mint-refused":
-      case "dot-conflict": // counted in mec_node_events_total{event="dot-conflict"} above
         return;
       case "corrupt-object":
-        this.corruptObjects++;
         this.mCorrupt.inc();
         return;
       case "storage-failing":
         this.storageFailing = event.reason;
-        this.storageFailingEpisodes++;
         this.storageLastError = event.message;
         this.mStorageFailing.set(1);
         return;
@@ -279,21 +225,19 @@ export class NodeStats {
       case "boot-failed":
         this.storageLastError = event.message;
         return;
-      default: {
-        // A new event type: counted in mec_node_events_total above, nothing else to do.
-        const _exhaustive: never = event;
+      default:
+        // Counted in mec_node_events_total above; nothing else to keep.
         return;
-      }
     }
+  }
+
+  /** Why storage writes fail right now, or null (the HTTP layer's readiness). */
+  get storageFailingReason(): string | null {
+    return this.storageFailing;
   }
 
   /** One answered HTTP request (recorded by the server's onResponse hook). */
   recordRequest(op: RequestOp, status: number, latencyMs: number): void {
-    this.requestTotal++;
-    this.opCount.set(op, (this.opCount.get(op) ?? 0) + 1);
-    const byStatus = this.opStatus.get(op);
-    if (byStatus !== undefined) byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
-    this.opLatency.get(op)?.add(latencyMs);
     const key = `${op} ${status}`;
     let counter = this.requestChildren.get(key);
     if (counter === undefined) {
@@ -301,17 +245,17 @@ export class NodeStats {
       this.requestChildren.set(key, counter);
     }
     counter.inc();
-    let histogram = this.durationChildren.get(op);
-    if (histogram === undefined) {
-      histogram = this.mDuration.labels({ op });
-      this.durationChildren.set(op, histogram);
+    let latency = this.latencyChildren.get(op);
+    if (latency === undefined) {
+      latency = [this.mDuration.labels({ op }), this.mLatency.labels({ op })];
+      this.latencyChildren.set(op, latency);
     }
-    histogram.observe(latencyMs / 1000);
-  }
-
-  /** Why storage writes fail right now, or null (the HTTP layer's readiness). */
-  get storageFailingReason(): string | null {
-    return this.storageFailing;
+    const seconds = latencyMs / 1000;
+    for (const child of latency) child.observe(seconds);
+    if (seconds > (this.latencyMaxS.get(op) ?? -1)) {
+      this.latencyMaxS.set(op, seconds);
+      this.mLatencyMax.set({ op }, seconds);
+    }
   }
 
   /** Marks the node ready without a "ready" event (for handles that know readiness otherwise). */
@@ -320,18 +264,21 @@ export class NodeStats {
     this.mReady.set(ready ? 1 : 0);
   }
 
-  snapshot(): StatsSnapshot {
+  /** The JSON of GET /stats, read back from this node's metrics. */
+  async snapshot(): Promise<StatsSnapshot> {
+    const requests = await valuesOf(this.mRequests);
+    const latency = await valuesOf(this.mLatency);
+    const latencyMax = await valuesOf(this.mLatencyMax);
+    const events = await valuesOf(this.mEvents);
+    const quorums = await valuesOf(this.mQuorums);
+    const event = (type: (typeof EVENT_TYPES)[number]): number => sumOf(events, { event: type });
+    const quorum = (op: "get" | "put" | "delete"): number => sumOf(quorums, { op });
     const byOp = {} as Record<RequestOp, OpStats>;
     for (const op of REQUEST_OPS) {
       const byStatus: Record<string, number> = {};
-      for (const [status, count] of [...(this.opStatus.get(op) ?? new Map<number, number>())].sort((a, b) => a[0] - b[0])) {
-        byStatus[String(status)] = count;
-      }
-      byOp[op] = {
-        count: this.opCount.get(op) ?? 0,
-        byStatus,
-        latency: (this.opLatency.get(op) ?? new Window()).summary(),
-      };
+      const rows = requests.filter((v) => v.labels["op"] === op && v.value > 0).sort((a, b) => Number(a.labels["status"]) - Number(b.labels["status"]));
+      for (const v of rows) byStatus[String(v.labels["status"])] = v.value;
+      byOp[op] = { count: sumOf(rows), byStatus, latency: latencySummary(latency, latencyMax, op) };
     }
     return {
       node: {
@@ -342,23 +289,23 @@ export class NodeStats {
         incarnation: this.incarnation,
         uptimeMs: Math.max(0, this.clock() - this.startedAtMs),
       },
-      requests: { total: this.requestTotal, byOp },
-      quorums: { ...this.quorums },
-      dotsMinted: this.dotsMinted,
-      readRepairs: this.readRepairs,
-      hintsStored: this.hintsStored,
-      handoffs: this.handoffs,
+      requests: { total: sumOf(requests), byOp },
+      quorums: { get: quorum("get"), put: quorum("put"), delete: quorum("delete") },
+      dotsMinted: event("dot-minted"),
+      readRepairs: event("read-repair"),
+      hintsStored: event("hint-stored"),
+      handoffs: event("handoff"),
       storage: {
-        corruptObjects: this.corruptObjects,
+        corruptObjects: sumOf(await valuesOf(this.mCorrupt)),
         failing: this.storageFailing,
-        failingEpisodes: this.storageFailingEpisodes,
+        failingEpisodes: event("storage-failing"),
         lastError: this.storageLastError,
       },
-      antiEntropy: { exchanges: this.antiEntropyExchanges, keysRepaired: this.antiEntropyKeysRepaired },
-      siblings: { events: this.siblingEvents, maxCount: this.siblingMax, lastCount: this.siblingLast },
-      reaps: this.reaps,
-      suspects: this.suspects,
-      unsuspects: this.unsuspects,
+      antiEntropy: { exchanges: event("anti-entropy"), keysRepaired: sumOf(await valuesOf(this.mKeysRepaired)) },
+      siblings: { events: event("siblings"), maxCount: sumOf(await valuesOf(this.mSiblingsMax)), lastCount: sumOf(await valuesOf(this.mSiblingsLast)) },
+      reaps: event("reap"),
+      suspects: event("suspect"),
+      unsuspects: event("unsuspect"),
       suspectedPeers: [...this.suspected].sort(),
     };
   }
@@ -371,4 +318,17 @@ export class NodeStats {
   get metricsContentType(): string {
     return this.registry.contentType;
   }
+}
+
+/** One op's latency summary from the Summary's rows (quantiles, _sum, _count) and the max gauge, in ms. */
+function latencySummary(rows: readonly MetricValue<string>[], maxRows: readonly MetricValue<string>[], op: RequestOp): LatencySummary {
+  const mine = rows.filter((v) => v.labels["op"] === op);
+  const count = mine.find((v) => v.metricName?.endsWith("_count"))?.value ?? 0;
+  if (count === 0) return { count: 0, meanMs: 0, p50Ms: 0, p90Ms: 0, p99Ms: 0, maxMs: 0 };
+  const sum = mine.find((v) => v.metricName?.endsWith("_sum"))?.value ?? 0;
+  const ms = (q: number): number => {
+    const x = mine.find((v) => v.labels["quantile"] === q)?.value;
+    return round3(x === undefined || Number.isNaN(x) ? 0 : x * 1000);
+  };
+  return { count, meanMs: round3((sum / count) * 1000), p50Ms: ms(0.5), p90Ms: ms(0.9), p99Ms: ms(0.99), maxMs: round3(sumOf(maxRows, { op }) * 1000) };
 }
