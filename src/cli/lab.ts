@@ -3,10 +3,12 @@
 // the 99.9th percentile read and write latency and P(consistent) at the commit, for the
 // configuration where MecDB's path coincides with WARS ("wars") and for the native path;
 // --sweep prints the table for R, W in {1,2,3}; --svg FILE writes P(consistent) against t.
-// Progress goes to stderr; --json prints one object on stdout. The default 50,000 trials per path
+// Progress goes to stderr (a bar on a terminal, a plain line every few seconds otherwise; none
+// with --json or --quiet); --json prints one object on stdout. The default 50,000 trials per path
 // take about 80 s of CPU for one quorum (both paths).
 import { writeFileSync } from "node:fs";
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
+import { startProgress, type Progress } from "./progress.ts";
 import { UsageError, type CommandOutcome } from "./errors.ts";
 import { FIT_NAMES, fitByName, isFitName } from "../../sim/lab/fits.ts";
 import { consistencyCurve, measureModel, measureOnNode, ms, publicSummary, type LabRequest, type PbsSummary } from "../../sim/lab/summary.ts";
@@ -14,22 +16,25 @@ import { linePlot } from "../../sim/lab/svg.ts";
 
 export const DEFAULT_TRIALS = 50_000;
 
+/** Options as commander gives them: the user's text, or the (numeric) default. */
 interface PbsOpts {
   fit: string;
-  n: string;
+  n: string | number;
   r?: string;
   w?: string;
-  p: string;
-  trials: string;
-  seed: string;
+  p: string | number;
+  trials: string | number;
+  seed: string | number;
   json?: boolean;
+  quiet?: boolean;
   sweep?: boolean;
   svg?: string;
   model?: boolean;
   ymmrWAlpha?: string;
 }
 
-function intArg(name: string, value: string, lo: number, hi: number): number {
+function intArg(name: string, text: string | number, lo: number, hi: number): number {
+  const value = String(text);
   const v = Number(value);
   if (!Number.isInteger(v) || v < lo || v > hi) throw new UsageError(`--${name} must be an integer from ${lo} to ${hi}, got ${JSON.stringify(value)}`);
   return v;
@@ -54,8 +59,9 @@ function parse(opts: PbsOpts): { base: Omit<LabRequest, "r" | "w">; r: number | 
   return { base: { fit, n, p, trials, seed }, r, w };
 }
 
-function progress(label: string): (done: number, total: number) => void {
-  return (done, total) => process.stderr.write(`mec lab pbs: ${label}: ${done}/${total} trials\n`);
+/** Feeds one path's trial counts (done of `trials`) into the whole run's progress, after `before` trials of earlier paths. */
+function pathProgress(progress: Progress, before: number): (done: number, total: number) => void {
+  return (done) => progress.update(before + done, 0);
 }
 
 interface QuorumResult {
@@ -64,10 +70,11 @@ interface QuorumResult {
   readonly model: PbsSummary | null;
 }
 
-function measure(base: Omit<LabRequest, "r" | "w">, r: number, w: number, withModel: boolean): QuorumResult {
-  const req = (path: string): LabRequest => ({ ...base, r, w, onProgress: progress(`${base.fit.name} N=${base.n} R=${r} W=${w} ${path}`) });
-  const wars = measureOnNode(req("wars"), "wars");
-  const native = measureOnNode(req("native"), "native");
+function measure(base: Omit<LabRequest, "r" | "w">, r: number, w: number, withModel: boolean, progress: Progress, before: number): QuorumResult {
+  const wars = measureOnNode({ ...base, r, w, onProgress: pathProgress(progress, before) }, "wars");
+  progress.update(before + base.trials, 0);
+  const native = measureOnNode({ ...base, r, w, onProgress: pathProgress(progress, before + base.trials) }, "native");
+  progress.update(before + 2 * base.trials, 0);
   const model = withModel ? measureModel({ ...base, r, w, seed: base.seed + 1 }) : null;
   return { wars, native, model };
 }
@@ -100,27 +107,29 @@ export function registerLab(program: Command, outcome: CommandOutcome): void {
     .command("pbs")
     .description("probabilistically bounded staleness (Bailis et al. VLDB 2012, WARS) of N/R/W partial quorums, on the real node")
     .requiredOption("--fit <fit>", `latency fit: ${FIT_NAMES.join(" | ")}`)
-    .option("--n <n>", "replicas", "3")
+    .addOption(new Option("--n <n>", "replicas").default(3))
     .option("--r <r>", "read quorum")
     .option("--w <w>", "write quorum")
-    .option("--p <p>", "probability for t-visibility", "0.999")
-    .option("--trials <k>", "trials per path and quorum (the default takes about 80 s of CPU per quorum; progress on stderr)", String(DEFAULT_TRIALS))
-    .option("--seed <s>", "seed of the run", "1")
+    .addOption(new Option("--p <p>", "probability for t-visibility").default(0.999))
+    .addOption(new Option("--trials <k>", "trials per path and quorum (the default takes about 80 s of CPU per quorum; progress on stderr)").default(DEFAULT_TRIALS))
+    .addOption(new Option("--seed <s>", "seed of the run").default(1))
     .option("--sweep", "the table for R, W in 1..N")
     .option("--svg <file>", "write P(consistent) against t as an SVG plot")
     .option("--model", "also print the WARS model itself (no node code) for comparison")
     .option("--ymmr-w-alpha <a>", "shape of YMMR's W Pareto body (3.35 in the paper's Table 3; 3.5 in the authors' code)")
-    .option("--json", "print one JSON object")
-    .action((opts: PbsOpts) => {
+    .option("--json", "print one JSON object (and no progress)")
+    .option("--quiet", "no progress bar or progress lines on stderr")
+    .action(async (opts: PbsOpts) => {
       const { base, r, w } = parse(opts);
       const started = Date.now();
       const quorums: [number, number][] = [];
       if (opts.sweep === true) for (let rr = 1; rr <= base.n; rr++) for (let ww = 1; ww <= base.n; ww++) quorums.push([rr, ww]);
       else quorums.push([r!, w!]);
       const results: QuorumResult[] = [];
+      const progress = await startProgress({ label: "mec lab pbs", unit: "trials", showFailing: false, total: quorums.length * 2 * base.trials, enabled: opts.json !== true && opts.quiet !== true });
       if (opts.json !== true) process.stdout.write(`fit=${base.fit.name} n=${base.n} p=${base.p} trials=${base.trials} per path and quorum, seed=${base.seed}\n${tableHeader()}\n`);
       for (const [rr, ww] of quorums) {
-        const q = measure(base, rr, ww, opts.model === true);
+        const q = measure(base, rr, ww, opts.model === true, progress, results.length * 2 * base.trials);
         results.push(q);
         if (opts.json !== true) {
           process.stdout.write(`${tableRow(q)}\n`);
@@ -132,6 +141,7 @@ export function registerLab(program: Command, outcome: CommandOutcome): void {
           outcome.exitCode = 1;
         }
       }
+      progress.stop();
       const elapsedMs = Date.now() - started;
       if (opts.svg !== undefined) writeFileSync(opts.svg, curvePlot(results, base.fit.name, base.p));
       if (opts.json === true) {

@@ -25,7 +25,8 @@ export function packageVersion(): string {
   return "0.0.0";
 }
 
-function buildProgram(outcome: CommandOutcome): Command {
+/** The `mec` program with every command registered; `outcome` receives the exit code. */
+export function buildProgram(outcome: CommandOutcome): Command {
   const program = new Command("mec")
     .description("MecDB: a Dynamo-style key-value store and deterministic distributed-systems testbed")
     .version(packageVersion(), "-V, --version", "print the version of mec and exit")

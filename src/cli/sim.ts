@@ -1,6 +1,6 @@
 // `mec sim`: runs the deterministic simulator.
 //   mec sim [--scenario FILE] [--seed N | --seeds COUNT] [--workers K] [--shard I/N]
-//           [--bug NAME] [--schedule JSON] [--trace FILE] [--svg FILE] [--without E | --shift E:MS] [--json]
+//           [--bug NAME] [--schedule JSON] [--trace FILE] [--svg FILE] [--without E | --shift E:MS] [--json] [--quiet]
 // One seed (--seed N, or a random one): prints seed= and the drawn configuration first, runs
 // it twice (checker 6 compares the trace hashes), and on a violation prints the property, the
 // shrunk fault schedule and the command that replays it. Many seeds (--seeds COUNT: seeds
@@ -9,11 +9,12 @@
 // Schedules print with node names (n3), and --schedule accepts names or indexes. --svg writes
 // the run's space-time diagram; --without / --shift re-run the seed with one fault episode
 // removed or moved and print both runs side by side (a counterfactual).
-// --json prints one JSON object. Exit 0: no violation; 1: a violation (or a scenario's
+// Many seeds show progress on stderr (a bar on a terminal, a plain line every few seconds
+// otherwise) unless --json or --quiet. --json prints one JSON object. Exit 0: no violation; 1: a violation (or a scenario's
 // expectation unmet); 2: bad usage or a bad scenario file.
 import { createWriteStream, type WriteStream } from "node:fs";
 import { availableParallelism } from "node:os";
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { BUG_NAMES, type BugName } from "../core/types.ts";
 import { UsageError, type CommandOutcome } from "./errors.ts";
 
@@ -30,9 +31,26 @@ interface SimOptions {
   without?: string;
   shift?: string;
   json?: boolean;
+  quiet?: boolean;
   shrink?: boolean;
-  shrinkRuns?: string;
+  /** A number when defaulted, the user's text when given. */
+  shrinkRuns?: string | number;
 }
+
+/** Default of --shrink-runs. */
+const SHRINK_RUNS = 100;
+
+const EXAMPLES = `
+Examples:
+  mec sim                                  one random seed (printed first), run twice
+  mec sim --seed 42                        replay seed 42
+  mec sim --seeds 1000                     seeds 1..1000 on every core, progress on stderr
+  mec sim --seeds 1000 --shard 2/4         the second quarter of seeds 1..1000 (one CI machine)
+  mec sim --seed 7 --bug counter-reset     seed 7 with a planted bug (a violation is shrunk, then replayed)
+  mec sim --seed 7 --schedule '{"episodes":[]}'   seed 7 without faults (schedules as shrinking prints them)
+  mec sim --scenario scenarios/hinted_handoff.toml --trace trace.jsonl
+  mec sim --seeds 200 --json --quiet       one JSON object on stdout, nothing on stderr
+`;
 
 interface Failure {
   seed: number;
@@ -85,9 +103,11 @@ export function registerSim(program: Command, outcome: CommandOutcome): void {
     .option("--svg <file>", "write the run's space-time diagram (SVG) to FILE")
     .option("--without <episode>", "counterfactual: re-run without fault episode E (e1, e2, ... as printed) and compare")
     .option("--shift <episode:ms>", "counterfactual: re-run with episode E moved by MS (e.g. e2:+500) and compare")
-    .option("--json", "print one JSON object instead of text")
+    .option("--json", "print one JSON object instead of text (and no progress)")
+    .option("--quiet", "no progress bar or progress lines on stderr")
     .option("--no-shrink", "do not shrink a failing schedule")
-    .option("--shrink-runs <n>", "step budget for shrinking: at most N simulations (the same result on every machine)", "100")
+    .addOption(new Option("--shrink-runs <n>", "step budget for shrinking: at most N simulations (the same result on every machine)").default(SHRINK_RUNS))
+    .addHelpText("after", EXAMPLES)
     .action(async (opts: SimOptions) => {
       outcome.exitCode = await runSimCommand(opts);
     });
@@ -111,7 +131,7 @@ async function runSimCommand(opts: SimOptions): Promise<number> {
     if (m === null || of < 1 || index < 1 || index > of) throw new UsageError(`--shard must be I/N with 1 <= I <= N, got ${JSON.stringify(opts.shard)}`);
     shard = { index, of };
   }
-  const shrinkRuns = parseIntArg("--shrink-runs", opts.shrinkRuns ?? "100", 0);
+  const shrinkRuns = parseIntArg("--shrink-runs", String(opts.shrinkRuns ?? SHRINK_RUNS), 0);
   const { parseNamedSchedule, memberNames, nameSchedule, describeEpisode } = await import("../../sim/viz/schedule-names.ts");
   if (opts.schedule !== undefined && count !== undefined) throw new UsageError("--schedule replays one seed: use it with --seed, not --seeds");
   if ((opts.without !== undefined || opts.shift !== undefined) && (count !== undefined || opts.scenario !== undefined)) throw new UsageError("--without / --shift re-run one seed: use them with --seed");
@@ -198,23 +218,20 @@ async function runSimCommand(opts: SimOptions): Promise<number> {
   }
   out(`seeds=${seeds.length} (${base}..${base + count - 1}${shard ? `, shard ${shard.index}/${shard.of}` : ""}) workers=${workers}${bugs.length ? ` bugs=${bugs.join(",")}` : ""}`);
   const { runSeeds } = await import("../../sim/pool.ts");
-  let bar: import("cli-progress").SingleBar | null = null;
-  if (!json && process.stderr.isTTY && seeds.length > 1) {
-    const { default: cliProgress } = await import("cli-progress");
-    bar = new cliProgress.SingleBar({ stream: process.stderr, format: "{bar} {value}/{total} seeds | {failures} failing | eta {eta}s" }, cliProgress.Presets.shades_classic);
-    bar.start(seeds.length, 0, { failures: 0 });
-  }
+  const { startProgress } = await import("./progress.ts");
+  const progress = await startProgress({ label: "mec sim", unit: "seeds", total: seeds.length, enabled: !json && opts.quiet !== true && seeds.length > 1 });
   let failing = 0;
+  let done = 0;
   const results = await runSeeds(mecdb, seeds, {
     bugs,
     workers,
     determinismEvery: 64,
     onResult: (o) => {
       if (o.violations.length > 0) failing++;
-      bar?.increment(1, { failures: failing });
+      progress.update(++done, failing);
     },
   });
-  bar?.stop();
+  progress.stop();
   results.sort((a, b) => a.seed - b.seed);
   const failures: Failure[] = [];
   let events = 0;

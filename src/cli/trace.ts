@@ -6,7 +6,7 @@
 // serves a page on 127.0.0.1 to step through the run with every node's state (the run is
 // re-run from the trace's header to get it). Exit 2 for a missing or malformed trace.
 import { readFileSync, writeFileSync } from "node:fs";
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { UsageError, type CommandOutcome } from "./errors.ts";
 
 interface SvgOpts {
@@ -87,10 +87,11 @@ export function registerTrace(program: Command, outcome: CommandOutcome): void {
   trace
     .command("view <trace>")
     .description("serve a page on 127.0.0.1 to step through a trace with every node's state")
-    .option("--port <p>", "port (default: any free port)", "0")
-    .action(async (path: string, o: { port: string }) => {
-      const port = Number(o.port);
-      if (!/^\d+$/.test(o.port) || port > 65535) throw new UsageError(`--port must be 0-65535, got ${JSON.stringify(o.port)}`);
+    .addOption(new Option("--port <p>", "port on 127.0.0.1; 0: any free port").default(0))
+    .action(async (path: string, o: { port: string | number }) => {
+      const text = String(o.port);
+      const port = Number(text);
+      if (!/^\d+$/.test(text) || port > 65535) throw new UsageError(`--port must be 0-65535, got ${JSON.stringify(text)}`);
       const lines = await readTrace(path);
       const { replayWithStates } = await import("../../sim/viz/replay-states.ts");
       const { loadViewerData, startViewer } = await import("../../sim/viz/viewer-server.ts");
