@@ -89,7 +89,7 @@ describe("mec sim", () => {
     writeFileSync(bad, 'name = "bad"\n[cluster]\nnodes = 3\nreplicas = 2\n');
     const r = await run("--scenario", bad);
     expect(r.code).toBe(2);
-    expect(r.err).toContain("cluster.replicas: unknown key");
+    expect(r.err).toBe(`mec: ${bad}: key "cluster.replicas": unknown key (known keys: nodes, n, r, w, mode, partitions, bugs)\n`);
   }, 30_000);
 
   it("a scenario: passes (exit 0), and its expectation of a lesson holds", async () => {
