@@ -19,9 +19,17 @@ describe("clusterNodeToml", () => {
     expect(cfg.logLevel).toBe("warn");
     expect(cfg.sync).toBe(false);
     expect(cfg.partitionCount).toBe(8);
-    expect(cfg.peers).toEqual([
-      { host: "127.0.0.1", port: 9000 },
-      { host: "127.0.0.1", port: 9020 },
+    expect(cfg.peers.map((p) => [p.host, p.port])).toEqual([
+      ["127.0.0.1", 9000],
+      ["127.0.0.1", 9020],
     ]);
+  });
+
+  it("with CURVE keys: the node's key file and every peer's public key", () => {
+    const specs = clusterSpecs({ nodes: 2, dir: "/tmp/keys test", basePort: 9000, httpBasePort: 9100 });
+    const keys = new Map(specs.map((s, i) => [s.name, String(i).repeat(40)]));
+    const cfg = parseConfig(clusterNodeToml(specs[0]!, specs, "127.0.0.1", {}, keys), "node-1.toml");
+    expect(cfg.curveKeyFile).toBe(specs[0]!.keyPath);
+    expect(cfg.peers.map((p) => [p.port, p.curvePublicKey])).toEqual([[9010, "1".repeat(40)]]);
   });
 });
