@@ -1,5 +1,5 @@
 // `mec --config FILE` boots one node (the original MecDB's syntax); `mec cluster` starts a
-// local cluster of node processes (src/server/cluster.ts).
+// local cluster of node processes (src/dev-cluster/cluster.ts).
 //
 // Exit codes: 0 after a clean stop (SIGINT/SIGTERM); 2 for a bad config or bad options (one
 // line naming the key and the problem); 1 when the node cannot start (root in use by another
@@ -35,7 +35,7 @@ export async function runNodeFromConfigFile(configPath: string): Promise<number>
     throw err;
   }
   // Imported here so `mec vclock` and friends never load zeromq, LevelDB or Fastify.
-  const { startNode } = await import("../server/start-node.ts");
+  const { startNode } = await import("../node-process/start-node.ts");
   let node: Awaited<ReturnType<typeof startNode>>;
   try {
     node = await startNode(config);
@@ -113,7 +113,7 @@ export function registerNode(program: Command, outcome: CommandOutcome): void {
     .option("--http-base-port <port>", "HTTP port of the first node (node i: base + i-1)", parseIntOption("--http-base-port", 1, 65535), 3000)
     .option("--log-level <level>", "log level of the nodes (their logs go to DIR/<node>.log)", "info")
     .action(async (opts: { nodes: number; dir: string; basePort: number; httpBasePort: number; logLevel: string }) => {
-      const { runCluster, validateClusterOptions } = await import("../server/cluster.ts");
+      const { runCluster, validateClusterOptions } = await import("../dev-cluster/cluster.ts");
       const clusterOpts = {
         nodes: opts.nodes,
         dir: opts.dir,

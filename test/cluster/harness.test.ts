@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePortBlock } from "../adapters/free-ports.ts";
-import { clusterSpecs } from "../../src/server/cluster.ts";
+import { clusterSpecs } from "../../src/dev-cluster/cluster.ts";
 import { TestNode, killAllSpawned, sleep, spawnMec } from "./harness.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "mec-harness-test-"));

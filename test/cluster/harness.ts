@@ -1,6 +1,6 @@
 // Multi-process test harness: real `mec --config FILE` node processes on loopback, each with
 // its own LevelDB root in a temp dir, on random free high ports. Uses the same config writer
-// as `mec cluster` (src/server/cluster.ts). Every spawned process is tracked and killed by
+// as `mec cluster` (src/dev-cluster/cluster.ts). Every spawned process is tracked and killed by
 // stopAll() (call it in afterAll), so a failing test never leaves nodes behind: each runs in
 // its own process group, and clean-up kills the groups of the process and of every
 // descendant (`mec cluster` starts its nodes in process groups of their own).
@@ -11,7 +11,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CLUSTER_PORT_STEP, clusterNodeToml, clusterSpecs, ensureNodeKeys, type ClusterNodeSpec, type ExtraToml } from "../../src/server/cluster.ts";
+import { CLUSTER_PORT_STEP, clusterNodeToml, clusterSpecs, ensureNodeKeys, type ClusterNodeSpec, type ExtraToml } from "../../src/dev-cluster/cluster.ts";
 import { freePortBlock } from "../adapters/free-ports.ts";
 import { mecEntryArgs } from "../../src/cli/self.ts";
 
@@ -155,7 +155,7 @@ function descendantsOf(root: number): number[] {
   return out;
 }
 
-import { checkHealth, ping } from "../../src/server/cluster.ts";
+import { checkHealth, ping } from "../../src/dev-cluster/cluster.ts";
 import { nodeIdOf } from "../../src/config/index.ts";
 
 export { checkHealth, ping };

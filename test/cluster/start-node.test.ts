@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "../../src/config/index.ts";
 import { encodeMessage } from "../../src/core/messages.ts";
-import { classifyPeerMessage, startNode } from "../../src/server/start-node.ts";
+import { classifyPeerMessage, startNode } from "../../src/node-process/start-node.ts";
 import { createLogger } from "../../src/adapters/logger.ts";
 import { freePortBlock } from "../adapters/free-ports.ts";
 

@@ -1,6 +1,6 @@
 // The HTTP API's view of a node: one async request function plus the few facts the API needs
 // to validate requests before they reach the node (n, r, w, size limits) and to say whether
-// the node has finished booting. Production wires it to NodeHost.requestAsync (src/server);
+// the node has finished booting. Production wires it to NodeHost.requestAsync (src/node-process);
 // tests use an in-memory fake. The HTTP layer knows nothing else about the node.
 import type { ClientOp, ClientResult } from "../../core/types.ts";
 

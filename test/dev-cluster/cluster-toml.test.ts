@@ -3,7 +3,7 @@
 // generated ones, and the config reader accepts the result.
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/index.ts";
-import { clusterNodeToml, clusterSpecs } from "../../src/server/cluster.ts";
+import { clusterNodeToml, clusterSpecs } from "../../src/dev-cluster/cluster.ts";
 
 describe("clusterNodeToml", () => {
   it("writes a config the reader accepts, whatever characters the paths hold", () => {
