@@ -1,5 +1,5 @@
 // Stable, non-cryptographic 32-bit hashes for the core. Owns: the one hash the ring uses to
-// place keys (so it must never change silently: test/ring pins known values) and a finalizer
+// place keys (so it must never change silently: test/core/ring pins known values) and a finalizer
 // to spread its bits. Must not know: node:crypto or Buffer (the core stays pure and runs the
 // same in the simulator and in production); strings are hashed as their UTF-8 bytes via
 // TextEncoder, which is pure and available everywhere.

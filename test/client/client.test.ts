@@ -8,7 +8,7 @@ import type { FastifyInstance } from "fastify";
 import { buildHttpServer } from "../../src/adapters/http/server.ts";
 import { NodeStats } from "../../src/adapters/http/stats.ts";
 import { MecClient, MecError, text } from "../../src/client/index.ts";
-import { FakeHandle } from "../http/fake-handle.ts";
+import { FakeHandle } from "../adapters/http/fake-handle.ts";
 
 let handle: FakeHandle;
 let app: FastifyInstance;

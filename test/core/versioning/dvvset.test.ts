@@ -13,8 +13,8 @@ import {
   setsEqual,
   sync,
   update,
-} from "../../src/core/versioning/index.ts";
-import type { Dot, SiblingSet, VClock, Write } from "../../src/core/versioning/types.ts";
+} from "../../../src/core/versioning/index.ts";
+import type { Dot, SiblingSet, VClock, Write } from "../../../src/core/versioning/types.ts";
 import { actorArb, anyContentSiblingSetArb, clockArb, siblingSetArb } from "./arbitraries.ts";
 
 // Sets whose content is a function of the dot (dvv) or arbitrary per replica (client-vclock,

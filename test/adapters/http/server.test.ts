@@ -3,11 +3,11 @@
 // multipart parse-back, bad inputs, the README's sample headers, /stats and /metrics.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
-import { buildHttpServer, decodeKey, httpDate } from "../../src/adapters/http/server.ts";
+import { buildHttpServer, decodeKey, httpDate } from "../../../src/adapters/http/server.ts";
 import type { Counter } from "prom-client";
-import { NodeStats } from "../../src/adapters/http/stats.ts";
-import { decodeVclock, type VClock } from "../../src/core/versioning/index.ts";
-import { boundaryOf, parseMultipart } from "../../src/http-api/multipart.ts";
+import { NodeStats } from "../../../src/adapters/http/stats.ts";
+import { decodeVclock, type VClock } from "../../../src/core/versioning/index.ts";
+import { boundaryOf, parseMultipart } from "../../../src/http-api/multipart.ts";
 import { FakeHandle } from "./fake-handle.ts";
 
 // From the original README: a single-actor clock and the 3-actor clock of its 300 sample.

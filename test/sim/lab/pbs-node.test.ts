@@ -4,10 +4,10 @@
 // the generous timeouts are for a loaded machine, not a speed budget.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Command } from "commander";
-import { fitByName } from "../../sim/lab/fits.ts";
-import { measureModel, measureOnNode, type LabRequest } from "../../sim/lab/summary.ts";
-import { registerLab } from "../../src/cli/lab.ts";
-import type { CommandOutcome } from "../../src/cli/errors.ts";
+import { fitByName } from "../../../sim/lab/fits.ts";
+import { measureModel, measureOnNode, type LabRequest } from "../../../sim/lab/summary.ts";
+import { registerLab } from "../../../src/cli/lab.ts";
+import type { CommandOutcome } from "../../../src/cli/errors.ts";
 
 const req = (r: number, w: number, trials = 800): LabRequest => ({ fit: fitByName("LNKD-SSD"), n: 3, r, w, p: 0.999, trials, seed: 11 });
 
@@ -88,8 +88,8 @@ describe("mec lab pbs (CLI contract)", () => {
 
 describe("native path staleness comes from the replicate delays", () => {
   it("R = W = 1: t-visibility is the tail of W seen by the 2 of 3 readers that did not mint", async () => {
-    const { sample } = await import("../../sim/lab/fits.ts");
-    const { Rng } = await import("../../sim/rng.ts");
+    const { sample } = await import("../../../sim/lab/fits.ts");
+    const { Rng } = await import("../../../sim/rng.ts");
     const fit = fitByName("LNKD-DISK");
     const rng = new Rng(99);
     const draws = Array.from({ length: 200_000 }, () => sample(fit.legs.W, rng)).sort((a, b) => a - b);

@@ -4,9 +4,9 @@
 // counterfactual replay, and clear 4xx answers for bad requests.
 import { beforeAll, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
-import { replayWithStates, type NodeState } from "../../sim/viz/replay-states.ts";
-import { buildViewer, loadViewerData } from "../../sim/viz/viewer-server.ts";
-import type { TraceLine } from "../../sim/viz/model.ts";
+import { replayWithStates, type NodeState } from "../../../sim/viz/replay-states.ts";
+import { buildViewer, loadViewerData } from "../../../sim/viz/viewer-server.ts";
+import type { TraceLine } from "../../../sim/viz/model.ts";
 import { viewerRun } from "./viewer-run.ts";
 
 let lines: TraceLine[];

@@ -20,7 +20,7 @@ async function run(...argv: string[]): Promise<{ code: number; out: string; err:
 }
 
 const dir = mkdtempSync(join(tmpdir(), "mec-trace-cli-"));
-const fixture = join(import.meta.dirname, "fixtures", "concurrent-writes.jsonl");
+const fixture = join(import.meta.dirname, "..", "sim", "viz", "fixtures", "concurrent-writes.jsonl");
 // Planted bug ack-before-durable, seed 3: one outage loses an acknowledged write.
 const OUTAGE = '{"dropRate":0,"dupRate":0,"episodes":[{"atMs":0,"durMs":50,"kind":"outage","node":"n1","aimed":true}]}';
 

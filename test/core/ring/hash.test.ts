@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { fnv1a32, mix32 } from "../../src/core/hash.ts";
+import { fnv1a32, mix32 } from "../../../src/core/hash.ts";
 
 describe("fnv1a32", () => {
   it("matches the published FNV-1a 32-bit test vectors", () => {

@@ -1,8 +1,8 @@
 // The teaching modes must lose data in exactly the way they are meant to teach.
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { applyWrite, emptyClock, emptySet, mergeReplicas, setsEqual } from "../../src/core/versioning/index.ts";
-import type { SiblingSet, Write } from "../../src/core/versioning/types.ts";
+import { applyWrite, emptyClock, emptySet, mergeReplicas, setsEqual } from "../../../src/core/versioning/index.ts";
+import type { SiblingSet, Write } from "../../../src/core/versioning/types.ts";
 import { siblingSetArb } from "./arbitraries.ts";
 
 const enc = new TextEncoder();

@@ -5,8 +5,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildModel, parseTraceLines } from "../../sim/viz/model.ts";
-import { SHIVIZ_REGEX, traceToShiviz } from "../../sim/viz/shiviz.ts";
+import { buildModel, parseTraceLines } from "../../../sim/viz/model.ts";
+import { SHIVIZ_REGEX, traceToShiviz } from "../../../sim/viz/shiviz.ts";
 
 const model = buildModel(parseTraceLines(readFileSync(join(import.meta.dirname, "fixtures", "concurrent-writes.jsonl"), "utf8")));
 

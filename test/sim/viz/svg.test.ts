@@ -5,11 +5,11 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { mecdb } from "../../sim/mecdb.ts";
-import { runSimulation } from "../../sim/run.ts";
-import { drawWorld } from "../../sim/swarm.ts";
-import { buildModel, covers, explainFormation, parseTraceLines, TraceError, type TraceLine } from "../../sim/viz/model.ts";
-import { traceToSvg } from "../../sim/viz/svg.ts";
+import { mecdb } from "../../../sim/mecdb.ts";
+import { runSimulation } from "../../../sim/run.ts";
+import { drawWorld } from "../../../sim/swarm.ts";
+import { buildModel, covers, explainFormation, parseTraceLines, TraceError, type TraceLine } from "../../../sim/viz/model.ts";
+import { traceToSvg } from "../../../sim/viz/svg.ts";
 
 const FIXTURES = join(import.meta.dirname, "fixtures");
 

@@ -12,8 +12,8 @@ import {
   mergeAll,
   nanosFromMillis,
   sortClock,
-} from "../../src/core/versioning/index.ts";
-import type { VClock } from "../../src/core/versioning/types.ts";
+} from "../../../src/core/versioning/index.ts";
+import type { VClock } from "../../../src/core/versioning/types.ts";
 import { actorArb, clockArb, entryArb, shuffledClock } from "./arbitraries.ts";
 
 const clock = (entries: Record<string, [number, bigint]>): VClock =>

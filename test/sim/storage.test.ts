@@ -4,7 +4,7 @@ import { Scheduler } from "../../sim/scheduler.ts";
 import { Rng } from "../../sim/rng.ts";
 import { Tracer } from "../../sim/trace.ts";
 import { describe, expect, it } from "vitest";
-import { runStorageContract } from "./storage-contract.ts";
+import { runStorageContract } from "../adapters/storage-contract.ts";
 
 runStorageContract("SimStorage", async () => {
   const sched = new Scheduler();

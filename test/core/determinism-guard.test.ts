@@ -14,8 +14,8 @@ import { builtinModules } from "node:module";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 
-const CORE_DIR = join(import.meta.dirname, "..", "src", "core");
-const REPO_ROOT = join(import.meta.dirname, "..");
+const CORE_DIR = join(import.meta.dirname, "..", "..", "src", "core");
+const REPO_ROOT = join(import.meta.dirname, "..", "..");
 
 /**
  * Globals the core must not touch (bare identifiers, or as globalThis.X / globalThis["X"]).
@@ -311,8 +311,8 @@ describe("determinism guard: the scanner itself", () => {
     ["const n = a / b / c; const Dated = 1;", "division and a longer identifier"],
     ["const t = input.now; msg.process(); o.Date = 1; x?.crypto;", "properties named like globals"],
     ["const updatedAt = 3; const setTimeoutMs = 4; const processed = true;", "identifiers containing the names"],
-    ['import { fnv1a32 } from "../hash.ts";', "a relative import"],
-    ['import type { NodeId } from "./types.ts";', "a type import"],
+    ['import { fnv1a32 } from "../../hash.ts";', "a relative import"],
+    ['import type { NodeId } from "../types.ts";', "a type import"],
     ['import { encode } from "@msgpack/msgpack";', "an allowed package"],
     ["const enc = new TextEncoder();", "TextEncoder"],
     ["const a = Math.max(1, 2) + Math.floor(3.5) + Math.imul(2, 3);", "Math's pure functions"],

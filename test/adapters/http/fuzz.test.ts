@@ -5,9 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import type { FastifyInstance } from "fastify";
-import { buildHttpServer } from "../../src/adapters/http/server.ts";
-import { NodeStats } from "../../src/adapters/http/stats.ts";
-import { encodeVclock } from "../../src/core/versioning/index.ts";
+import { buildHttpServer } from "../../../src/adapters/http/server.ts";
+import { NodeStats } from "../../../src/adapters/http/stats.ts";
+import { encodeVclock } from "../../../src/core/versioning/index.ts";
 import { FakeHandle } from "./fake-handle.ts";
 
 let handle: FakeHandle;

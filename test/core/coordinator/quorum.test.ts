@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { ReplyTally, mergeReplies, readRepairTargets, reapableSet, sloppyTargets, validQuorum } from "../../src/core/coordinator/quorum.ts";
-import { emptyClock, emptySet, update } from "../../src/core/versioning/index.ts";
-import type { SiblingSet } from "../../src/core/versioning/types.ts";
+import { ReplyTally, mergeReplies, readRepairTargets, reapableSet, sloppyTargets, validQuorum } from "../../../src/core/coordinator/quorum.ts";
+import { emptyClock, emptySet, update } from "../../../src/core/versioning/index.ts";
+import type { SiblingSet } from "../../../src/core/versioning/types.ts";
 
 const w = (v: string | null) => ({ value: v === null ? null : new TextEncoder().encode(v), contentType: "text/plain", timestamp: 1n });
 

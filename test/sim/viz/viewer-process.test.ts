@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { mecEntryArgs } from "../../src/cli/self.ts";
+import { mecEntryArgs } from "../../../src/cli/self.ts";
 import { viewerRun } from "./viewer-run.ts";
 
 let child: ChildProcess | null = null;

@@ -1,10 +1,10 @@
 // A short seeded run with faults for the viewer tests: a partition, a crash and a pause,
 // traced in memory with a seed-run header (so the viewer can re-run it for node state).
-import { mecdb } from "../../sim/mecdb.ts";
-import type { FaultSchedule } from "../../sim/faults.ts";
-import { runSimulation } from "../../sim/run.ts";
-import { drawWorld } from "../../sim/swarm.ts";
-import type { TraceLine } from "../../sim/viz/model.ts";
+import { mecdb } from "../../../sim/mecdb.ts";
+import type { FaultSchedule } from "../../../sim/faults.ts";
+import { runSimulation } from "../../../sim/run.ts";
+import { drawWorld } from "../../../sim/swarm.ts";
+import type { TraceLine } from "../../../sim/viz/model.ts";
 
 export const VIEWER_SEED = 5;
 

@@ -2,10 +2,10 @@
 // with the real versioning functions (applyWrite) so contexts, siblings and tombstones behave
 // as in the node. Writes are minted by `actor` (switch it to fake concurrent coordinators);
 // `failNext` makes the next request answer an error result.
-import type { ClientOp, ClientResult } from "../../src/core/types.ts";
-import type { SiblingSet, VersioningMode } from "../../src/core/versioning/index.ts";
-import { applyWrite, emptyClock, emptySet } from "../../src/core/versioning/index.ts";
-import type { NodeApiHandle, NodeApiLimits, NodeHealth } from "../../src/adapters/http/handle.ts";
+import type { ClientOp, ClientResult } from "../../../src/core/types.ts";
+import type { SiblingSet, VersioningMode } from "../../../src/core/versioning/index.ts";
+import { applyWrite, emptyClock, emptySet } from "../../../src/core/versioning/index.ts";
+import type { NodeApiHandle, NodeApiLimits, NodeHealth } from "../../../src/adapters/http/handle.ts";
 
 export class FakeHandle implements NodeApiHandle {
   readonly nodeId = "127.0.0.1:7000";

@@ -12,7 +12,7 @@ import {
   setsEqual,
   siblingSetFromWire,
   siblingSetToWire,
-} from "../../src/core/versioning/index.ts";
+} from "../../../src/core/versioning/index.ts";
 import { anyContentSiblingSetArb, siblingSetArb, wideClockArb } from "./arbitraries.ts";
 
 const setArb = fc.oneof(siblingSetArb, anyContentSiblingSetArb);

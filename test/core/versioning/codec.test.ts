@@ -14,8 +14,8 @@ import {
   VCLOCK_ACTORS_MAX,
   VCLOCK_HEADER_MAX_BYTES,
   type VclockErrorCode,
-} from "../../src/core/versioning/index.ts";
-import type { VClock } from "../../src/core/versioning/types.ts";
+} from "../../../src/core/versioning/index.ts";
+import type { VClock } from "../../../src/core/versioning/types.ts";
 import { shuffledClock, wideClockArb } from "./arbitraries.ts";
 
 // The three headers of the original MecDB README (GET 200, GET 300 with siblings, PUT 200).

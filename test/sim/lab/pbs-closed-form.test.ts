@@ -1,9 +1,9 @@
 // The PBS closed forms (Bailis et al. §3) and the lab's statistics, without the node.
 import { describe, expect, it } from "vitest";
-import { Rng } from "../../sim/rng.ts";
-import { binomial, consistencyCurve, kStalenessConsistent, percentile, sortedCopy, staleAt, tVisibility } from "../../sim/lab/stats.ts";
-import { fitByName, mean, sample } from "../../sim/lab/fits.ts";
-import { evaluateTrial } from "../../sim/lab/wars.ts";
+import { Rng } from "../../../sim/rng.ts";
+import { binomial, consistencyCurve, kStalenessConsistent, percentile, sortedCopy, staleAt, tVisibility } from "../../../sim/lab/stats.ts";
+import { fitByName, mean, sample } from "../../../sim/lab/fits.ts";
+import { evaluateTrial } from "../../../sim/lab/wars.ts";
 
 describe("k-staleness closed form 1 - (C(N-W,R)/C(N,R))^k", () => {
   it("N=3, R=W=1: 0.556 within 2 versions, 0.704 within 3", () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { createRing, joinRing, leaveRing, partitionOf, preferenceList, ringMembers } from "../../src/core/ring/index.ts";
-import type { Ring } from "../../src/core/ring/index.ts";
-import type { NodeId } from "../../src/core/types.ts";
+import { createRing, joinRing, leaveRing, partitionOf, preferenceList, ringMembers } from "../../../src/core/ring/index.ts";
+import type { Ring } from "../../../src/core/ring/index.ts";
+import type { NodeId } from "../../../src/core/types.ts";
 
 const names = (m: number, prefix = "n"): NodeId[] => Array.from({ length: m }, (_, i) => `${prefix}${i + 1}`);
 

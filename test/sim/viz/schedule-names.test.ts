@@ -3,12 +3,12 @@
 // are errors; `mec sim` prints names, never the raw indexes.
 import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
-import { main } from "../../src/cli/main.ts";
-import { EPISODE_KINDS, type FaultSchedule } from "../../sim/faults.ts";
-import { mecdb } from "../../sim/mecdb.ts";
-import { runSimulation } from "../../sim/run.ts";
-import { drawWorld } from "../../sim/swarm.ts";
-import { describeEpisode, memberNames, nameEpisode, nameSchedule, parseNamedSchedule } from "../../sim/viz/schedule-names.ts";
+import { main } from "../../../src/cli/main.ts";
+import { EPISODE_KINDS, type FaultSchedule } from "../../../sim/faults.ts";
+import { mecdb } from "../../../sim/mecdb.ts";
+import { runSimulation } from "../../../sim/run.ts";
+import { drawWorld } from "../../../sim/swarm.ts";
+import { describeEpisode, memberNames, nameEpisode, nameSchedule, parseNamedSchedule } from "../../../sim/viz/schedule-names.ts";
 
 const episode = fc.record({
   atMs: fc.nat(8000),

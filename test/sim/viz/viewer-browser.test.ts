@@ -8,8 +8,8 @@ import { join } from "node:path";
 import { chromium, type BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
-import { replayWithStates } from "../../sim/viz/replay-states.ts";
-import { loadViewerData, startViewer } from "../../sim/viz/viewer-server.ts";
+import { replayWithStates } from "../../../sim/viz/replay-states.ts";
+import { loadViewerData, startViewer } from "../../../sim/viz/viewer-server.ts";
 import { viewerRun } from "./viewer-run.ts";
 
 // The page's globals, as the callbacks page.waitForFunction runs in the browser see them.

@@ -1,6 +1,6 @@
 // Shared fast-check generators for the versioning tests.
 import fc from "fast-check";
-import type { Actor, ClockEntry, Sibling, SiblingSet, VClock } from "../../src/core/versioning/types.ts";
+import type { Actor, ClockEntry, Sibling, SiblingSet, VClock } from "../../../src/core/versioning/types.ts";
 
 /** A few actors, so that clocks overlap often. */
 export const actorArb = fc.constantFrom("a", "b", "c", "d", "n1.0001", "n2.0001");
