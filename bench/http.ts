@@ -12,7 +12,7 @@
 //
 // For each: PUT of a fresh key with a 100-byte body, and GET of a random one of 1000
 // pre-written keys, with autocannon (programmatic) on loopback, `--duration` seconds each
-// after a 1 s warm-up. Targets (issue 4, "Speed"): b >= 60% of a, c >= 25% of a, in req/s.
+// after a 1 s warm-up. Targets: b >= 60% of a, c >= 25% of a, in req/s.
 // Every server runs in its own process and is stopped before the next scenario starts, so
 // the scenarios do not compete for the two cores; autocannon runs in this process.
 //

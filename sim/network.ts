@@ -2,7 +2,7 @@
 // per-link latency distribution (base + jitter, so messages reorder), random drop and
 // duplication, network cuts (symmetric partition, one-way, isolate-one, bridge) checked at
 // delivery time, and clogged links (messages held until the clog ends). It logs which
-// replies reached which coordinator (checker 4). It knows nothing of processes: delivery
+// replies reached which coordinator (the quorum checker). It knows nothing of processes: delivery
 // goes through a callback that may refuse (node down).
 import type { NodeId } from "../src/core/types.ts";
 import type { Rng } from "./rng.ts";

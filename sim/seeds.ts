@@ -1,5 +1,5 @@
 // Running swarm seeds: one seed end to end (draw the world and schedule, run, check, and for
-// checker 6 optionally run again and compare trace hashes), shrinking a failure's fault
+// the determinism checker optionally run again and compare trace hashes), shrinking a failure's fault
 // schedule through fast-check, and the command line that replays a seed.
 import fc from "fast-check";
 import type { BugName } from "../src/core/types.ts";
@@ -18,7 +18,7 @@ export interface SeedOptions {
   /** Replaces the schedule the seed would draw (replaying a shrunk schedule). */
   readonly schedule?: FaultSchedule;
   readonly trace?: TraceOptions;
-  /** Run the seed a second time and compare trace hashes (checker 6). */
+  /** Run the seed a second time and compare trace hashes (the determinism checker). */
   readonly determinism?: boolean;
 }
 

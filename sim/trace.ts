@@ -1,7 +1,7 @@
 // The trace: one canonical JSON line per simulator event (message sent / delivered / dropped /
 // duplicated, timer fired, storage op and completion, client invoke and completion, fault,
 // node event), each with the simulated time and the node. The trace hash (sha256 over the
-// lines) is what the determinism checker (checker 6) compares between two runs of a seed.
+// lines) is what the determinism checker compares between two runs of a seed.
 // Tracing is off unless a hash or a sink is requested, so swarm runs pay nothing for it.
 //
 // Line format: {"t": ms since the run began, "ev": kind, "node": id or null, ...fields}

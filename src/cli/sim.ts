@@ -2,7 +2,7 @@
 //   mec sim [--scenario FILE] [--seed N | --seeds COUNT] [--workers K] [--shard I/N]
 //           [--bug NAME] [--schedule JSON] [--trace FILE] [--svg FILE] [--without E | --shift E:MS] [--json] [--quiet]
 // One seed (--seed N, or a random one): prints seed= and the drawn configuration first, runs
-// it twice (checker 6 compares the trace hashes), and on a violation prints the property, the
+// it twice (the determinism checker compares the trace hashes), and on a violation prints the property, the
 // shrunk fault schedule and the command that replays it. Many seeds (--seeds COUNT: seeds
 // 1..COUNT, or N..N+COUNT-1 with --seed N) run on worker threads; --shard I/N (1 <= I <= N)
 // keeps the seeds whose position modulo N is I-1, so N machines cover the range disjointly.

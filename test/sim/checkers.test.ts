@@ -113,7 +113,7 @@ function record(parts: {
 
 const everywhere = (objs: Record<string, SiblingSet>): Record<NodeId, Record<string, SiblingSet>> => ({ n1: objs, n2: objs, n3: objs });
 
-describe("checker 1: lost acknowledged writes", () => {
+describe("lost acknowledged writes", () => {
   it("passes when the acked value survives, or a later write sent with a context that had shown it replaced it", () => {
     fresh();
     const a = put("k", "a", "ok", { actor: "x", counter: 1 });
@@ -186,7 +186,7 @@ describe("checker 1: lost acknowledged writes", () => {
   });
 });
 
-describe("checker 2: the final sibling set", () => {
+describe("the final sibling set", () => {
   it("passes concurrent siblings and an unknown-outcome value", () => {
     fresh();
     put("k", "a", "ok", { actor: "x", counter: 1 });
@@ -232,7 +232,7 @@ describe("checker 2: the final sibling set", () => {
   });
 });
 
-describe("checker 3: every dot issued once", () => {
+describe("every dot issued once", () => {
   it("passes distinct dots, catches a re-issued one", () => {
     const m = (node: string, counter: number, actor = "n1.1"): MintedDot => ({ node, atMs: 0, key: "k", actor, counter });
     expect(checkUniqueDots(record({ minted: [m("n1", 1), m("n1", 2), m("n2", 1, "n2.1")] }))).toEqual([]);
@@ -254,7 +254,7 @@ describe("checker 3: every dot issued once", () => {
   });
 });
 
-describe("checker 4: quorum membership", () => {
+describe("quorum membership", () => {
   const q = (replicas: string[], needed = 2, op: QuorumRecord["op"] = "put"): QuorumRecord => ({ node: "n1", atMs: 5, op, reqId: "n1/a/1", key: "k", needed, replicas });
   /** One client put of key k in flight at 0..5 ms, asking for w (or the default). */
   const inFlight = (w?: number): void => {
@@ -294,7 +294,7 @@ describe("checker 4: quorum membership", () => {
   });
 });
 
-describe("checker 5: convergence", () => {
+describe("convergence", () => {
   it("passes equal sets and absent-vs-tombstone, catches divergence", () => {
     const s1 = set([["x", 1]], sib("x", 1, "a"));
     expect(checkConvergence(record({ final: everywhere({ k: s1 }) }))).toEqual([]);
@@ -312,7 +312,7 @@ describe("checker 5: convergence", () => {
   });
 });
 
-describe("checker 7: reads see earlier acknowledged writes", () => {
+describe("reads see earlier acknowledged writes", () => {
   /** An acknowledged put by replicas, then a get through replicas that showed `shown`. */
   const scene = (opts: { putReplicas: NodeId[]; getReplicas: NodeId[]; shown: string[]; r?: number; w?: number }): void => {
     fresh();
@@ -352,7 +352,7 @@ describe("checker 7: reads see earlier acknowledged writes", () => {
   });
 });
 
-describe("checker 8: hints drain", () => {
+describe("hints drain", () => {
   it("passes no hints, or a hint for a node that is down; catches a hint left for a node that is up", () => {
     expect(checkHintsDrained(record({ hints: { n1: [] } }))).toEqual([]);
     expect(checkHintsDrained(record({ hints: { n1: [{ target: "n3", key: "k" }] }, up: ["n1", "n2"] }))).toEqual([]);
@@ -362,7 +362,7 @@ describe("checker 8: hints drain", () => {
   });
 });
 
-describe("checker 6: determinism", () => {
+describe("determinism", () => {
   it("equal hashes pass, different hashes are a violation", () => {
     expect(checkDeterminism(1, "ab", "ab")).toEqual([]);
     expect(checkDeterminism(1, "ab", "cd")[0]?.property).toBe("determinism");

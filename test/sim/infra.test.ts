@@ -88,7 +88,7 @@ describe("fault schedules", () => {
   });
 });
 
-describe("determinism (checker 6) on the stand-in node", () => {
+describe("determinism on the stand-in node", () => {
   const spec = (seed: number) => {
     const w = drawWorld(seed);
     return { w, spec: { ...w.spec, cluster: { ...w.spec.cluster, n: w.spec.cluster.size, r: 1, w: 1 } } };

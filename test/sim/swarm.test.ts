@@ -1,5 +1,5 @@
 // The default swarm against MecDB's node: 80 seeds on worker threads with no violation, each
-// run twice with trace hashing (checker 6 on every seed), and checker 6's own test (same seed
+// run twice with trace hashing (the determinism checker on every seed), and the determinism checker's own test (same seed
 // -> byte-identical trace; different seeds -> different traces).
 import { describe, expect, it } from "vitest";
 import { mecdb } from "../../sim/mecdb.ts";
@@ -18,7 +18,7 @@ describe("swarm", () => {
     expect(results.filter((r) => r.schedule.episodes.length > 0).length).toBeGreaterThan(60);
   }, 300_000);
 
-  it("checker 6: the same seed twice gives byte-identical traces, other seeds other traces", () => {
+  it("determinism: the same seed twice gives byte-identical traces, other seeds other traces", () => {
     const hashes = new Map<number, string>();
     for (const seed of [1, 2, 3, 4]) {
       const o = runSeed(mecdb, seed, { determinism: true });
