@@ -47,7 +47,7 @@ export const MUTANTS: readonly Mutant[] = [
     file: DVV,
     search: "const kept = set.siblings.filter((s) => !covers(context, s.dot));",
     replace: "const kept = set.siblings.filter((s) => !covers(context, s.dot) && s.dot.actor !== actor);",
-    tests: ["test/versioning/dvvset.test.ts", "test/core/node.test.ts", "test/http/server.test.ts"],
+    tests: ["test/core/versioning/dvvset.test.ts", "test/core/node.test.ts", "test/adapters/http/server.test.ts"],
   },
   {
     id: "dvv-counter-from-context",
@@ -56,7 +56,7 @@ export const MUTANTS: readonly Mutant[] = [
     file: DVV,
     search: "const counter = Math.max(counterOf(set.clock, actor), counterOf(context, actor)) + 1;",
     replace: "const counter = counterOf(context, actor) + 1;",
-    tests: ["test/versioning/dvvset.test.ts"],
+    tests: ["test/core/versioning/dvvset.test.ts"],
   },
   {
     id: "dvv-clock-ignores-context",
@@ -65,7 +65,7 @@ export const MUTANTS: readonly Mutant[] = [
     file: DVV,
     search: "const clock = setEntry(merge(set.clock, context), actor,",
     replace: "const clock = setEntry(set.clock, actor,",
-    tests: ["test/versioning/dvvset.test.ts"],
+    tests: ["test/core/versioning/dvvset.test.ts"],
   },
   {
     id: "dvv-sync-resurrects",
@@ -74,7 +74,7 @@ export const MUTANTS: readonly Mutant[] = [
     file: DVV,
     search: "    } else if (!covers(b.clock, s.dot)) {\n      out.set(key, s); // b never saw it",
     replace: "    } else {\n      out.set(key, s); // b never saw it",
-    tests: ["test/versioning/dvvset.test.ts"],
+    tests: ["test/core/versioning/dvvset.test.ts"],
   },
   // ---- quorum counting ----
   {
@@ -84,7 +84,7 @@ export const MUTANTS: readonly Mutant[] = [
     file: QUORUM,
     search: "return this.counted >= this.needed;",
     replace: "return this.counted >= this.needed - 1;",
-    tests: ["test/core/quorum.test.ts"],
+    tests: ["test/core/coordinator/quorum.test.ts"],
   },
   {
     id: "quorum-counts-strangers",
@@ -93,7 +93,7 @@ export const MUTANTS: readonly Mutant[] = [
     file: QUORUM,
     search: '    if (!this.targets.includes(from)) return "stranger"; // a stale or misrouted reply\n',
     replace: "",
-    tests: ["test/core/quorum.test.ts"],
+    tests: ["test/core/coordinator/quorum.test.ts"],
   },
   {
     id: "sloppy-no-hint",
@@ -102,7 +102,7 @@ export const MUTANTS: readonly Mutant[] = [
     file: QUORUM,
     search: "targets.push({ node: f, hint: skipped.shift() ?? null });",
     replace: "targets.push({ node: f, hint: null });",
-    tests: ["test/core/quorum.test.ts"],
+    tests: ["test/core/coordinator/quorum.test.ts"],
   },
   // ---- read repair ----
   {
@@ -112,7 +112,7 @@ export const MUTANTS: readonly Mutant[] = [
     file: QUORUM,
     search: "replies.filter(([, s]) => s === null || !setsEqual(s, merged))",
     replace: "replies.filter(([, s]) => s !== null && !setsEqual(s, merged))",
-    tests: ["test/core/quorum.test.ts"],
+    tests: ["test/core/coordinator/quorum.test.ts"],
   },
   {
     id: "rr-drops-hint",
@@ -222,7 +222,7 @@ export const MUTANTS: readonly Mutant[] = [
     file: QUORUM,
     search: "if (!replies.has(p)) return null; // a primary did not answer",
     replace: "if (!replies.has(p)) continue; // a primary did not answer",
-    tests: ["test/core/quorum.test.ts"],
+    tests: ["test/core/coordinator/quorum.test.ts"],
   },
   {
     id: "reap-forgets-clock",
@@ -257,7 +257,7 @@ export const MUTANTS: readonly Mutant[] = [
     file: "src/core/ring/ring.ts",
     search: "    if (!seen.has(owner)) {\n      seen.add(owner);\n      walk.push(owner);\n    }",
     replace: "    if (!seen.has(owner) || walk.length < n) {\n      seen.add(owner);\n      walk.push(owner);\n    }",
-    tests: ["test/ring/ring.test.ts"],
+    tests: ["test/core/ring/ring.test.ts"],
   },
   {
     id: "ring-pref-shifted",
@@ -266,7 +266,7 @@ export const MUTANTS: readonly Mutant[] = [
     file: "src/core/ring/ring.ts",
     search: "const owner = ring.owners[(partition + i) % P]!;",
     replace: "const owner = ring.owners[(partition + i + 1) % P]!;",
-    tests: ["test/ring/ring.test.ts"],
+    tests: ["test/core/ring/ring.test.ts"],
   },
   // ---- request ids ----
   {
@@ -302,7 +302,7 @@ export const MUTANTS: readonly Mutant[] = [
     file: "src/core/replica/ae-exchange.ts",
     search: "const j = this.ctx.rng.nextInt(i + 1);",
     replace: "const j = Math.floor(globalThis.Math.random() * (i + 1));",
-    tests: ["test/determinism-guard.test.ts"],
+    tests: ["test/core/determinism-guard.test.ts"],
   },
   {
     id: "det-destructured-random",
@@ -311,7 +311,7 @@ export const MUTANTS: readonly Mutant[] = [
     file: "src/core/replica/ae-exchange.ts",
     search: "const j = this.ctx.rng.nextInt(i + 1);",
     replace: "const { random } = Math;\n        const j = Math.floor(random() * (i + 1));",
-    tests: ["test/determinism-guard.test.ts"],
+    tests: ["test/core/determinism-guard.test.ts"],
   },
   {
     id: "det-computed-date",
@@ -320,7 +320,7 @@ export const MUTANTS: readonly Mutant[] = [
     file: REPLICA,
     search: "timestamp: nanosFromMillis(Math.max(0, this.ctx.now())) };",
     replace: "timestamp: nanosFromMillis(Math.max(0, (globalThis[\"Date\"] as DateConstructor).now())) };",
-    tests: ["test/determinism-guard.test.ts"],
+    tests: ["test/core/determinism-guard.test.ts"],
   },
   {
     id: "det-reflect-process",
@@ -330,7 +330,7 @@ export const MUTANTS: readonly Mutant[] = [
     search: "return this.ctx.config.mode === \"client-vclock\" && spec.clientId !== null",
     replace:
       "const env = (Reflect.get(globalThis, \"process\") as { env: Record<string, string | undefined> }).env;\n    if (env[\"MEC_FORCE_ACTOR\"] !== undefined) return env[\"MEC_FORCE_ACTOR\"];\n    return this.ctx.config.mode === \"client-vclock\" && spec.clientId !== null",
-    tests: ["test/determinism-guard.test.ts"],
+    tests: ["test/core/determinism-guard.test.ts"],
   },
   // ---- the oracle and the tests' own helpers (not core bugs: judged by their tests) ----
   {
@@ -360,7 +360,7 @@ export const MUTANTS: readonly Mutant[] = [
     file: "src/core/versioning/vclock.ts",
     search: "    if (counterOf(a, actor) < entry.counter) return false;",
     replace: "    if (counterOf(a, actor) < entry.counter && (a.get(actor)?.timestamp ?? 0n) <= entry.timestamp) return false;",
-    tests: ["test/versioning/vclock.test.ts"],
+    tests: ["test/core/versioning/vclock.test.ts"],
   },
   {
     id: "codec-header-key-order",
@@ -369,7 +369,7 @@ export const MUTANTS: readonly Mutant[] = [
     file: "src/core/versioning/codec.ts",
     search: '    writeStr(w, "Counter");\n    writeUintSmallest(w, entry.counter);\n    writeStr(w, "Timestamp");\n    w.byte(0xcf);\n    w.uint64(entry.timestamp);',
     replace: '    writeStr(w, "Timestamp");\n    w.byte(0xcf);\n    w.uint64(entry.timestamp);\n    writeStr(w, "Counter");\n    writeUintSmallest(w, entry.counter);',
-    tests: ["test/http/server.test.ts"],
+    tests: ["test/adapters/http/server.test.ts"],
     swarm: false,
   },
   {
