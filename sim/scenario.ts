@@ -65,13 +65,43 @@ const FAULT = ["at_ms", "action", "node", "peer", "groups", "duration_ms"];
 const EXPECT = ["siblings", "event", "violations", "acked_writes", "min", "coordinators", "from_ms", "to_ms"];
 const EVENTS = ["ready", "dot-minted", "quorum", "read-repair", "hint-stored", "handoff", "anti-entropy", "suspect", "unsuspect", "reap", "siblings"];
 
+/** Checks that a value names one of the scenario's nodes (n1..nN). */
+type NodeNameReader = (rd: TableReader, k: string, v: unknown) => NodeId;
+
+/** Parses and strictly validates a scenario file's text: read each table, then assemble. */
 export function parseScenario(text: string, file: string): Scenario {
   const top = new TableReader(file, "", parseToml(text, file, scenarioError), TOP, scenarioError);
   const name = top.str("name", undefined);
   if (!/^[a-z0-9_]+$/.test(name)) top.fail("name", `expected a lower_snake_case name, got ${showValue(name)}`);
   const seed = top.int("seed", 1, 0, 0xffffffff);
+  const { cluster, nodeName } = readCluster(top.sub("cluster", CLUSTER));
+  const timings = readTimings(top.sub("timings", TIMINGS));
+  const net = readNetwork(top.sub("network", NETWORK));
+  const { workload, coordinators } = readWorkload(top.sub("workload", WORKLOAD), nodeName);
+  const ph = top.sub("phases", PHASES);
+  const spec: RunSpec = {
+    cluster: { seed, ...cluster, timings, latency: net.latency, storage: net.storage },
+    workload,
+    warmupMs: ph.int("warmup_ms", 300, 0),
+    faultPhaseMs: ph.int("fault_ms", 5000, 0),
+    healPhaseMs: ph.int("heal_ms", 3000, 0),
+    quietMs: ph.int("quiet_ms", 12000, 0),
+    wipesMax: Number.MAX_SAFE_INTEGER,
+  };
+  return {
+    name,
+    description: top.str("description", ""),
+    seed,
+    spec,
+    coordinators,
+    actions: top.tables("fault", FAULT).map((f) => readFault(f, nodeName)),
+    expectations: top.tables("expect", EXPECT).map((e) => readExpectation(e, nodeName)),
+    rates: net.rates,
+  };
+}
 
-  const c = top.sub("cluster", CLUSTER);
+/** [cluster]: size, N/R/W (defaults: N = min(3, size), R = W = a majority of N), mode, partitions, bugs. */
+function readCluster(c: TableReader): { cluster: Omit<RunSpec["cluster"], "seed" | "timings" | "latency" | "storage">; nodeName: NodeNameReader } {
   const size = c.int("nodes", undefined, 1, 16);
   const n = c.int("n", Math.min(3, size), 1, size);
   const r = c.int("r", Math.floor(n / 2) + 1, 1, n);
@@ -83,29 +113,39 @@ export function parseScenario(text: string, file: string): Scenario {
     return b as BugName;
   });
   const members = Array.from({ length: size }, (_, i) => `n${i + 1}`);
-  const nodeName = (rd: TableReader, k: string, v: unknown): NodeId => {
-    if (typeof v !== "string" || !members.includes(v)) rd.fail(k, `expected a node name (${members.join(", ")}), got ${showValue(v)}`);
+  const nodeName: NodeNameReader = (rd, k, v) => {
+    if (typeof v !== "string" || !members.includes(v)) return rd.fail(k, `expected a node name (${members.join(", ")}), got ${showValue(v)}`);
     return v;
   };
+  return { cluster: { size, n, r, w, mode, partitionCount, bugs }, nodeName };
+}
 
-  const t = top.sub("timings", TIMINGS);
-  const reapDelay = t.int("reap_delay_ms", 2000, 0);
-  const timings = {
+function readTimings(t: TableReader): RunSpec["cluster"]["timings"] {
+  const reapDelayMs = t.int("reap_delay_ms", 2000, 0);
+  return {
     requestTimeoutMs: t.int("request_timeout_ms", 1000, 1),
     heartbeatIntervalMs: t.int("heartbeat_interval_ms", 250, 1),
     suspectAfterMs: t.int("suspect_after_ms", 1000, 1),
     handoffIntervalMs: t.int("handoff_interval_ms", 500, 1),
     antiEntropyIntervalMs: t.int("anti_entropy_interval_ms", 1000, 0),
-    reapDelayMs: reapDelay,
+    reapDelayMs,
   };
+}
 
-  const net = top.sub("network", NETWORK);
+/** [network]: message latency, storage write latency, and loss/duplication rates through the fault phase. */
+function readNetwork(net: TableReader): { latency: RunSpec["cluster"]["latency"]; storage: RunSpec["cluster"]["storage"]; rates: Scenario["rates"] } {
   const latencyMin = net.num("latency_min_ms", 1, 0, 60_000);
   const latencyMax = net.num("latency_max_ms", 5, latencyMin, 60_000);
-  const dropRate = net.num("drop_rate", 0, 0, 1);
-  const dupRate = net.num("dup_rate", 0, 0, 1);
+  const rates = { dropRate: net.num("drop_rate", 0, 0, 1), dupRate: net.num("dup_rate", 0, 0, 1) };
+  return {
+    latency: { baseMinMs: latencyMin, baseMaxMs: latencyMax, jitterMs: net.num("jitter_ms", 2, 0, 60_000), spikeRate: 0, spikeMs: 0 },
+    storage: { readMinMs: 0.1, readMaxMs: 1, writeMinMs: 0.5, writeMaxMs: net.num("storage_write_max_ms", 5, 0.5, 60_000) },
+    rates,
+  };
+}
 
-  const wl = top.sub("workload", WORKLOAD);
+/** [workload]: clients, keys (a count or a list of names), the op mix, think times, which nodes clients talk to. */
+function readWorkload(wl: TableReader, nodeName: NodeNameReader): { workload: RunSpec["workload"]; coordinators: NodeId[] | null } {
   const keysRaw = wl.table["keys"];
   let keys: string[];
   if (keysRaw === undefined) keys = ["k0"];
@@ -120,84 +160,53 @@ export function parseScenario(text: string, file: string): Scenario {
   const mixR = wl.sub("mix", MIX);
   const mix: OpMix = { blind: mixR.num("blind", 1, 0, 1000), rmw: mixR.num("rmw", 1, 0, 1000), delete: mixR.num("delete", 0, 0, 1000), read: mixR.num("read", 1, 0, 1000) };
   if (mix.blind + mix.rmw + mix.delete + mix.read <= 0) wl.fail("mix", "expected a positive total weight, got 0");
-  const coordinatorsList = wl.list("coordinators").map((v, i) => nodeName(wl, `coordinators[${i}]`, v));
+  const coordinators = wl.list("coordinators").map((v, i) => nodeName(wl, `coordinators[${i}]`, v));
   const thinkMin = wl.num("think_min_ms", 5, 0, 60_000);
-
-  const ph = top.sub("phases", PHASES);
-  const spec: RunSpec = {
-    cluster: {
-      seed,
-      size,
-      n,
-      r,
-      w,
-      mode,
-      partitionCount,
-      bugs,
-      timings,
-      latency: { baseMinMs: latencyMin, baseMaxMs: latencyMax, jitterMs: net.num("jitter_ms", 2, 0, 60_000), spikeRate: 0, spikeMs: 0 },
-      storage: { readMinMs: 0.1, readMaxMs: 1, writeMinMs: 0.5, writeMaxMs: net.num("storage_write_max_ms", 5, 0.5, 60_000) },
-    },
-    workload: {
-      clients: wl.int("clients", 2, 1, 100),
-      keys,
-      thinkMinMs: thinkMin,
-      thinkMaxMs: wl.num("think_max_ms", 50, thinkMin, 60_000),
-      mix,
-      clientTimeoutMs: wl.int("client_timeout_ms", 4000, 1),
-      opsMax: wl.int("ops", 1_000_000, 1),
-    },
-    warmupMs: ph.int("warmup_ms", 300, 0),
-    faultPhaseMs: ph.int("fault_ms", 5000, 0),
-    healPhaseMs: ph.int("heal_ms", 3000, 0),
-    quietMs: ph.int("quiet_ms", 12000, 0),
-    wipesMax: Number.MAX_SAFE_INTEGER,
+  const workload = {
+    clients: wl.int("clients", 2, 1, 100),
+    keys,
+    thinkMinMs: thinkMin,
+    thinkMaxMs: wl.num("think_max_ms", 50, thinkMin, 60_000),
+    mix,
+    clientTimeoutMs: wl.int("client_timeout_ms", 4000, 1),
+    opsMax: wl.int("ops", 1_000_000, 1),
   };
+  return { workload, coordinators: coordinators.length > 0 ? coordinators : null };
+}
 
-  const actions = top.tables("fault", FAULT).map((f): ScenarioAction => {
-    const action = f.oneOf<ActionKind>("action", ACTIONS, undefined);
-    const needsNode = !["partition", "heal"].includes(action);
-    const node = f.has("node") ? nodeName(f, "node", f.table["node"]) : null;
-    if (needsNode && node === null) f.fail("node", `required for action ${action} but missing (a node name)`);
-    const peer = f.has("peer") ? nodeName(f, "peer", f.table["peer"]) : null;
-    if ((action === "one-way" || action === "clog") && peer === null) f.fail("peer", `required for action ${action} but missing (a node name)`);
-    let groups: NodeId[][] | null = null;
-    if (f.has("groups")) {
-      groups = f.list("groups").map((g, i) => {
-        if (!Array.isArray(g)) return f.fail(`groups[${i}]`, `expected an array of node names, got ${showValue(g)}`);
-        return g.map((v: unknown, j: number) => nodeName(f, `groups[${i}][${j}]`, v));
-      });
-    }
-    if ((action === "partition" || action === "bridge") && (groups === null || groups.length < 2)) f.fail("groups", `expected at least two groups for action ${action}, got ${groups?.length ?? 0}`);
-    const durationMs = f.has("duration_ms") ? f.int("duration_ms", 0, 1) : null;
-    if (action === "clog" && durationMs === null) f.fail("duration_ms", "required for action clog but missing (an integer >= 1)");
-    return { atMs: f.int("at_ms", undefined, 0), action, node, peer, groups, durationMs };
-  });
+/** One [[fault]]: an action at a time after the clients start, with the node, peer or groups it needs. */
+function readFault(f: TableReader, nodeName: NodeNameReader): ScenarioAction {
+  const action = f.oneOf<ActionKind>("action", ACTIONS, undefined);
+  const needsNode = !["partition", "heal"].includes(action);
+  const node = f.has("node") ? nodeName(f, "node", f.table["node"]) : null;
+  if (needsNode && node === null) f.fail("node", `required for action ${action} but missing (a node name)`);
+  const peer = f.has("peer") ? nodeName(f, "peer", f.table["peer"]) : null;
+  if ((action === "one-way" || action === "clog") && peer === null) f.fail("peer", `required for action ${action} but missing (a node name)`);
+  let groups: NodeId[][] | null = null;
+  if (f.has("groups")) {
+    groups = f.list("groups").map((g, i) => {
+      if (!Array.isArray(g)) return f.fail(`groups[${i}]`, `expected an array of node names, got ${showValue(g)}`);
+      return g.map((v: unknown, j: number) => nodeName(f, `groups[${i}][${j}]`, v));
+    });
+  }
+  if ((action === "partition" || action === "bridge") && (groups === null || groups.length < 2)) f.fail("groups", `expected at least two groups for action ${action}, got ${groups?.length ?? 0}`);
+  const durationMs = f.has("duration_ms") ? f.int("duration_ms", 0, 1) : null;
+  if (action === "clog" && durationMs === null) f.fail("duration_ms", "required for action clog but missing (an integer >= 1)");
+  return { atMs: f.int("at_ms", undefined, 0), action, node, peer, groups, durationMs };
+}
 
-  const expectations = top.tables("expect", EXPECT).map((e): Expectation => {
-    const kinds = ["siblings", "event", "violations", "acked_writes"].filter((k) => e.has(k));
-    if (kinds.length !== 1) e.fail(kinds[1] ?? "siblings", `expected exactly one of siblings, event, violations, acked_writes, got ${kinds.length === 0 ? "none" : kinds.join(" and ")}`);
-    const min = e.int("min", 1, 0);
-    const kind = kinds[0]!;
-    if (kind === "siblings") return { kind: "siblings", key: e.str("siblings", undefined), min };
-    if (kind === "event") return { kind: "event", event: e.oneOf("event", EVENTS, undefined), min };
-    if (kind === "violations") return { kind: "violations", property: e.oneOf<Property>("violations", PROPERTIES, undefined), min };
-    if (!e.bool("acked_writes", true)) e.fail("acked_writes", "expected true, got false");
-    const coords = e.list("coordinators").map((v, i) => nodeName(e, `coordinators[${i}]`, v));
-    return { kind: "acked-writes", min, coordinators: coords.length > 0 ? coords : null, fromMs: e.int("from_ms", 0, 0), toMs: e.int("to_ms", Number.MAX_SAFE_INTEGER, 0) };
-  });
-
-  const scenario: Scenario = {
-    name,
-    description: top.str("description", ""),
-    seed,
-    spec,
-    coordinators: coordinatorsList.length > 0 ? coordinatorsList : null,
-    actions,
-    expectations,
-    rates: { dropRate, dupRate },
-  };
-  return scenario;
+/** One [[expect]]: exactly one of siblings, event, violations, acked_writes, with its minimum. */
+function readExpectation(e: TableReader, nodeName: NodeNameReader): Expectation {
+  const kinds = ["siblings", "event", "violations", "acked_writes"].filter((k) => e.has(k));
+  if (kinds.length !== 1) e.fail(kinds[1] ?? "siblings", `expected exactly one of siblings, event, violations, acked_writes, got ${kinds.length === 0 ? "none" : kinds.join(" and ")}`);
+  const min = e.int("min", 1, 0);
+  const kind = kinds[0]!;
+  if (kind === "siblings") return { kind: "siblings", key: e.str("siblings", undefined), min };
+  if (kind === "event") return { kind: "event", event: e.oneOf("event", EVENTS, undefined), min };
+  if (kind === "violations") return { kind: "violations", property: e.oneOf<Property>("violations", PROPERTIES, undefined), min };
+  if (!e.bool("acked_writes", true)) e.fail("acked_writes", "expected true, got false");
+  const coords = e.list("coordinators").map((v, i) => nodeName(e, `coordinators[${i}]`, v));
+  return { kind: "acked-writes", min, coordinators: coords.length > 0 ? coords : null, fromMs: e.int("from_ms", 0, 0), toMs: e.int("to_ms", Number.MAX_SAFE_INTEGER, 0) };
 }
 
 export function loadScenarioFile(path: string): Scenario {
