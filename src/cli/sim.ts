@@ -113,7 +113,30 @@ export function registerSim(program: Command, outcome: CommandOutcome): void {
     });
 }
 
+/** The options of a swarm run, checked. */
+interface SimArgs {
+  readonly bugs: BugName[];
+  readonly json: boolean;
+  readonly seedArg: number | undefined;
+  readonly count: number | undefined;
+  readonly workers: number;
+  readonly shard: { index: number; of: number } | null;
+  readonly shrinkRuns: number;
+  /** Prints a line of the text report (nothing with --json). */
+  readonly out: (line: string) => void;
+}
+
+/** `mec sim`: parse the options, then run a scenario, one seed, or many seeds. */
 async function runSimCommand(opts: SimOptions): Promise<number> {
+  const args = parseSimArgs(opts);
+  if (opts.scenario !== undefined) {
+    if (args.count !== undefined || args.shard !== null) throw new UsageError("--scenario runs one seeded scenario: --seeds and --shard do not apply");
+    return runScenarioCommand(opts.scenario, args.seedArg, args.bugs, opts.trace, args.json, opts.svg);
+  }
+  return args.count === undefined ? runOneSeedCommand(opts, args) : runManySeedsCommand(opts, args, args.count);
+}
+
+function parseSimArgs(opts: SimOptions): SimArgs {
   const bugs = parseBugs(opts.bug);
   const json = opts.json === true;
   const out = (line: string): void => {
@@ -132,83 +155,87 @@ async function runSimCommand(opts: SimOptions): Promise<number> {
     shard = { index, of };
   }
   const shrinkRuns = parseIntArg("--shrink-runs", String(opts.shrinkRuns ?? SHRINK_RUNS), 0);
-  const { parseNamedSchedule, memberNames, nameSchedule, describeEpisode } = await import("../../sim/viz/schedule-names.ts");
   if (opts.schedule !== undefined && count !== undefined) throw new UsageError("--schedule replays one seed: use it with --seed, not --seeds");
   if ((opts.without !== undefined || opts.shift !== undefined) && (count !== undefined || opts.scenario !== undefined)) throw new UsageError("--without / --shift re-run one seed: use them with --seed");
   if (opts.without !== undefined && opts.shift !== undefined) throw new UsageError("--without and --shift each change one episode: give one of them");
   if (opts.svg !== undefined && count !== undefined) throw new UsageError("--svg draws one run: use it with --seed, not --seeds");
+  return { bugs, json, seedArg, count, workers, shard, shrinkRuns, out };
+}
 
-  if (opts.scenario !== undefined) {
-    if (count !== undefined || shard !== null) throw new UsageError("--scenario runs one seeded scenario: --seeds and --shard do not apply");
-    return runScenarioCommand(opts.scenario, seedArg, bugs, opts.trace, json, opts.svg);
-  }
-
+/** One seed (--seed N, or a random one): run it twice, print the run, shrink a failure. */
+async function runOneSeedCommand(opts: SimOptions, args: SimArgs): Promise<number> {
+  const { bugs, json, seedArg, shrinkRuns, out } = args;
+  const { parseNamedSchedule, memberNames, nameSchedule, describeEpisode } = await import("../../sim/viz/schedule-names.ts");
   const { mecdb } = await import("../../sim/mecdb.ts");
   const { runSeed, shrinkSchedule, replayCommand } = await import("../../sim/seeds.ts");
   const { drawWorld, describeWorld } = await import("../../sim/swarm.ts");
   const started = performance.now();
-
-  if (count === undefined) {
-    // One seed.
-    const seed = seedArg ?? (Math.floor(Math.random() * 0xffffffff) >>> 0);
-    const world = drawWorld(seed, { bugs });
-    const members = memberNames(world.spec.cluster.size);
-    let schedule: import("../../sim/faults.ts").FaultSchedule | undefined;
-    if (opts.schedule !== undefined) {
-      const parsed = parseNamedSchedule(opts.schedule, members);
-      if (typeof parsed === "string") throw new UsageError(parsed);
-      schedule = parsed;
-    }
-    out(`seed=${seed}`);
-    out(`config: ${describeWorld(world)}`);
-    if (opts.without !== undefined || opts.shift !== undefined) return runCounterfactualCommand(opts, world, schedule, json);
-    const { stream, sink } = openTrace(opts.trace);
-    const svgLines: string[] | null = opts.svg !== undefined ? [] : null;
-    const traceSink = sink || svgLines ? (line: string) => (sink?.(line), svgLines?.push(line)) : undefined;
-    const header = { source: { kind: "seed", seed, bugs } };
-    const result = runSeed(mecdb, seed, { bugs, determinism: true, ...(schedule ? { schedule } : {}), trace: traceSink ? { sink: traceSink, header } : { header } });
-    await closeTrace(stream);
-    if (opts.svg !== undefined && svgLines !== null) await writeSvg(opts.svg, svgLines);
-    out(`schedule: ${JSON.stringify(nameSchedule(members, result.schedule))}`);
-    result.schedule.episodes.forEach((e, i) => out(`  ${describeEpisode(members, e, i)}`));
-    const s = result.stats;
-    out(
-      `ran: ${s.ops} client ops (${s.ok} ok, ${s.failed} failed, ${s.unknown} unknown), ${s.messages} messages (${s.dropped} dropped, ${s.duplicated} duplicated), ${s.wipes} wipes`,
-    );
-    out(`node events: ${Object.entries(s.nodeEvents).map(([k, v]) => `${k}=${v}`).join(" ")}`);
-    const failures: Failure[] = [];
-    if (result.violations.length > 0) {
-      const first = result.violations[0]!;
-      const failure: Failure = { seed, property: first.property, detail: first.detail, replay: replayCommand(seed, bugs, schedule, members) };
-      for (const v of result.violations) out(`VIOLATION ${v.property}: ${v.detail}`);
-      if (opts.shrink !== false && first.property !== "determinism") {
-        out(`shrinking the fault schedule (${result.schedule.episodes.length} episodes, up to ${shrinkRuns} runs)...`);
-        const shrunk = shrinkSchedule(mecdb, world, result.schedule, first.property, shrinkRuns);
-        if (shrunk !== null) {
-          failure.schedule = nameSchedule(members, shrunk.schedule);
-          failure.shrunkReplay = replayCommand(seed, bugs, shrunk.schedule, members);
-          out(`shrunk schedule (${shrunk.runs} runs${shrunk.interrupted ? ", stopped at the step budget" : ""}): ${JSON.stringify(failure.schedule)}`);
-          shrunk.schedule.episodes.forEach((e, i) => out(`  ${describeEpisode(members, e, i)}`));
-          out(`  still fails: ${shrunk.violation.property}: ${shrunk.violation.detail}`);
-          out(`replay the shrunk schedule: ${failure.shrunkReplay}`);
-        }
-      }
-      out(`replay: ${failure.replay}`);
-      failures.push(failure);
-    } else {
-      out(`ok: no violation; trace ${result.traceHash.slice(0, 16)} (same on a second run)`);
-    }
-    const wallMs = performance.now() - started;
-    out(`${result.events} events, ${(result.simulatedMs / 1000).toFixed(1)} s simulated in ${(wallMs / 1000).toFixed(2)} s`);
-    if (json) {
-      process.stdout.write(
-        JSON.stringify({ seeds: 1, failures, events: result.events, simulatedMs: result.simulatedMs, wallMs: Math.round(wallMs), traceHash: result.traceHash }) + "\n",
-      );
-    }
-    return failures.length > 0 ? 1 : 0;
+  const seed = seedArg ?? (Math.floor(Math.random() * 0xffffffff) >>> 0);
+  const world = drawWorld(seed, { bugs });
+  const members = memberNames(world.spec.cluster.size);
+  let schedule: import("../../sim/faults.ts").FaultSchedule | undefined;
+  if (opts.schedule !== undefined) {
+    const parsed = parseNamedSchedule(opts.schedule, members);
+    if (typeof parsed === "string") throw new UsageError(parsed);
+    schedule = parsed;
   }
+  out(`seed=${seed}`);
+  out(`config: ${describeWorld(world)}`);
+  if (opts.without !== undefined || opts.shift !== undefined) return runCounterfactualCommand(opts, world, schedule, json);
+  const { stream, sink } = openTrace(opts.trace);
+  const svgLines: string[] | null = opts.svg !== undefined ? [] : null;
+  const traceSink = sink || svgLines ? (line: string) => (sink?.(line), svgLines?.push(line)) : undefined;
+  const header = { source: { kind: "seed", seed, bugs } };
+  const result = runSeed(mecdb, seed, { bugs, determinism: true, ...(schedule ? { schedule } : {}), trace: traceSink ? { sink: traceSink, header } : { header } });
+  await closeTrace(stream);
+  if (opts.svg !== undefined && svgLines !== null) await writeSvg(opts.svg, svgLines);
+  out(`schedule: ${JSON.stringify(nameSchedule(members, result.schedule))}`);
+  result.schedule.episodes.forEach((e, i) => out(`  ${describeEpisode(members, e, i)}`));
+  const s = result.stats;
+  out(
+    `ran: ${s.ops} client ops (${s.ok} ok, ${s.failed} failed, ${s.unknown} unknown), ${s.messages} messages (${s.dropped} dropped, ${s.duplicated} duplicated), ${s.wipes} wipes`,
+  );
+  out(`node events: ${Object.entries(s.nodeEvents).map(([k, v]) => `${k}=${v}`).join(" ")}`);
+  const failures: Failure[] = [];
+  if (result.violations.length > 0) {
+    const first = result.violations[0]!;
+    const failure: Failure = { seed, property: first.property, detail: first.detail, replay: replayCommand(seed, bugs, schedule, members) };
+    for (const v of result.violations) out(`VIOLATION ${v.property}: ${v.detail}`);
+    if (opts.shrink !== false && first.property !== "determinism") {
+      out(`shrinking the fault schedule (${result.schedule.episodes.length} episodes, up to ${shrinkRuns} runs)...`);
+      const shrunk = shrinkSchedule(mecdb, world, result.schedule, first.property, shrinkRuns);
+      if (shrunk !== null) {
+        failure.schedule = nameSchedule(members, shrunk.schedule);
+        failure.shrunkReplay = replayCommand(seed, bugs, shrunk.schedule, members);
+        out(`shrunk schedule (${shrunk.runs} runs${shrunk.interrupted ? ", stopped at the step budget" : ""}): ${JSON.stringify(failure.schedule)}`);
+        shrunk.schedule.episodes.forEach((e, i) => out(`  ${describeEpisode(members, e, i)}`));
+        out(`  still fails: ${shrunk.violation.property}: ${shrunk.violation.detail}`);
+        out(`replay the shrunk schedule: ${failure.shrunkReplay}`);
+      }
+    }
+    out(`replay: ${failure.replay}`);
+    failures.push(failure);
+  } else {
+    out(`ok: no violation; trace ${result.traceHash.slice(0, 16)} (same on a second run)`);
+  }
+  const wallMs = performance.now() - started;
+  out(`${result.events} events, ${(result.simulatedMs / 1000).toFixed(1)} s simulated in ${(wallMs / 1000).toFixed(2)} s`);
+  if (json) {
+    process.stdout.write(
+      JSON.stringify({ seeds: 1, failures, events: result.events, simulatedMs: result.simulatedMs, wallMs: Math.round(wallMs), traceHash: result.traceHash }) + "\n",
+    );
+  }
+  return failures.length > 0 ? 1 : 0;
+}
 
-  // Many seeds.
+/** Many seeds on worker threads (progress on stderr), then the failures and a shrink of the first. */
+async function runManySeedsCommand(opts: SimOptions, args: SimArgs, count: number): Promise<number> {
+  const { bugs, json, seedArg, workers, shard, shrinkRuns, out } = args;
+  const { memberNames, nameSchedule } = await import("../../sim/viz/schedule-names.ts");
+  const { mecdb } = await import("../../sim/mecdb.ts");
+  const { shrinkSchedule, replayCommand } = await import("../../sim/seeds.ts");
+  const { drawWorld } = await import("../../sim/swarm.ts");
+  const started = performance.now();
   if (opts.trace !== undefined) throw new UsageError("--trace writes one run: use it with --seed, not --seeds");
   const base = seedArg ?? 1;
   let seeds = Array.from({ length: count }, (_, i) => base + i);
