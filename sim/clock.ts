@@ -21,14 +21,14 @@ export interface ClockSpread {
   readonly jumpUntilMs: number;
 }
 
-export interface ClockJump {
+interface ClockJump {
   /** Scheduler time at which the clock jumps. */
   readonly atMs: number;
   readonly byMs: number;
 }
 
 /** One node's clock, as drawn. */
-export interface NodeClockSpec {
+interface NodeClockSpec {
   readonly offsetMs: number;
   readonly driftPpm: number;
   /** Sorted by atMs. */

@@ -14,7 +14,7 @@ import { Tracer } from "./trace.ts";
 import { EXACT_CLOCK, NodeClock, drawNodeClock, type ClockSpread } from "./clock.ts";
 
 /** The node timing knobs a simulated cluster sets (the same fields as NodeConfig). */
-export type NodeTimings = Pick<
+type NodeTimings = Pick<
   NodeConfig,
   "requestTimeoutMs" | "heartbeatIntervalMs" | "suspectAfterMs" | "handoffIntervalMs" | "antiEntropyIntervalMs" | "reapDelayMs"
 >;
@@ -41,7 +41,7 @@ export interface ClusterSpec {
 }
 
 /** With sync = false: how long the simulated OS keeps a completed write before writing it back. */
-export const WRITEBACK_MS = 2000;
+const WRITEBACK_MS = 2000;
 
 export interface MintedDot {
   readonly node: NodeId;

@@ -41,10 +41,6 @@ export interface FaultSchedule {
   readonly episodes: readonly Episode[];
 }
 
-export interface FaultWeights {
-  readonly [kind: string]: number;
-}
-
 export interface ScheduleShape {
   readonly faultPhaseMs: number;
   readonly episodesMax: number;
@@ -139,10 +135,9 @@ export interface StorageFaultPlan {
   readonly corruptions: readonly { readonly atMs: number; readonly node: number; readonly pick: number; readonly at: number }[];
 }
 
-export const NO_STORAGE_FAULTS: StorageFaultPlan = { writeErrorRate: 0, episodes: [], corruptions: [] };
 
 /** Rules that keep a correct system able to keep every acknowledged write. */
-export interface FaultLimits {
+interface FaultLimits {
   /**
    * Disk losses allowed in a run (W-1: an acked value always survives on one replica): data
    * wipes, and machine crashes that lose a suffix of unsynced writes (nodes with sync = false).

@@ -5,7 +5,7 @@
 import type { NodeId } from "../src/core/types.ts";
 import type { Dot, SiblingSet, VClock } from "../src/core/versioning/types.ts";
 
-export type Outcome = "pending" | "ok" | "failed" | "unknown";
+type Outcome = "pending" | "ok" | "failed" | "unknown";
 
 export interface HistoryOp {
   readonly id: number;

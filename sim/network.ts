@@ -47,7 +47,7 @@ export interface LatencyModel {
   readonly sampleMs?: (from: NodeId, to: NodeId, bytes: Uint8Array) => number;
 }
 
-export type Deliver = (to: NodeId, from: NodeId, bytes: Uint8Array) => boolean;
+type Deliver = (to: NodeId, from: NodeId, bytes: Uint8Array) => boolean;
 
 export class SimNetwork {
   dropRate = 0;
@@ -173,7 +173,7 @@ export class SimNetwork {
   }
 }
 
-export function describeCut(cut: Cut): string {
+function describeCut(cut: Cut): string {
   switch (cut.kind) {
     case "partition":
     case "bridge": {

@@ -11,7 +11,7 @@ import type { SystemUnderTest } from "./sut.ts";
 import type { WorkerBatch } from "./worker-main.ts";
 
 /** A seed's outcome as it crosses from a worker thread: what the report needs, no trace or stats. */
-export type CompactOutcome = Pick<SeedOutcome, "seed" | "config" | "schedule" | "violations" | "events" | "simulatedMs" | "wallMs">;
+type CompactOutcome = Pick<SeedOutcome, "seed" | "config" | "schedule" | "violations" | "events" | "simulatedMs" | "wallMs">;
 
 export function compactOutcome(o: SeedOutcome): CompactOutcome {
   return { seed: o.seed, config: o.config, schedule: o.schedule, violations: o.violations, events: o.events, simulatedMs: o.simulatedMs, wallMs: o.wallMs };

@@ -17,7 +17,7 @@ import type { NodeClock } from "./clock.ts";
 /** What a client hears back: the node's result, or that the process died / was never reachable. */
 export type ClientOutcome = ClientResult | { readonly ok: false; readonly type: "crashed" | "refused" };
 
-export interface ProcessHooks {
+interface ProcessHooks {
   onNodeEvent(node: NodeId, event: NodeEvent, nowMs: number): void;
 }
 
@@ -239,7 +239,7 @@ const textEncoder = new TextEncoder();
 const needleCache = new Map<string, Uint8Array>();
 
 /** Whether bytes contain the UTF-8 encoding of text (naive search; needles are short). */
-export function containsText(bytes: Uint8Array, text: string): boolean {
+function containsText(bytes: Uint8Array, text: string): boolean {
   let needle = needleCache.get(text);
   if (needle === undefined) {
     needle = textEncoder.encode(text);

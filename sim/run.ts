@@ -57,7 +57,7 @@ export interface RunResult {
 }
 
 /** Hook for scenarios: extra timed actions on the cluster (ms since boot). */
-export type Timeline = (cluster: SimCluster, faults: FaultDriver, startMs: number) => void;
+type Timeline = (cluster: SimCluster, faults: FaultDriver, startMs: number) => void;
 
 export function runSimulation(sut: SystemUnderTest, spec: RunSpec, schedule: FaultSchedule, trace: TraceOptions = {}, timeline?: Timeline): RunResult {
   const tracer = new Tracer(trace);

@@ -19,10 +19,10 @@ import type { OpMix } from "./workload.ts";
 
 export class ScenarioError extends Error {}
 
-export const ACTIONS = ["partition", "isolate", "one-way", "bridge", "clog", "heal", "crash", "machine-crash", "restart", "wipe", "pause", "resume"] as const;
-export type ActionKind = (typeof ACTIONS)[number];
+const ACTIONS = ["partition", "isolate", "one-way", "bridge", "clog", "heal", "crash", "machine-crash", "restart", "wipe", "pause", "resume"] as const;
+type ActionKind = (typeof ACTIONS)[number];
 
-export interface ScenarioAction {
+interface ScenarioAction {
   readonly atMs: number;
   readonly action: ActionKind;
   readonly node: NodeId | null;
@@ -32,7 +32,7 @@ export interface ScenarioAction {
   readonly durationMs: number | null;
 }
 
-export type Expectation =
+type Expectation =
   | { readonly kind: "siblings"; readonly key: string; readonly min: number }
   | { readonly kind: "event"; readonly event: string; readonly min: number }
   | { readonly kind: "violations"; readonly property: Property; readonly min: number }
@@ -221,7 +221,7 @@ export function loadScenarioFile(path: string): Scenario {
 
 // ---- running ----
 
-export interface ExpectationResult {
+interface ExpectationResult {
   readonly text: string;
   readonly ok: boolean;
   readonly actual: number;
@@ -314,7 +314,7 @@ function describeExpectation(e: Expectation): string {
   }
 }
 
-export interface ScenarioRunOptions {
+interface ScenarioRunOptions {
   readonly seed?: number;
   readonly bugs?: readonly BugName[];
   readonly trace?: TraceOptions;

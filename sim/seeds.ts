@@ -61,7 +61,7 @@ export function runSeed(sut: SystemUnderTest, seed: number, options: SeedOptions
   };
 }
 
-export interface ShrinkResult {
+interface ShrinkResult {
   readonly schedule: FaultSchedule;
   readonly violation: Violation;
   readonly runs: number;

@@ -33,7 +33,7 @@ export interface StorageLatency {
   readonly sampleMs?: (node: string, op: StorageOp) => number;
 }
 
-export interface StorageDurability {
+interface StorageDurability {
   /** Completed writes are durable (the node's sync = true). */
   readonly sync: boolean;
   /** With sync = false: the OS writes an unsynced write back this long after it completed. */

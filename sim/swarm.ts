@@ -15,7 +15,7 @@ import { Rng, fnv32 } from "./rng.ts";
 import type { RunSpec } from "./run.ts";
 import type { ClockSpread } from "./clock.ts";
 
-export interface SwarmOptions {
+interface SwarmOptions {
   readonly bugs?: readonly BugName[];
   readonly mode?: VersioningMode;
 }

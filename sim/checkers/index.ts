@@ -10,7 +10,7 @@ import { checkReads, staleReadCount } from "./reads.ts";
 import { checkHintsDrained } from "./hints.ts";
 import type { Checker, RunRecord, Violation } from "./types.ts";
 
-export const CHECKERS: readonly Checker[] = [checkLostWrites, checkFinalSiblings, checkUniqueDots, checkQuorums, checkConvergence, checkReads, checkHintsDrained];
+const CHECKERS: readonly Checker[] = [checkLostWrites, checkFinalSiblings, checkUniqueDots, checkQuorums, checkConvergence, checkReads, checkHintsDrained];
 
 export function checkAll(run: RunRecord): Violation[] {
   return CHECKERS.flatMap((check) => check(run));

@@ -5,12 +5,12 @@
 import type { Rng } from "../rng.ts";
 
 /** One component: Pareto(x_m, alpha) (pdf alpha x_m^alpha / x^(alpha+1), x >= x_m) or Exp(lambda per ms). */
-export type Component =
+type Component =
   | { readonly kind: "pareto"; readonly weight: number; readonly xmMs: number; readonly alpha: number }
   | { readonly kind: "exp"; readonly weight: number; readonly lambdaPerMs: number };
 
 /** A mixture: weights sum to 1. */
-export type Mixture = readonly Component[];
+type Mixture = readonly Component[];
 
 export type Leg = "W" | "A" | "R" | "S";
 
@@ -22,9 +22,9 @@ export interface Fit {
 }
 
 export const FIT_NAMES = ["LNKD-SSD", "LNKD-DISK", "YMMR", "WAN"] as const;
-export type FitName = (typeof FIT_NAMES)[number];
+type FitName = (typeof FIT_NAMES)[number];
 
-export interface FitOptions {
+interface FitOptions {
   /** Shape of YMMR's W body: 3.35 in the paper's Table 3, 3.5 in the authors' simulator code. */
   readonly ymmrWAlpha?: number;
 }

@@ -35,7 +35,7 @@ import { mecdb as sut } from "../mecdb.ts";
 import { runSimulation as run, type RunResult } from "../run.ts";
 import { applyAction, parseScenario as parse } from "../scenario.ts";
 
-export interface ScenarioOverrides {
+interface ScenarioOverrides {
   readonly seed?: number;
   readonly mode?: VersioningMode;
   readonly bugs?: readonly BugName[];

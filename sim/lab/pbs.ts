@@ -42,7 +42,7 @@ import type { TrialOutcome } from "./wars.ts";
 
 export type LabPath = "wars" | "native";
 
-export interface PbsOptions {
+interface PbsOptions {
   readonly fit: Fit;
   readonly n: number;
   readonly r: number;

@@ -24,7 +24,7 @@ export interface PbsSummary {
   readonly thresholdsMs: readonly number[];
 }
 
-export function summarize(path: PbsSummary["path"], outcomes: readonly TrialOutcome[], n: number, r: number, w: number, p: number, run?: PbsRun): PbsSummary {
+function summarize(path: PbsSummary["path"], outcomes: readonly TrialOutcome[], n: number, r: number, w: number, p: number, run?: PbsRun): PbsSummary {
   const thresholdsMs = sortedCopy(outcomes.map((o) => o.thresholdMs));
   return {
     path, n, r, w, p,

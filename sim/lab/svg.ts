@@ -6,7 +6,7 @@ export interface Series {
   readonly points: readonly (readonly [number, number])[];
 }
 
-export interface PlotOptions {
+interface PlotOptions {
   readonly title: string;
   readonly xLabel: string;
   readonly yLabel: string;

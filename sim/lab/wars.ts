@@ -7,7 +7,7 @@
 import { Rng, fnv32 } from "../rng.ts";
 import { sample, type Fit } from "./fits.ts";
 
-export interface TrialLegs {
+interface TrialLegs {
   readonly w: number[];
   readonly a: number[];
   readonly r: number[];
@@ -21,7 +21,7 @@ export interface TrialOutcome {
 }
 
 /** The k-th smallest (1-based) of values. */
-export function kthSmallest(values: readonly number[], k: number): number {
+function kthSmallest(values: readonly number[], k: number): number {
   return [...values].sort((x, y) => x - y)[k - 1]!;
 }
 

@@ -22,7 +22,7 @@ import { dirname, join } from "node:path";
 import { MUTANTS, type Edit, type Mutant } from "./catalogue.ts";
 
 /** A mutant is caught by the swarm when it fails at least this many of the seeds run. */
-export const KILL_SEEDS = 3;
+const KILL_SEEDS = 3;
 
 const REPO = join(import.meta.dirname, "..", "..");
 

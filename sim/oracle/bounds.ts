@@ -18,7 +18,7 @@ import { partitionPreference } from "./preference.ts";
 /** The node's pacing constant (see the header). */
 export const AE_PAIRS_PER_ROUND = 8;
 
-export interface BoundTimings {
+interface BoundTimings {
   readonly antiEntropyIntervalMs: number;
   readonly suspectAfterMs: number;
   readonly heartbeatIntervalMs: number;

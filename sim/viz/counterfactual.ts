@@ -8,7 +8,7 @@ import { describeEpisode, editSchedule, memberNames } from "./schedule-names.ts"
 
 export type EpisodeChange = { readonly index: number; readonly remove: true } | { readonly index: number; readonly shiftMs: number };
 
-export interface RunVerdict {
+interface RunVerdict {
   readonly label: string;
   readonly schedule: FaultSchedule;
   readonly violations: readonly { property: string; detail: string }[];

@@ -15,7 +15,7 @@ export interface SetSummary {
   readonly dead: string[];
 }
 
-export interface CarriedSummary {
+interface CarriedSummary {
   readonly key?: string;
   readonly set?: SetSummary;
   /** A write's context (put): the clock the client had seen; {} = blind. */
@@ -24,7 +24,7 @@ export interface CarriedSummary {
   readonly keys?: string[];
 }
 
-export function summariseSet(set: SiblingSet): SetSummary {
+function summariseSet(set: SiblingSet): SetSummary {
   const clock: Record<string, number> = {};
   for (const [actor, e] of set.clock) clock[actor] = e.counter;
   const live: string[] = [];

@@ -21,7 +21,7 @@ export interface SetSummary {
   readonly dead: readonly string[];
 }
 
-export interface Carried {
+interface Carried {
   readonly key?: string;
   readonly set?: SetSummary;
   readonly ctx?: Clock;
@@ -69,7 +69,7 @@ export interface ClientOp {
   readSiblings: number | null;
 }
 
-export interface Formation {
+interface Formation {
   readonly t: number;
   readonly step: number;
   readonly node: string;
@@ -85,7 +85,7 @@ export interface Formation {
   readonly siblings: readonly string[];
 }
 
-export interface NodeMark {
+interface NodeMark {
   readonly t: number;
   readonly step: number;
   readonly node: string;
@@ -368,7 +368,7 @@ export function buildModel(lines: readonly TraceLine[]): TraceModel {
 }
 
 /** Short text of an actor ("n2.34057444" -> "n2"). */
-export function actorName(model: TraceModel, actor: string): string {
+function actorName(model: TraceModel, actor: string): string {
   return model.actorNames.get(actor) ?? actor.replace(/^([^.]+)\.([0-9a-f]{4})[0-9a-f]*$/, "$1.$2");
 }
 

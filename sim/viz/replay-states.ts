@@ -17,13 +17,13 @@ import { runSimulation, type RunSpec } from "../run.ts";
 import type { TraceOptions } from "../trace.ts";
 import type { TraceLine } from "./model.ts";
 
-export interface SiblingView {
+interface SiblingView {
   readonly dot: string;
   /** The value as text; null for a tombstone. */
   readonly value: string | null;
 }
 
-export interface ObjectView {
+interface ObjectView {
   readonly key: string;
   readonly clock: Record<string, number>;
   readonly siblings: readonly SiblingView[];
@@ -91,7 +91,7 @@ function snapshot(cluster: SimCluster, node: string): NodeState {
   };
 }
 
-export class ReplayError extends Error {}
+class ReplayError extends Error {}
 
 /**
  * The run spec of a trace header. JSON has no Infinity: an unbounded count (the swarm's

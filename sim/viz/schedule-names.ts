@@ -6,7 +6,7 @@
 // back into one that replays identically (`--schedule` accepts both forms).
 import { parseSchedule, type Episode, type EpisodeKind, type FaultSchedule } from "../faults.ts";
 
-export interface NamedEpisode {
+interface NamedEpisode {
   readonly atMs: number;
   readonly durMs: number;
   readonly kind: EpisodeKind;
@@ -18,7 +18,7 @@ export interface NamedEpisode {
   readonly aimed?: boolean;
 }
 
-export interface NamedSchedule {
+interface NamedSchedule {
   readonly dropRate: number;
   readonly dupRate: number;
   readonly episodes: readonly NamedEpisode[];
@@ -88,7 +88,7 @@ export function describeEpisode(members: readonly string[], ep: Episode, index: 
  * into the index form parseSchedule validates. Numbers pass through unchanged. Returns an
  * error message for an unknown name.
  */
-export function unnameSchedule(raw: unknown, members: readonly string[]): unknown {
+function unnameSchedule(raw: unknown, members: readonly string[]): unknown {
   if (typeof raw !== "object" || raw === null || !Array.isArray((raw as { episodes?: unknown }).episodes)) return raw;
   const r = raw as Record<string, unknown>;
   const episodes = (r["episodes"] as unknown[]).map((e, i) => {

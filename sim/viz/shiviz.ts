@@ -9,7 +9,7 @@ import { dotName, explainFormation, type TraceModel } from "./model.ts";
 
 export const SHIVIZ_REGEX = String.raw`(?<host>\S+) (?<clock>\{[^}]*\}) t=(?<time>\S+) (?<event>.*)`;
 
-export interface ShivizOptions {
+interface ShivizOptions {
   readonly heartbeats?: boolean;
 }
 

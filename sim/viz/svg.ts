@@ -13,7 +13,7 @@
 // after maxMessages arrows.
 import { arrivingText, clockName, dotName, explainFormation, type ClientOp, type Message, type Span, type TraceModel } from "./model.ts";
 
-export interface SvgOptions {
+interface SvgOptions {
   readonly key?: string;
   readonly nodes?: readonly string[];
   readonly fromMs?: number;

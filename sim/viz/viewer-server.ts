@@ -17,7 +17,7 @@ import { describeEpisode, memberNames } from "./schedule-names.ts";
 import { traceToSvg } from "./svg.ts";
 import { VIEWER_PAGE } from "./viewer-page.ts";
 
-export interface ViewerData {
+interface ViewerData {
   readonly lines: readonly TraceLine[];
   readonly model: TraceModel;
   readonly replay: ReplayedRun | null;

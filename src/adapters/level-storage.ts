@@ -64,7 +64,7 @@ import { ClassicLevel } from "classic-level";
 import type { StorageFailure, StorageOp, StorageResult } from "../core/types.ts";
 import type { StoragePort } from "../ports/index.ts";
 
-export interface LevelStorageOptions {
+interface LevelStorageOptions {
   /** fsync each write before acknowledging it (see the header for what each setting promises). */
   readonly sync: boolean;
 }
@@ -75,7 +75,7 @@ export class StorageLockedError extends Error {}
 const utf8 = new TextEncoder();
 
 /** After running out of space, reopen (and so write again) only once this much is free. */
-export const REOPEN_FREE_BYTES_MIN = 8 * 1024 * 1024;
+const REOPEN_FREE_BYTES_MIN = 8 * 1024 * 1024;
 
 function freeBytes(dir: string): number {
   try {
@@ -87,7 +87,7 @@ function freeBytes(dir: string): number {
 }
 
 /** What kind of failure a LevelDB error is. */
-export function failureOf(err: unknown): StorageFailure {
+function failureOf(err: unknown): StorageFailure {
   const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } } | null;
   const text = `${e?.code ?? ""} ${e?.message ?? ""} ${e?.cause?.code ?? ""} ${e?.cause?.message ?? ""}`;
   if (/ENOSPC|No space left on device/i.test(text)) return "full";
@@ -104,7 +104,7 @@ function messageOf(err: unknown): string {
  * Names the damaged table files of a corrupt root: LevelDB's repair, run on a throwaway copy,
  * logs "Table #N: ... Corruption: ..." for each one. Best effort: "" when it cannot tell.
  */
-export async function findCorruptTables(root: string): Promise<string> {
+async function findCorruptTables(root: string): Promise<string> {
   let copy: string | null = null;
   try {
     copy = mkdtempSync(join(tmpdir(), "mec-corrupt-"));

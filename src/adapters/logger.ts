@@ -4,7 +4,7 @@
 import { pino, type Logger, type LevelWithSilent } from "pino";
 import type { LogPort } from "../ports/index.ts";
 
-export interface LoggerOptions {
+interface LoggerOptions {
   readonly level: LevelWithSilent;
   /** Bound into every line. */
   readonly bindings?: Readonly<Record<string, unknown>>;

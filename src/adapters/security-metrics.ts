@@ -8,7 +8,7 @@ import type { NodeEvent } from "../core/types.ts";
 import { DROP_REASONS } from "../core/validate.ts";
 
 /** Counters the transport keeps (read when /metrics is scraped). */
-export interface TransportSecurityCounts {
+interface TransportSecurityCounts {
   readonly malformed: number;
   readonly zapDenied: number;
   readonly unauthenticated: number;

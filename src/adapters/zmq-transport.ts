@@ -60,7 +60,7 @@ import type { TransportPort } from "../ports/index.ts";
 
 export type Channel = "control" | "data";
 
-export interface ZmqTransportOptions {
+interface ZmqTransportOptions {
   /** This node's id; peers see it as the routing id of our DEALERs. */
   readonly selfId: NodeId;
   /** Host to bind the ROUTERs on (never 0.0.0.0 unless configured). */
@@ -96,7 +96,7 @@ export interface ZmqTransportOptions {
   readonly onWarning?: (msg: string, fields: Record<string, unknown>) => void;
 }
 
-export interface TransportStats {
+interface TransportStats {
   sent: number;
   received: number;
   /** Dropped because a peer's JS queue was full. */
@@ -133,7 +133,7 @@ function tcpUrl(host: string, port: number): string {
 const FRAMES_MAX = 64;
 /** A batch stops growing past this many bytes (so it stays under the peer's message size limit). */
 const BATCH_BYTES_MAX = 1 << 20;
-export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 /**
  * The payload frame of a zmq message: each node message as a 4-byte big-endian length and its

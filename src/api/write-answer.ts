@@ -20,9 +20,9 @@ import type { ClientResult } from "../core/types.ts";
 import type { Sibling, VClock } from "../core/versioning/index.ts";
 import { liveSiblings } from "../core/versioning/index.ts";
 
-export type WriteOk = Extract<ClientResult, { ok: true; type: "put" | "delete" }>;
+type WriteOk = Extract<ClientResult, { ok: true; type: "put" | "delete" }>;
 
-export interface WriteAnswer {
+interface WriteAnswer {
   /** 200 (PUT) / 204 (DELETE). */
   readonly status: 200 | 204;
   /** The X-Mec-Vclock to return (the stored set's clock), or null when the write left siblings the client was not shown. */

@@ -14,7 +14,7 @@ import { FIT_NAMES, fitByName, isFitName } from "../../sim/lab/fits.ts";
 import { consistencyCurve, measureModel, measureOnNode, ms, publicSummary, type LabRequest, type PbsSummary } from "../../sim/lab/summary.ts";
 import { linePlot } from "../../sim/lab/svg.ts";
 
-export const DEFAULT_TRIALS = 50_000;
+const DEFAULT_TRIALS = 50_000;
 
 /** Options as commander gives them: the user's text, or the (numeric) default. */
 interface PbsOpts {

@@ -23,7 +23,7 @@ function parseIntOption(name: string, min: number, max: number): (value: string)
 }
 
 /** Boots the node of `configPath` and runs it until SIGINT/SIGTERM; returns the exit code. */
-export async function runNodeFromConfigFile(configPath: string): Promise<number> {
+async function runNodeFromConfigFile(configPath: string): Promise<number> {
   let config: MecConfig;
   try {
     config = loadConfigFile(configPath);

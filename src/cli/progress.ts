@@ -4,7 +4,7 @@
 // the end, e.g. `mec sim: 120/1000 seeds, 0 failing, 12 s elapsed, about 88 s left`.
 // Off with --json or --quiet (the caller passes enabled = false).
 
-export interface ProgressOptions {
+interface ProgressOptions {
   /** The line prefix and what is counted: `mec sim` and `seeds`. */
   readonly label: string;
   readonly unit: string;

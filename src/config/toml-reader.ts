@@ -11,11 +11,11 @@ export type Table = Record<string, unknown>;
 
 /** What a value must be. Integers come from TOML integers only (never from a float like 3.0). */
 export type Kind = StringKind | IntegerKind | NumberKind | BooleanKind | EnumKind;
-export interface StringKind { readonly type: "string"; readonly nonEmpty: boolean }
-export interface IntegerKind { readonly type: "integer"; readonly min: number; readonly max: number }
-export interface NumberKind { readonly type: "number"; readonly min: number; readonly max: number }
-export interface BooleanKind { readonly type: "boolean" }
-export interface EnumKind { readonly type: "enum"; readonly values: readonly string[] }
+interface StringKind { readonly type: "string"; readonly nonEmpty: boolean }
+interface IntegerKind { readonly type: "integer"; readonly min: number; readonly max: number }
+interface NumberKind { readonly type: "number"; readonly min: number; readonly max: number }
+interface BooleanKind { readonly type: "boolean" }
+interface EnumKind { readonly type: "enum"; readonly values: readonly string[] }
 
 /** Builds the caller's error from a message, the key it names (null: the whole file) and extra lines. */
 export type ErrorFactory = (message: string, key: string | null, detail: string | null) => Error;
@@ -65,7 +65,7 @@ export function describeKind(kind: Kind): string {
 }
 
 /** Levenshtein distance, for "did you mean" hints on unknown keys (keys are short). */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
@@ -83,7 +83,7 @@ export function unknownKeyMessage(key: string, known: readonly string[]): string
 }
 
 /** The JS value a kind yields. */
-export type ValueOf<K extends Kind> = K extends { type: "string" | "enum" } ? string : K extends { type: "boolean" } ? boolean : number;
+type ValueOf<K extends Kind> = K extends { type: "string" | "enum" } ? string : K extends { type: "boolean" } ? boolean : number;
 
 /**
  * Checks one TOML value against its kind; returns the JS value (integers as numbers) or throws

@@ -2,7 +2,7 @@
 // which crashes the node on purpose. Operating errors (timeouts, quorum not met, malformed
 // peer messages) are data, never assertions. Left on in production.
 
-export class AssertionError extends Error {
+class AssertionError extends Error {
   override readonly name = "AssertionError";
 }
 

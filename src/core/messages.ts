@@ -123,11 +123,10 @@ export type PeerMessage =
       readonly objects: readonly (readonly [string, Uint8Array])[];
     };
 
-export type PeerMessageType = PeerMessage["type"];
 
 const encoder = new Encoder({ useBigInt64: true });
 /** Largest binary field (a sibling set); the transport's message size cap is the tighter bound. */
-export const BINARY_FIELD_MAX = 256 * 1024 * 1024;
+const BINARY_FIELD_MAX = 256 * 1024 * 1024;
 // Bounds on untrusted input, checked while decoding (before anything is allocated for it).
 const decoder = new Decoder({
   useBigInt64: true,
@@ -143,7 +142,7 @@ export function encodeMessage(msg: PeerMessage): Uint8Array {
   return encoder.encode(msg).slice();
 }
 
-export class MalformedMessageError extends Error {
+class MalformedMessageError extends Error {
   override readonly name = "MalformedMessageError";
 }
 
@@ -154,9 +153,9 @@ function fail(what: string): never {
 type Obj = Record<string, unknown>;
 
 /** Longest string field a peer message may carry (keys are bounded again by the node's limit). */
-export const STRING_FIELD_MAX = 65_536;
+const STRING_FIELD_MAX = 65_536;
 /** Most elements of an array field (ae-* lists; the sender caps its lists far below this). */
-export const ARRAY_FIELD_MAX = 4096;
+const ARRAY_FIELD_MAX = 4096;
 
 /** A lone surrogate: what a msgpack string that is not valid UTF-8 may decode to. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;

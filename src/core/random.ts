@@ -6,7 +6,7 @@
 import { mix32 } from "./hash.ts";
 
 /** Mixes 32-bit words into one well-spread 32-bit seed (murmur3 finalizer per word). */
-export function mixSeed(...words: readonly number[]): number {
+function mixSeed(...words: readonly number[]): number {
   let h = 0x9e3779b9;
   for (const word of words) {
     let k = word >>> 0;

@@ -34,7 +34,7 @@ export interface ValidationContext {
   readonly maxKeyBytes: number;
 }
 
-export type Verdict = { readonly ok: true } | { readonly ok: false; readonly reason: DropReason; readonly detail: string };
+type Verdict = { readonly ok: true } | { readonly ok: false; readonly reason: DropReason; readonly detail: string };
 
 const OK: Verdict = { ok: true };
 const utf8 = new TextEncoder();

@@ -22,7 +22,7 @@ import { nodeIdOf } from "../config/index.ts";
 import { generateKeyPair, readKeyFile, writeKeyFile } from "../adapters/curve-keys.ts";
 import { stringify as stringifyToml } from "smol-toml";
 
-export interface ClusterOptions {
+interface ClusterOptions {
   readonly nodes: number;
   readonly dir: string;
   readonly basePort: number;
@@ -179,7 +179,7 @@ export async function ping(url: string): Promise<boolean> {
 }
 
 /** Who should answer at a URL: the node id (`bind:port`) and name it was started with. */
-export interface ExpectedNode {
+interface ExpectedNode {
   readonly id: string;
   readonly name: string;
 }
@@ -189,7 +189,7 @@ export interface ExpectedNode {
  * ready), "waiting" (no answer yet, or that node not ready yet), or "foreign" with what
  * answered instead (another program on the port, or another MecDB node).
  */
-export type HealthCheck = { readonly state: "ready" | "waiting" } | { readonly state: "foreign"; readonly what: string };
+type HealthCheck = { readonly state: "ready" | "waiting" } | { readonly state: "foreign"; readonly what: string };
 
 export async function checkHealth(url: string, expected: ExpectedNode): Promise<HealthCheck> {
   let res: Response;

@@ -5,7 +5,7 @@
 import type { ClientOp, ClientResult, Effect, Input, NodeEvent, NodeMachine } from "../core/types.ts";
 import type { Ports, TimerHandle } from "../ports/index.ts";
 
-export interface HostHooks {
+interface HostHooks {
   /** Every node event (stats, traces, checkers). */
   onEvent?(event: NodeEvent, now: number): void;
   /** Every effect before it is executed (traces). */

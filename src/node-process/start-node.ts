@@ -38,7 +38,7 @@ import { SecurityMetrics } from "../adapters/security-metrics.ts";
 import { readFileSync } from "node:fs";
 import { isLoopbackHost, nodeIdOf } from "../config/index.ts";
 
-export interface StartNodeOptions {
+interface StartNodeOptions {
   /** Seed of the node's PRNG; default: from the OS. */
   readonly seed?: number;
   /** Logger to use; default: pino on stdout at the config's log_level. */

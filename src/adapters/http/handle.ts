@@ -52,5 +52,3 @@ export interface HealthBody {
   readonly ready: boolean;
 }
 
-export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
-export const DEFAULT_MAX_KEY_BYTES = 1024;

@@ -43,7 +43,7 @@ export function serverFactory(opts: HttpConnectionOptions): (handler: Handler) =
 }
 
 /** The JSON error shape of the API ({"error", "message"}) for what Node's parser refuses. */
-export function clientErrorAnswer(code: string | undefined): { status: number; reason: string; error: string; message: string } {
+function clientErrorAnswer(code: string | undefined): { status: number; reason: string; error: string; message: string } {
   switch (code) {
     case "ERR_HTTP_REQUEST_TIMEOUT":
       return { status: 408, reason: "Request Timeout", error: "timeout", message: "the request was not received in time (see http_request_timeout_ms)" };

@@ -29,9 +29,7 @@ import { chooseBoundary, encodeMultipart, multipartContentType } from "../../htt
 import { BearerAuth } from "./auth.ts";
 import { DEFAULT_CONNECTION_OPTIONS, clientErrorHandler, serverFactory, type HttpConnectionOptions } from "./limits.ts";
 
-export { KEY_ACTORS_MAX };
-
-export interface HttpServerOptions {
+interface HttpServerOptions {
   /** A pino logger, pino options, or true/false (Fastify's `logger` option). Default: off. */
   readonly logger?: unknown;
   /** Log every request and response at info level (Fastify's default). Default false: it costs throughput. */
@@ -42,7 +40,7 @@ export interface HttpServerOptions {
   readonly authTokens?: readonly string[];
 }
 
-export type ErrorCode =
+type ErrorCode =
   | "bad-key"
   | "bad-vclock"
   | "bad-param"
@@ -77,7 +75,7 @@ class HttpError extends Error {
 // ---------------------------------------------------------------------------------------
 // Keys
 
-export type KeyResult = { ok: true; key: string } | { ok: false; message: string };
+type KeyResult = { ok: true; key: string } | { ok: false; message: string };
 
 const HEX = /^[0-9A-Fa-f]{2}$/;
 const PLAIN_KEY = /^[\x21-\x24\x26-\x2e\x30-\x7e]+$/;

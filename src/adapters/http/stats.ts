@@ -18,7 +18,7 @@ const REQUEST_OPS: readonly RequestOp[] = ["get", "put", "delete", "other"];
 const LATENCY_WINDOW_S = 600;
 const EVENT_TYPES = ["quorum", "dot-minted", "read-repair", "hint-stored", "handoff", "anti-entropy", "siblings", "reap", "suspect", "unsuspect", "corrupt-object", "storage-failing", "storage-recovered"] as const;
 
-export interface LatencySummary {
+interface LatencySummary {
   readonly count: number;
   readonly meanMs: number;
   readonly p50Ms: number;
@@ -27,7 +27,7 @@ export interface LatencySummary {
   readonly maxMs: number;
 }
 
-export interface OpStats {
+interface OpStats {
   readonly count: number;
   /** Count per HTTP status code, e.g. {"200": 10, "404": 2}. */
   readonly byStatus: Readonly<Record<string, number>>;
@@ -35,7 +35,7 @@ export interface OpStats {
   readonly latency: LatencySummary;
 }
 
-export interface StatsSnapshot {
+interface StatsSnapshot {
   readonly node: {
     readonly id: string;
     readonly name: string;
@@ -83,7 +83,7 @@ function sumOf(values: readonly MetricValue<string>[], match: Readonly<Record<st
   return total;
 }
 
-export interface NodeStatsOptions {
+interface NodeStatsOptions {
   readonly nodeId: string;
   readonly name: string;
   /** Milliseconds since the epoch; defaults to Date.now (tests pass a fake). */

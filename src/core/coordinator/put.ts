@@ -297,7 +297,7 @@ function unknownOutcome(req: MintRequest, message: string): ClientResult {
   return { ok: false, type: req.op, error: "quorum", message: `${message}; the write may or may not have been applied`, answered: 0, needed: req.w, maybeApplied: true };
 }
 
-export function toClientResult(type: "put" | "delete", result: WireWriteResult): ClientResult {
+function toClientResult(type: "put" | "delete", result: WireWriteResult): ClientResult {
   if (!result.ok) return { ok: false, type, error: result.error, message: result.message, answered: result.answered, needed: result.needed, maybeApplied: result.maybeApplied };
   return { ok: true, type, set: decodeSiblingSet(result.set), dot: result.dot, replicas: result.replicas };
 }

@@ -44,7 +44,7 @@ export function sloppyTargets(
   return targets;
 }
 
-export type RecordOutcome = "counted" | "duplicate" | "stranger";
+type RecordOutcome = "counted" | "duplicate" | "stranger";
 
 /** Replies of one request, counted once per distinct target. */
 export class ReplyTally<T> {

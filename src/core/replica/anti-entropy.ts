@@ -13,11 +13,11 @@ import { fnv1a32 } from "../hash.ts";
 export const BUCKET_COUNT = 64;
 
 /** Digest of a stored object's bytes. */
-export function digestOf(bytes: Uint8Array): number {
+function digestOf(bytes: Uint8Array): number {
   return fnv1a32(bytes) >>> 0;
 }
 
-export function bucketOf(key: string): number {
+function bucketOf(key: string): number {
   return fnv1a32(key) % BUCKET_COUNT;
 }
 

@@ -17,10 +17,10 @@ export const META_KEY = "m:meta";
 export const PROBE_KEY = "m:probe";
 export const OBJECT_PREFIX = "o:";
 export const HINT_PREFIX = "h:";
-export const MINTED_PREFIX = "c:";
+const MINTED_PREFIX = "c:";
 export const FENCE_PREFIX = "f:";
 
-export function partitionHex(partition: number): string {
+function partitionHex(partition: number): string {
   if (!Number.isInteger(partition) || partition < 0 || partition > 0xffff) throw new RangeError(`bad partition ${partition}`);
   return partition.toString(16).padStart(4, "0");
 }

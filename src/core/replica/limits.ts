@@ -6,7 +6,7 @@
 // siblings, merge them, write back with the read's X-Mec-Vclock.
 import type { ObjectLimits } from "../types.ts";
 
-export type LimitVerdict =
+type LimitVerdict =
   | { readonly ok: true; readonly warn: string | null }
   | { readonly ok: false; readonly error: "too-many-siblings" | "object-too-large"; readonly message: string };
 

@@ -12,8 +12,8 @@
 // from its peers like a corrupted one).
 import { crc32 } from "../hash.ts";
 
-export const RECORD_TAG = 0x01;
-export const RECORD_HEADER_BYTES = 5;
+const RECORD_TAG = 0x01;
+const RECORD_HEADER_BYTES = 5;
 
 /** The stored record of a payload (a fresh buffer). */
 export function encodeRecord(payload: Uint8Array): Uint8Array {
@@ -28,7 +28,7 @@ export function encodeRecord(payload: Uint8Array): Uint8Array {
   return out;
 }
 
-export type OpenedRecord = { readonly ok: true; readonly payload: Uint8Array } | { readonly ok: false; readonly problem: string };
+type OpenedRecord = { readonly ok: true; readonly payload: Uint8Array } | { readonly ok: false; readonly problem: string };
 
 /** Verifies a stored record; the payload is a view into `bytes` (copy it to keep it past a buffer reuse). */
 export function openRecord(bytes: Uint8Array): OpenedRecord {

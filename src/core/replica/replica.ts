@@ -61,7 +61,7 @@ import { checkObjectLimits, type ObjectSize } from "./limits.ts";
 
 
 /** Per-storage-key FIFO of read-modify-write bodies; a body calls release when its write completed. */
-export class KeyLocks {
+class KeyLocks {
   private readonly queues = new Map<string, (() => void)[]>();
 
   run(storageKey: string, body: (release: () => void) => void): void {
@@ -87,7 +87,7 @@ export class KeyLocks {
   }
 }
 
-export interface HintEntry {
+interface HintEntry {
   readonly storageKey: string;
   readonly target: NodeId;
   readonly partition: number;
@@ -95,7 +95,7 @@ export interface HintEntry {
 }
 
 /** In-memory index of the hints this node holds (rebuilt from storage at boot). */
-export class HintIndex {
+class HintIndex {
   private readonly byStorageKey = new Map<string, HintEntry>();
   private readonly byKey = new Map<string, Set<string>>();
 
@@ -137,12 +137,12 @@ export class HintIndex {
 }
 
 /** A local read: the set (null when absent or corrupt; corrupt says which), or a storage failure. */
-export type ReadResult =
+type ReadResult =
   | { readonly ok: true; readonly set: SiblingSet | null; readonly corrupt?: true }
   | { readonly ok: false; readonly reason?: StorageFailure };
 
 /** A stored record's verified payload (encodeSiblingSet bytes), or why it is unusable. */
-export type StoredPayload =
+type StoredPayload =
   | { readonly ok: true; readonly payload: Uint8Array | null; readonly corrupt?: true }
   | { readonly ok: false; readonly reason?: StorageFailure };
 
@@ -152,7 +152,7 @@ export type MintResult =
   | { readonly ok: false; readonly message: string; readonly error: ClientErrorCode };
 
 /** The client error of a failed storage write. */
-export function writeFailure(result: StorageResult): ClientErrorCode {
+function writeFailure(result: StorageResult): ClientErrorCode {
   return !result.ok && result.reason === "full" ? "storage-full" : "storage-error";
 }
 
