@@ -6,19 +6,10 @@
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Command } from "commander";
-import { buildProgram, main, packageVersion } from "../../src/cli/main.ts";
+import { buildProgram, packageVersion } from "../../src/cli/main.ts";
+import { runMec } from "./run-mec.ts";
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-  try {
-    return { code: await main(argv), out, err };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
+const run = runMec;
 
 afterEach(() => vi.restoreAllMocks());
 

@@ -3,21 +3,10 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it, vi } from "vitest";
-import { main } from "../../src/cli/main.ts";
+import { describe, expect, it } from "vitest";
+import { runMec } from "./run-mec.ts";
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const o = vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-  try {
-    return { code: await main(argv), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const run = runMec;
 
 const dir = mkdtempSync(join(tmpdir(), "mec-trace-cli-"));
 const fixture = join(import.meta.dirname, "..", "sim", "viz", "fixtures", "concurrent-writes.jsonl");
