@@ -56,7 +56,7 @@ export function buildProgram(outcome: CommandOutcome): Command {
         }
         cmd = sub;
       }
-      process.stdout.write(cmd.helpInformation());
+      cmd.outputHelp(); // with the text added by addHelpText (examples), as `mec CMD --help` prints
     });
   return program;
 }

@@ -27,6 +27,7 @@ describe("mec: the basics users expect", () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^Usage: mec sim \[options\]/);
     expect(r.out).toContain("--seeds <count>");
+    expect(r.out).toContain("Examples:"); // the same text as mec sim --help
     const nested = await run("help", "vclock", "decode");
     expect(nested.out).toMatch(/^Usage: mec vclock decode/);
   });
