@@ -47,7 +47,7 @@ interface HintedObjectTransfer extends ObjectTransfer {
 
 export type PeerMessage =
   /** Liveness only (membership). */
-  | { readonly type: "heartbeat"; readonly from: NodeId }
+  | { readonly type: "heartbeat"; readonly from: NodeId; /** The sender's boot id (8 hex digits). */ readonly boot: string }
   /**
    * A round trip on the data channel to a peer whose requests timed out: its probe-ack (like
    * any reply) shows that requests to it get through again. Heartbeats cannot: they travel on
@@ -194,6 +194,12 @@ export function bootOfReqId(reqId: string, from: NodeId): string | null {
   return /^[0-9a-f]{8}$/.test(boot) ? boot : null;
 }
 
+function bootId(o: Obj, f: string): string {
+  const v = str(o, f);
+  if (!/^[0-9a-f]{8}$/.test(v)) fail(`field ${f} is not a boot id (8 hex digits)`);
+  return v;
+}
+
 function int(o: Obj, f: string, min = 0): number {
   const v = o[f];
   if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) fail(`field ${f} is not an integer >= ${min}`);
@@ -299,7 +305,7 @@ export function decodeMessage(input: Uint8Array): PeerMessage {
   const o = raw as Obj;
   const type = str(o, "type");
   const from = str(o, "from");
-  if (type === "heartbeat") return { type, from };
+  if (type === "heartbeat") return { type, from, boot: bootId(o, "boot") };
   const reqId = str(o, "reqId");
   switch (type) {
     case "get":

@@ -384,7 +384,7 @@ class Node implements NodeMachine {
     this.every(c.heartbeatIntervalMs, () => {
       // Always, to every peer: liveness must not ride on data traffic (a busy data channel
       // would delay it and get a live peer suspected).
-      for (const p of this.peers) this.send(p, { type: "heartbeat", from: c.id });
+      for (const p of this.peers) this.send(p, { type: "heartbeat", from: c.id, boot: hex32(this.bootNonce) });
       for (const p of this.detector.toProbe()) this.send(p, { type: "probe", reqId: this.ctx.newReqId(), from: c.id });
       this.emitTransitions(this.detector.tick(this.monoMs));
     });
@@ -452,8 +452,13 @@ class Node implements NodeMachine {
     this.dispatch(msg);
   }
 
-  /** Which process of the sender is current: from its put-reply, or the id of a request it sent. */
+  /**
+   * Which process of the sender is current: its heartbeat says so outright (so a wrong boot,
+   * from a late or garbled request id, lasts one heartbeat interval at most); otherwise from its
+   * put-reply, or the id of a request it sent.
+   */
   private learnBoot(msg: PeerMessage): void {
+    if (msg.type === "heartbeat") return this.peerBoots.announced(msg.from, msg.boot);
     const boot = msg.type === "put-reply" ? msg.boot : "reqId" in msg && !isReplyType(msg.type) ? bootOfReqId(msg.reqId, msg.from) : null;
     if (boot !== null) this.peerBoots.learn(msg.from, boot);
   }

@@ -74,9 +74,9 @@ const CONTROL_SIZE_MAX = 256;
 /** Routes heartbeats to the control socket, the rest to the data socket (see zmq-transport.ts). */
 export function classifyPeerMessage(bytes: Uint8Array): Channel {
   if (bytes.length > CONTROL_SIZE_MAX) return "data";
-  // A heartbeat is a msgpack map of two fields (type, from); every other message has at least
-  // three (type, from, reqId), so anything else is data without decoding it (acks, gets).
-  if (bytes[0] !== 0x82) return "data";
+  // A heartbeat is a msgpack map of three fields (type, from, boot); a map of any other size is
+  // data without decoding it (gets, puts, replies have more fields).
+  if (bytes[0] !== 0x83) return "data";
   try {
     const msg = msgpackDecode(bytes) as { type?: unknown } | null;
     return typeof msg === "object" && msg !== null && typeof msg.type === "string" && CONTROL_TYPES.has(msg.type) ? "control" : "data";

@@ -139,7 +139,7 @@ describe("a CURVE cluster of real processes", () => {
       const dataDealer = attacker(victim.spec.port + 1, claim, keys);
       const controlDealer = attacker(victim.spec.port, claim, keys);
       try {
-        const [gotData, gotControl] = await Promise.all([fire(dataDealer, data), fire(controlDealer, [{ type: "heartbeat", from: claim }])]);
+        const [gotData, gotControl] = await Promise.all([fire(dataDealer, data), fire(controlDealer, [{ type: "heartbeat", from: claim, boot: "0000002a" }])]);
         expect(gotData).toEqual([]); // read nothing (no get-reply, no ae-sync-reply)
         expect(gotControl).toEqual([]);
       } finally {
@@ -168,8 +168,8 @@ describe("a CURVE cluster of real processes", () => {
     const outsider = attacker(watcher.spec.port, deadId, { serverKey: readKeyFile(watcher.spec.keyPath).publicKey });
     try {
       for (let i = 0; i < 20; i++) {
-        await plain.send(frameBatch([encodeMessage({ type: "heartbeat", from: deadId })])).catch(() => {});
-        await outsider.send(frameBatch([encodeMessage({ type: "heartbeat", from: deadId })])).catch(() => {});
+        await plain.send(frameBatch([encodeMessage({ type: "heartbeat", from: deadId, boot: "0000002a" })])).catch(() => {});
+        await outsider.send(frameBatch([encodeMessage({ type: "heartbeat", from: deadId, boot: "0000002a" })])).catch(() => {});
         await sleep(100);
         expect(await suspected()).toBe(true);
       }
@@ -313,7 +313,7 @@ describe("a cluster without keys (loopback)", () => {
     const d = attacker(victim.spec.port, a, "none");
     try {
       for (let i = 0; i < 10; i++) {
-        await d.send(frameBatch([encodeMessage({ type: "heartbeat", from: b })])).catch(() => {});
+        await d.send(frameBatch([encodeMessage({ type: "heartbeat", from: b, boot: "0000002a" })])).catch(() => {});
         await sleep(50);
       }
     } finally {

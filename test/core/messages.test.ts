@@ -10,7 +10,7 @@ import { hintKey, objectKey, parseHintKey, parseObjectKey } from "../../src/core
 const b = (...xs: number[]) => Uint8Array.from(xs);
 
 const samples: PeerMessage[] = [
-  { type: "heartbeat", from: "n1" },
+  { type: "heartbeat", from: "n1", boot: "0000002a" },
   { type: "get", reqId: "n1/00000001/0", from: "n1", partition: 3, key: "k" },
   { type: "get-reply", reqId: "r", from: "n2", set: null },
   { type: "get-reply", reqId: "r", from: "n2", set: b(1, 2, 3) },

@@ -29,7 +29,7 @@ const u32 = fc.integer({ min: 0, max: 0xffffffff });
 
 /** Arbitrary well-typed peer messages (any field values the decoder accepts). */
 const message: fc.Arbitrary<PeerMessage> = fc.oneof(
-  fc.record({ type: fc.constant("heartbeat" as const), from: sender }),
+  fc.record({ type: fc.constant("heartbeat" as const), from: sender, boot: fc.constantFrom("00000001", "0000002a") }),
   fc.record({ type: fc.constant("get" as const), reqId, from: sender, partition, key }),
   fc.record({ type: fc.constant("get-reply" as const), reqId, from: sender, set: fc.option(setBytes, { nil: null }) }),
   fc.record({
@@ -115,6 +115,19 @@ describe("the node under fuzzed peer messages", () => {
       }),
       { numRuns: 60, seed: 20261201 },
     );
+  });
+
+  it("a member's request id naming a boot that is not its own misleads forwards one heartbeat interval at most", () => {
+    // Found by the property below: n1 took n2's current boot from this id, retired the real one
+    // and addressed every later forward to a process that does not exist (the write then answers
+    // "the minting replica restarted" for ever, heartbeats did not say which boot is current).
+    const { h, deliver } = cluster();
+    deliver("n2", encodeMessage({ type: "ae-buckets", reqId: "n2/00000001/7", from: "n2", partition: 0, buckets: [] }));
+    h.runFor(3000);
+    for (let i = 0; i < 8; i++) {
+      const put = h.request("n1", { type: "put", key: `after-${i}`, value: bytes("v"), contentType: "text/plain", context: null });
+      expect(put.ok, JSON.stringify(put, (_k, v) => (typeof v === "bigint" ? String(v) : v))).toBe(true);
+    }
   });
 
   it("any well-typed message from a member never crashes the node, and it still serves", () => {

@@ -16,7 +16,7 @@ const silent = createLogger({ level: "silent" });
 
 describe("classifyPeerMessage", () => {
   it("sends heartbeats on the control channel and everything else on the data channel", () => {
-    expect(classifyPeerMessage(encodeMessage({ type: "heartbeat", from: "127.0.0.1:7000" }))).toBe("control");
+    expect(classifyPeerMessage(encodeMessage({ type: "heartbeat", from: "127.0.0.1:7000", boot: "0000002a" }))).toBe("control");
     expect(classifyPeerMessage(encodeMessage({ type: "get", reqId: "r1", from: "127.0.0.1:7000", partition: 3, key: "k" }))).toBe("data");
     expect(classifyPeerMessage(new Uint8Array([0xc1, 0xff, 0x00]))).toBe("data");
     expect(classifyPeerMessage(new Uint8Array(1000))).toBe("data");

@@ -24,7 +24,7 @@ describe("peekStrings", () => {
   });
   it("agrees with decodeMessage on real peer messages", () => {
     const msgs = [
-      encodeMessage({ type: "heartbeat", from: "n1" }),
+      encodeMessage({ type: "heartbeat", from: "n1", boot: "0000002a" }),
       encodeMessage({ type: "replicate-ack", reqId: "n1/ab/3", from: "n2" }),
       encodeMessage({ type: "get", reqId: "n1/ab/4", from: "n1", partition: 3, key: "k" }),
     ];

@@ -1,6 +1,6 @@
 // Which process of each peer is the current one. Owns: the boot id (8 hex digits, drawn anew
-// on every start of a node) last learned for each peer, from the request ids the peer sends
-// (`${id}/${boot}/${seq}`) and from its put-replies. A forwarded client write is addressed to
+// on every start of a node) last learned for each peer, from its heartbeats (which name it),
+// the request ids it sends (`${id}/${boot}/${seq}`) and its put-replies. A forwarded client write is addressed to
 // one boot of its minting replica (see coordinator/put.ts), so a boot learned here decides
 // where writes may be applied, never whether they are safe: a wrong guess only costs a retry
 // or an unknown outcome.
@@ -33,5 +33,17 @@ export class PeerBoots {
       this.retired.set(peer, retired);
     }
     this.current.set(peer, boot);
+  }
+
+  /**
+   * The peer's heartbeat names its boot: taken as current even if it was retired, so no
+   * message can make us address a process that is not the peer's for longer than a heartbeat
+   * interval (a late heartbeat of an earlier process costs the same, once).
+   */
+  announced(peer: NodeId, boot: string): void {
+    const retired = this.retired.get(peer);
+    const at = retired?.indexOf(boot) ?? -1;
+    if (retired !== undefined && at >= 0) retired.splice(at, 1);
+    this.learn(peer, boot);
   }
 }
