@@ -3,7 +3,6 @@
 // simulator violation) or a node that could not start, 2 bad usage or bad input, with one
 // line `mec: ...` on stderr (commander's own parse errors are reworded to the same style).
 import { Command, CommanderError } from "commander";
-import { readFileSync } from "node:fs";
 import { registerVclock } from "./vclock.ts";
 import { registerSim } from "./sim.ts";
 import { registerNode } from "./node.ts";
@@ -11,19 +10,9 @@ import { registerTrace } from "./trace.ts";
 import { registerKeygen } from "./keygen.ts";
 import { registerLab } from "./lab.ts";
 import { UsageError, suggest, type CommandOutcome } from "./errors.ts";
+import { packageVersion } from "./version.ts";
 
-/** The package's version, from the package.json above this module (source or dist layout). */
-export function packageVersion(): string {
-  for (const up of ["../../package.json", "../../../package.json"]) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), "utf8")) as { name?: string; version?: string };
-      if (pkg.name === "mecdb" && typeof pkg.version === "string") return pkg.version;
-    } catch {
-      // not at this level
-    }
-  }
-  return "0.0.0";
-}
+export { packageVersion };
 
 /** The `mec` program with every command registered; `outcome` receives the exit code. */
 export function buildProgram(outcome: CommandOutcome): Command {

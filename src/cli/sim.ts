@@ -9,6 +9,7 @@
 // Schedules print with node names (n3), and --schedule accepts names or indexes. --svg writes
 // the run's space-time diagram; --without / --shift re-run the seed with one fault episode
 // removed or moved and print both runs side by side (a counterfactual).
+// `mec sim merge SHARD.json...` joins the shards' --json reports into one (sim-report.ts).
 // Many seeds show progress on stderr (a bar on a terminal, a plain line every few seconds
 // otherwise) unless --json or --quiet. --json prints one JSON object. Exit 0: no violation; 1: a violation (or a scenario's
 // expectation unmet); 2: bad usage or a bad scenario file.
@@ -17,6 +18,8 @@ import { availableParallelism } from "node:os";
 import { Option, type Command } from "commander";
 import { BUG_NAMES, type BugName } from "../core/types.ts";
 import { UsageError, type CommandOutcome } from "./errors.ts";
+import { packageVersion } from "./version.ts";
+import { failureLines, headerLine, mergeReports, readReport, reportLines, shardSeeds, shrinkingLine, shrinks, shrunkLines, summaryLine, type ManySeedsReport, type SeedFailure } from "./sim-report.ts";
 
 interface SimOptions {
   scenario?: string;
@@ -52,14 +55,7 @@ Examples:
   mec sim --seeds 200 --json --quiet       one JSON object on stdout, nothing on stderr
 `;
 
-interface Failure {
-  seed: number;
-  property: string;
-  detail: string;
-  replay: string;
-  schedule?: unknown;
-  shrunkReplay?: string;
-}
+type Failure = SeedFailure;
 
 function parseIntArg(name: string, text: string, min: number): number {
   if (!/^\d+$/.test(text)) throw new UsageError(`${name} must be a non-negative integer, got ${JSON.stringify(text)}`);
@@ -88,8 +84,24 @@ async function closeTrace(stream: WriteStream | null): Promise<void> {
   await new Promise<void>((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
 }
 
+const MERGE_EXAMPLES = `
+The shards must be the N slices 1/N..N/N of one run (same --seeds, --seed, --bug, --shrink-runs
+and mec version), each written with --json. The merged report is the one a single run over the
+same seeds prints, text or --json: failures in seed order with their replay commands, the first
+one's shrunk schedule, events and simulated time summed; the time is the slowest shard's
+(wallMs = max, the shards run side by side) and workers are summed.
+Exit 0: no failing seed; 1: a failing seed; 2: unreadable reports, reports of different runs,
+a shard given twice or a shard missing.
+
+Examples:
+  mec sim --seeds 1000 --shard 1/2 --json > s1.json   # on machine 1
+  mec sim --seeds 1000 --shard 2/2 --json > s2.json   # on machine 2
+  mec sim merge s1.json s2.json            the report of mec sim --seeds 1000
+  mec sim merge --json shards/*.json       the same as one JSON object
+`;
+
 export function registerSim(program: Command, outcome: CommandOutcome): void {
-  program
+  const sim = program
     .command("sim")
     .description("run the deterministic simulator: seeded swarm runs with faults and checkers, or a scenario file")
     .option("--scenario <file>", "run a scenario (scenarios/*.toml) and check its expectations")
@@ -110,6 +122,16 @@ export function registerSim(program: Command, outcome: CommandOutcome): void {
     .addHelpText("after", EXAMPLES)
     .action(async (opts: SimOptions) => {
       outcome.exitCode = await runSimCommand(opts);
+    });
+  sim
+    .command("merge")
+    .description("join the --json reports of the shards of one run (--shard 1/N..N/N) into the report of a single run")
+    .argument("<shard.json...>", "the shards' reports (mec sim --seeds COUNT --shard I/N --json), in any order")
+    .option("--json", "print one JSON object instead of text")
+    .addHelpText("after", MERGE_EXAMPLES)
+    .action((files: string[], _opts: unknown, cmd: Command) => {
+      // `--json` after `merge` is also an option of `sim`, which commander gives to it.
+      outcome.exitCode = runMergeCommand(files, cmd.optsWithGlobals<{ json?: boolean }>());
     });
 }
 
@@ -237,13 +259,24 @@ async function runManySeedsCommand(opts: SimOptions, args: SimArgs, count: numbe
   const { drawWorld } = await import("../../sim/swarm.ts");
   const started = performance.now();
   if (opts.trace !== undefined) throw new UsageError("--trace writes one run: use it with --seed, not --seeds");
-  const base = seedArg ?? 1;
-  let seeds = Array.from({ length: count }, (_, i) => base + i);
-  if (shard !== null) {
-    const { index, of } = shard;
-    seeds = seeds.filter((_, i) => i % of === index - 1);
-  }
-  out(`seeds=${seeds.length} (${base}..${base + count - 1}${shard ? `, shard ${shard.index}/${shard.of}` : ""}) workers=${workers}${bugs.length ? ` bugs=${bugs.join(",")}` : ""}`);
+  const first = seedArg ?? 1;
+  const seeds = shardSeeds(first, count, shard);
+  const report: ManySeedsReport = {
+    seeds: seeds.length,
+    failures: [],
+    events: 0,
+    simulatedMs: 0,
+    wallMs: 0,
+    first,
+    count,
+    shard,
+    bugs: [...bugs],
+    shrink: opts.shrink !== false,
+    shrinkRuns,
+    workers,
+    version: packageVersion(),
+  };
+  out(headerLine(report));
   const { runSeeds } = await import("../../sim/pool.ts");
   const { startProgress } = await import("./progress.ts");
   const progress = await startProgress({ label: "mec sim", unit: "seeds", total: seeds.length, enabled: !json && opts.quiet !== true && seeds.length > 1 });
@@ -260,43 +293,40 @@ async function runManySeedsCommand(opts: SimOptions, args: SimArgs, count: numbe
   });
   progress.stop();
   results.sort((a, b) => a.seed - b.seed);
-  const failures: Failure[] = [];
-  let events = 0;
-  let simulatedMs = 0;
   for (const r of results) {
-    events += r.events;
-    simulatedMs += r.simulatedMs;
-    const first = r.violations[0];
-    if (first === undefined) continue;
-    failures.push({ seed: r.seed, property: first.property, detail: first.detail, replay: replayCommand(r.seed, bugs) });
+    report.events += r.events;
+    report.simulatedMs += r.simulatedMs;
+    const v = r.violations[0];
+    if (v === undefined) continue;
+    report.failures.push({ seed: r.seed, property: v.property, detail: v.detail, replay: replayCommand(r.seed, bugs), config: r.config, episodes: r.schedule.episodes.length });
   }
-  for (const f of failures.slice(0, 20)) {
-    out(`seed=${f.seed} VIOLATION ${f.property}: ${f.detail}`);
-    out(`  config: ${results.find((r) => r.seed === f.seed)?.config ?? ""}`);
-    out(`  replay: ${f.replay}`);
-  }
-  if (failures.length > 20) out(`... and ${failures.length - 20} more failing seeds`);
+  for (const line of failureLines(report)) out(line);
   // Shrink the first failure (the others replay with their seed).
-  const firstFailure = failures[0];
-  if (firstFailure !== undefined && opts.shrink !== false && firstFailure.property !== "determinism") {
+  const firstFailure = report.failures[0];
+  if (shrinks(report, firstFailure)) {
     const r = results.find((x) => x.seed === firstFailure.seed)!;
     const world = drawWorld(r.seed, { bugs });
-    out(`shrinking seed ${r.seed} (${r.schedule.episodes.length} episodes, up to ${shrinkRuns} runs)...`);
+    out(shrinkingLine(report, firstFailure));
     const shrunk = shrinkSchedule(mecdb, world, r.schedule, firstFailure.property as import("../../sim/checkers/index.ts").Property, shrinkRuns);
     if (shrunk !== null) {
       const members = memberNames(world.spec.cluster.size);
       firstFailure.schedule = nameSchedule(members, shrunk.schedule);
       firstFailure.shrunkReplay = replayCommand(r.seed, bugs, shrunk.schedule, members);
-      out(`shrunk schedule: ${JSON.stringify(firstFailure.schedule)}`);
-      out(`replay the shrunk schedule: ${firstFailure.shrunkReplay}`);
+      for (const line of shrunkLines(firstFailure)) out(line);
     }
   }
-  const wallMs = performance.now() - started;
-  out(
-    `${results.length} seeds, ${failures.length} failing, ${events} events, ${(simulatedMs / 1000).toFixed(0)} s simulated in ${(wallMs / 1000).toFixed(1)} s (${((results.length * 1000) / wallMs).toFixed(1)} seeds/s)`,
-  );
-  if (json) process.stdout.write(JSON.stringify({ seeds: results.length, failures, events, simulatedMs, wallMs: Math.round(wallMs) }) + "\n");
-  return failures.length > 0 ? 1 : 0;
+  report.wallMs = Math.round(performance.now() - started);
+  out(summaryLine(report));
+  if (json) process.stdout.write(JSON.stringify(report) + "\n");
+  return report.failures.length > 0 ? 1 : 0;
+}
+
+/** `mec sim merge FILE...`: the shards' JSON reports joined into the report of one run. */
+function runMergeCommand(files: readonly string[], opts: { json?: boolean }): number {
+  const report = mergeReports(files.map((path) => ({ path, report: readReport(path) })));
+  if (opts.json === true) process.stdout.write(JSON.stringify(report) + "\n");
+  else for (const line of reportLines(report)) process.stdout.write(line + "\n");
+  return report.failures.length > 0 ? 1 : 0;
 }
 
 async function writeSvg(path: string, lines: readonly string[]): Promise<void> {
