@@ -49,7 +49,7 @@ Examples:
   mec sim --seed 42                        replay seed 42
   mec sim --seeds 1000                     seeds 1..1000 on every core, progress on stderr
   mec sim --seeds 1000 --shard 2/4         the second quarter of seeds 1..1000 (one CI machine)
-  mec sim --seed 7 --bug counter-reset     seed 7 with a planted bug (a violation is shrunk, then replayed)
+  mec sim --seed 8 --bug counter-reset     seed 8 with a planted bug (a violation is shrunk, then replayed)
   mec sim --seed 7 --schedule '{"episodes":[]}'   seed 7 without faults (schedules as shrinking prints them)
   mec sim --scenario scenarios/hinted_handoff.toml --trace trace.jsonl
   mec sim --seeds 200 --json --quiet       one JSON object on stdout, nothing on stderr

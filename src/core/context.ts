@@ -3,7 +3,7 @@
 // know: how effects are executed (src/host does that), wall time, ambient randomness.
 import type { PeerMessage } from "./messages.ts";
 import type { FailureDetector } from "./membership/failure-detector.ts";
-import type { Prng } from "./random.ts";
+import type { Rng } from "./random.ts";
 import type { Ring } from "./ring/index.ts";
 import type { BugName, ClientResult, StorageFailure, NodeConfig, NodeEvent, NodeId, StorageOp, StorageResult } from "./types.ts";
 import type { VersioningMode } from "./versioning/types.ts";
@@ -15,7 +15,7 @@ export interface NodeContext {
   readonly mode: VersioningMode;
   readonly ring: Ring;
   readonly detector: FailureDetector;
-  readonly rng: Prng;
+  readonly rng: Rng;
   /** This incarnation's actor (`name.incarnation-hex`). */
   readonly actor: string;
   /** Why storage writes are failing (disk full, I/O errors), or null: refuse work that must write. */

@@ -58,7 +58,7 @@ import type { Transition } from "./membership/failure-detector.ts";
 import { bootOfReqId, decodeMessage, encodeMessage, isReplyType } from "./messages.ts";
 import { PeerBoots } from "./membership/peer-boots.ts";
 import type { PeerMessage } from "./messages.ts";
-import { Prng, doubleWords, hex32 } from "./random.ts";
+import { Rng, hex32 } from "./random.ts";
 import { validatePeerMessage, type DropReason, type ValidationContext } from "./validate.ts";
 import { AntiEntropyExchange } from "./replica/ae-exchange.ts";
 import { Handoff } from "./replica/handoff.ts";
@@ -127,7 +127,7 @@ class Node implements NodeMachine {
   private nextTimerId = 1;
   private readonly storageCallbacks = new Map<number, (result: StorageResult) => void>();
   private readonly timerCallbacks = new Map<number, () => void>();
-  private rng: Prng;
+  private rng: Rng;
   private bootNonce = 0;
   private reqSeq = 0;
   private incarnation = 0;
@@ -149,7 +149,7 @@ class Node implements NodeMachine {
 
   constructor(private readonly config: NodeConfig) {
     this.id = config.id;
-    this.rng = new Prng(config.seed);
+    this.rng = new Rng(config.seed);
     this.ring = createRing(config.members, config.partitionCount);
     this.peers = config.members.filter((m) => m !== config.id);
     this.detector = new FailureDetector(config.id, this.peers, config.suspectAfterMs);
@@ -215,6 +215,7 @@ class Node implements NodeMachine {
       actor: this.actor,
       suspected: this.detector.suspectedPeers().sort(),
       pending: { get: this.getCoordinator.inFlight, put: this.putCoordinator.inFlight, replicate: this.mintCoordinator.inFlight },
+      rng: this.rng.state(),
     };
   }
 
@@ -328,7 +329,7 @@ class Node implements NodeMachine {
       return;
     }
     this.phase = "booting";
-    this.rng = new Prng(this.config.seed, ...doubleWords(this.nowMs));
+    this.rng = new Rng(this.config.seed, this.nowMs);
     this.bootNonce = this.rng.nextU32();
     this.detector.start(this.monoMs);
     this.readMeta();

@@ -1,67 +1,86 @@
-// The node's seeded pseudo-random generator (sfc32, from PractRand). Owns: every random draw
-// the core makes (incarnation, boot nonce, anti-entropy peer choice). Must not know: ambient
-// randomness (Math.random, crypto) or wall time; its state is node state, so a node is
-// deterministic given its seed and its inputs.
+// The one seeded pseudo-random generator of the project: seedrandom's alea behind a small API.
+// Owns: every seeded draw (a node's incarnation, boot nonce and anti-entropy peer choice; every
+// choice of the simulator, through named sub-streams made by `fork`). Must not know: ambient
+// randomness (Math.random, crypto) or wall time. Its state is plain data (`state()`), kept as
+// node state, so a generator restored from it draws on exactly as the original would.
 
-import { mix32 } from "./hash.ts";
+import alea from "seedrandom/lib/alea.js";
+import { fnv1a32 } from "./hash.ts";
 
-/** Mixes 32-bit words into one well-spread 32-bit seed (murmur3 finalizer per word). */
-function mixSeed(...words: readonly number[]): number {
-  let h = 0x9e3779b9;
-  for (const word of words) {
-    let k = word >>> 0;
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
-    h ^= k;
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) >>> 0;
-  }
-  return mix32(h);
+/** The generator's whole state (alea's): restoring it resumes the same sequence. */
+export interface RngState {
+  readonly c: number;
+  readonly s0: number;
+  readonly s1: number;
+  readonly s2: number;
 }
 
-/** The two 32-bit halves of a double's IEEE-754 bits (so fractional simulated times mix in fully). */
-export function doubleWords(x: number): [number, number] {
-  const view = new DataView(new ArrayBuffer(8));
-  view.setFloat64(0, x);
-  return [view.getUint32(0), view.getUint32(4)];
-}
+export class Rng {
+  private gen: ReturnType<typeof alea>;
 
-/** sfc32: small, fast, passes PractRand; plenty for choices that only need to be well spread. */
-export class Prng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
-
+  /** A generator seeded by the words (numbers print exactly, so fractional times mix in fully). */
   constructor(...seedWords: readonly number[]) {
-    this.a = mixSeed(1, ...seedWords);
-    this.b = mixSeed(2, ...seedWords);
-    this.c = mixSeed(3, ...seedWords);
-    this.d = 1;
-    for (let i = 0; i < 15; i++) this.nextU32(); // warm up
+    this.gen = alea(seedWords.join(" "), { state: true });
+  }
+
+  /** A generator that continues from a saved state. */
+  static restore(state: RngState): Rng {
+    const rng = new Rng();
+    rng.gen = alea("", { state: { ...state } });
+    return rng;
+  }
+
+  /** A copy of the state, to save and restore. */
+  state(): RngState {
+    return this.gen.state();
+  }
+
+  /** A new independent stream named by label (same parent state + label = same stream). */
+  fork(label: string): Rng {
+    return new Rng(this.nextU32(), fnv1a32(label));
   }
 
   /** Uniform 32-bit unsigned integer. */
   nextU32(): number {
-    const t = (((this.a + this.b) >>> 0) + this.d) >>> 0;
-    this.d = (this.d + 1) >>> 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) >>> 0;
-    this.c = (this.c << 21) | (this.c >>> 11);
-    this.c = (this.c + t) >>> 0;
-    return t;
+    return this.gen.int32() >>> 0;
+  }
+
+  /** Uniform in [0, 1). */
+  next(): number {
+    return this.gen();
   }
 
   /** Uniform integer in [0, maxExclusive). */
   nextInt(maxExclusive: number): number {
     if (!(Number.isInteger(maxExclusive) && maxExclusive > 0)) throw new RangeError(`nextInt: bad bound ${maxExclusive}`);
-    return Math.floor((this.nextU32() / 0x1_0000_0000) * maxExclusive);
+    return Math.floor(this.next() * maxExclusive);
   }
 
-  /** A uniformly chosen element; undefined for an empty array. */
-  pick<T>(items: readonly T[]): T | undefined {
-    return items.length === 0 ? undefined : items[this.nextInt(items.length)];
+  /** Uniform integer in [lo, hi] (inclusive). */
+  int(lo: number, hi: number): number {
+    return lo + Math.floor(this.next() * (hi - lo + 1));
+  }
+
+  chance(p: number): boolean {
+    return p > 0 && this.next() < p;
+  }
+
+  /** A uniformly chosen element. */
+  pick<T>(items: readonly T[]): T {
+    if (items.length === 0) throw new RangeError("pick from an empty list");
+    return items[this.nextInt(items.length)]!;
+  }
+
+  /** Picks by weight: entries [item, weight]. */
+  weighted<T>(entries: readonly (readonly [T, number])[]): T {
+    let total = 0;
+    for (const [, w] of entries) total += w;
+    let x = this.next() * total;
+    for (const [item, w] of entries) {
+      x -= w;
+      if (x < 0) return item;
+    }
+    return entries[entries.length - 1]![0];
   }
 }
 

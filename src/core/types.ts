@@ -3,6 +3,7 @@
 // state machine `step(input) -> Effect[]`; src/host executes the effects through the ports
 // (src/ports) and feeds completions back as new inputs, one at a time. Production and
 // simulation differ only in the ports.
+import type { RngState } from "./random.ts";
 import type { DropReason } from "./validate.ts";
 import type { Dot, SiblingSet, VClock, VersioningMode } from "./versioning/types.ts";
 
@@ -222,4 +223,6 @@ export interface NodeInspection {
   readonly suspected: readonly NodeId[];
   /** Requests this node coordinates that have not finished, by kind. */
   readonly pending: { readonly get: number; readonly put: number; readonly replicate: number };
+  /** The node's seeded generator state: every later draw follows from it (Rng.restore). */
+  readonly rng: RngState;
 }

@@ -10,8 +10,8 @@ const run = runMec;
 
 const dir = mkdtempSync(join(tmpdir(), "mec-trace-cli-"));
 const fixture = join(import.meta.dirname, "..", "sim", "viz", "fixtures", "concurrent-writes.jsonl");
-// Planted bug ack-before-durable, seed 3: one outage loses an acknowledged write.
-const OUTAGE = '{"dropRate":0,"dupRate":0,"episodes":[{"atMs":0,"durMs":50,"kind":"outage","node":"n1","aimed":true}]}';
+// Planted bug ack-before-durable, seed 1: one outage of n3 loses an acknowledged write.
+const OUTAGE = '{"dropRate":0,"dupRate":0,"episodes":[{"atMs":0,"durMs":50,"kind":"outage","node":"n3","aimed":true}]}';
 
 describe("mec trace", () => {
   it("svg: writes the diagram, with --key / --nodes / window options", async () => {
@@ -45,26 +45,26 @@ describe("mec trace", () => {
 describe("mec sim --svg / --without", () => {
   it("--svg writes the diagram of a failing run directly, and the schedule names nodes", async () => {
     const out = join(dir, "fail.svg");
-    const r = await run("sim", "--seed", "3", "--bug", "ack-before-durable", "--schedule", OUTAGE, "--no-shrink", "--svg", out);
+    const r = await run("sim", "--seed", "1", "--bug", "ack-before-durable", "--schedule", OUTAGE, "--no-shrink", "--svg", out);
     expect(r.code).toBe(1);
-    expect(r.out).toContain('"node":"n1","aimed":true');
-    expect(r.out).toContain("e1 outage n1");
+    expect(r.out).toContain('"node":"n3","aimed":true');
+    expect(r.out).toContain("e1 outage n3");
     const svg = readFileSync(out, "utf8");
     expect(svg).toContain("lost-write");
-    expect(svg).toContain("seed 3");
+    expect(svg).toContain("seed 1");
   });
 
   it("--without e1: the violation disappears without the outage, side by side (exit 0)", async () => {
-    const r = await run("sim", "--seed", "3", "--bug", "ack-before-durable", "--schedule", OUTAGE, "--without", "e1");
+    const r = await run("sim", "--seed", "1", "--bug", "ack-before-durable", "--schedule", OUTAGE, "--without", "e1");
     expect(r.code).toBe(0);
     const lines = r.out.split("\n");
     const row = lines.find((l) => l.includes("VIOLATION lost-write"))!;
     expect(row).toMatch(/\| no violation$/);
-    expect(r.out).toContain("=> the violation disappears without e1 outage n1");
+    expect(r.out).toContain("=> the violation disappears without e1 outage n3");
   });
 
   it("--shift and bad episode references", async () => {
-    const moved = await run("sim", "--seed", "3", "--bug", "ack-before-durable", "--schedule", OUTAGE, "--shift", "e1:+20", "--json");
+    const moved = await run("sim", "--seed", "1", "--bug", "ack-before-durable", "--schedule", OUTAGE, "--shift", "e1:+20", "--json");
     const j = JSON.parse(moved.out.trim().split("\n").pop()!) as { change: string; outcome: string };
     expect(j.change).toMatch(/moved \+20 ms/);
     expect(["disappears", "remains"]).toContain(j.outcome);

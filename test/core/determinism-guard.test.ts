@@ -38,6 +38,12 @@ const BANNED_GLOBALS = [
 /** Libraries the core must not import (besides every Node built-in, with or without `node:`). */
 const BANNED_PACKAGES = ["zeromq", "classic-level", "fastify", "seedrandom", "pino", "prom-client", "smol-toml", "commander"];
 
+/**
+ * The one exception, by exact specifier: seedrandom's alea generator on its own (pure code,
+ * seeded explicitly). seedrandom's index stays banned: it loads an ambient-entropy seeder.
+ */
+const ALLOWED_MODULES = ["seedrandom/lib/alea.js"];
+
 export interface Violation {
   readonly file: string;
   readonly line: number;
@@ -154,6 +160,7 @@ export function lex(src: string): Lexed {
 }
 
 function isBannedModule(spec: string): boolean {
+  if (ALLOWED_MODULES.includes(spec)) return false;
   if (spec.startsWith("node:")) return true;
   const root = spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]!;
   return builtinModules.includes(root) || builtinModules.includes(spec) || BANNED_PACKAGES.includes(root) || root.startsWith("@fastify/");
@@ -279,6 +286,8 @@ describe("determinism guard: the scanner itself", () => {
     ['import { ClassicLevel } from "classic-level";', '1: imports "classic-level"'],
     ['import Fastify from "fastify";', '1: imports "fastify"'],
     ['import seedrandom from "seedrandom";', '1: imports "seedrandom"'],
+    ['import xor from "seedrandom/lib/xor4096.js";', '1: imports "seedrandom/lib/xor4096.js"'],
+    ['import alea from "seedrandom/lib/alea";', '1: imports "seedrandom/lib/alea"'],
     ['export { x } from "node:os";', '1: imports "node:os"'],
     ['import "node:process";', '1: imports "node:process"'],
     ['const m = await import("node:fs");', '1: imports "node:fs"'],
@@ -314,6 +323,7 @@ describe("determinism guard: the scanner itself", () => {
     ['import { fnv1a32 } from "../../hash.ts";', "a relative import"],
     ['import type { NodeId } from "../types.ts";', "a type import"],
     ['import { encode } from "@msgpack/msgpack";', "an allowed package"],
+    ['import alea from "seedrandom/lib/alea.js";', "seedrandom's alea, the one allowed seedrandom module"],
     ["const enc = new TextEncoder();", "TextEncoder"],
     ["const a = Math.max(1, 2) + Math.floor(3.5) + Math.imul(2, 3);", "Math's pure functions"],
     ["const r = this.rng.random(); const m = stats.Math; o.random = 1;", "properties named random or Math"],

@@ -1,7 +1,7 @@
 // One randomised run of the in-test harness (a smoke test of the node's safety and liveness under
 // message loss, duplication, reordering and crashes; the real exploration is the simulator).
 import { Harness, bytes } from "./harness.ts";
-import { Prng } from "../../src/core/random.ts";
+import { Rng } from "../../src/core/random.ts";
 import { createRing, partitionOf, preferenceList } from "../../src/core/ring/index.ts";
 import type { ClientResult, NodeConfig, NodeId } from "../../src/core/types.ts";
 import type { Dot, VClock } from "../../src/core/versioning/types.ts";
@@ -16,7 +16,7 @@ interface WriteRecord {
 }
 
 export function run(seed: number, overrides: Partial<NodeConfig> = {}, debug = false): { violations: string[]; acked: number } {
-  const rng = new Prng(seed);
+  const rng = new Rng(seed);
   const nodes = 4 + rng.nextInt(2);
   const h = new Harness(nodes, { antiEntropyIntervalMs: 50, reapDelayMs: rng.nextInt(2) === 0 ? null : 20, ...overrides });
   h.startAll();

@@ -4,7 +4,6 @@ import { decodeMessage, encodeMessage, isReplyType } from "../../src/core/messag
 import type { PeerMessage } from "../../src/core/messages.ts";
 import { encode } from "@msgpack/msgpack";
 import { FailureDetector } from "../../src/core/membership/failure-detector.ts";
-import { Prng } from "../../src/core/random.ts";
 import { hintKey, objectKey, parseHintKey, parseObjectKey } from "../../src/core/replica/keys.ts";
 
 const b = (...xs: number[]) => Uint8Array.from(xs);
@@ -79,21 +78,6 @@ describe("keys", () => {
     expect(objectKey(10, "a:b")).toBe("o:000a:a:b");
     expect(parseObjectKey("m:meta")).toBeNull();
     expect(parseHintKey(hintKey("127.0.0.1:7000", 3, "k"))).toEqual({ target: "127.0.0.1:7000", partition: 3, key: "k" });
-  });
-});
-
-describe("Prng", () => {
-  it("is deterministic per seed and differs across seeds", () => {
-    const a = new Prng(1, 2);
-    const b2 = new Prng(1, 2);
-    const c = new Prng(1, 3);
-    const xs = Array.from({ length: 5 }, () => a.nextU32());
-    expect(Array.from({ length: 5 }, () => b2.nextU32())).toEqual(xs);
-    expect(Array.from({ length: 5 }, () => c.nextU32())).not.toEqual(xs);
-    for (let i = 0; i < 100; i++) {
-      const v = a.nextInt(7);
-      expect(v >= 0 && v < 7 && Number.isInteger(v)).toBe(true);
-    }
   });
 });
 
