@@ -123,7 +123,7 @@ describe("node machine", () => {
       kind: "message", from: "n1",
       bytes: encodeMessage({ type: "put-reply", reqId, from: "n1", boot, result: { ok: false, error: "quorum", message: "the minting replica restarted", answered: 0, needed: 2, maybeApplied: true } }),
     });
-    const put: Input = { kind: "client", clientReqId: 1, op: { type: "put", key, value: new TextEncoder().encode("v"), contentType: "text/plain", context: null, clientId: null } };
+    const put: Input = { kind: "client", clientReqId: 1, op: { type: "put", key, value: new TextEncoder().encode("v"), contentType: "text/plain", context: null } };
     const forwards = (effects: Effect[]) => sentMessages(effects).filter((m): m is Extract<PeerMessage, { type: "put" }> => m.type === "put");
     const replies = (effects: Effect[]) => effects.filter((e) => e.kind === "reply");
 
