@@ -55,8 +55,8 @@ interface Pending {
   readonly partition: number;
   readonly reqId: string;
   readonly beginMs: number;
-  readonly a0: Map<string, Uint8Array>;
-  readonly b0: Map<string, Uint8Array>;
+  /** Storage keys whose bytes differed at the begin, with both sides' bytes then. */
+  readonly differing: readonly (readonly [string, Uint8Array | undefined, Uint8Array | undefined])[];
   readonly marks: readonly [Marks, Marks];
   initiatorDone: boolean;
   needResponder: boolean;
@@ -111,14 +111,19 @@ export class AeExchangeLog {
     const prefix = this.sut.objectPrefix!(partition);
     const a = this.processOf(initiator);
     const b = this.processOf(responder);
+    const a0 = a.storage.withPrefix(prefix);
+    const b0 = b.storage.withPrefix(prefix);
+    const differing: [string, Uint8Array | undefined, Uint8Array | undefined][] = [];
+    for (const [k, bytes] of a0) if (!sameBytes(bytes, b0.get(k))) differing.push([k, bytes, b0.get(k)]);
+    for (const [k, bytes] of b0) if (!a0.has(k)) differing.push([k, undefined, bytes]);
+    differing.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
     this.pending.set(`${initiator} ${reqId}`, {
       initiator,
       responder,
       partition,
       reqId,
       beginMs: nowMs,
-      a0: a.storage.withPrefix(prefix),
-      b0: b.storage.withPrefix(prefix),
+      differing,
       marks: [marksOf(a), marksOf(b)],
       initiatorDone: false,
       needResponder: false,
@@ -130,13 +135,9 @@ export class AeExchangeLog {
     this.pending.delete(`${ex.initiator} ${ex.reqId}`);
     const a = this.processOf(ex.initiator);
     const b = this.processOf(ex.responder);
-    const prefix = this.sut.objectPrefix!(ex.partition);
-    const a1 = a.storage.withPrefix(prefix);
-    const b1 = b.storage.withPrefix(prefix);
-    const differingKeys = [...new Set([...ex.a0.keys(), ...ex.b0.keys()])].filter((k) => !sameBytes(ex.a0.get(k), ex.b0.get(k))).sort();
     const deletedIn = (p: SimProcess, k: string): boolean => (p.storage.deletedAtMs.get(k) ?? -Infinity) >= ex.beginMs;
-    const keys = differingKeys.map((sk) => {
-      const states = [ex.a0, ex.b0, a1, b1].map((m) => this.decode(sk, m.get(sk)));
+    const keys = ex.differing.map(([sk, a0, b0]) => {
+      const states = [a0, b0, a.storage.peek(sk), b.storage.peek(sk)].map((bytes) => this.decode(sk, bytes));
       return {
         key: states.find((s) => s.key !== null)?.key ?? sk,
         a0: states[0]!.state,
@@ -147,7 +148,7 @@ export class AeExchangeLog {
       };
     });
     const lossy = lossBetween(ex.initiator, ex.marks[0], a) ?? lossBetween(ex.responder, ex.marks[1], b);
-    this.completed.push({ initiator: ex.initiator, responder: ex.responder, partition: ex.partition, reqId: ex.reqId, beginMs: ex.beginMs, endMs: nowMs, differing: differingKeys.length, keys, lossy });
+    this.completed.push({ initiator: ex.initiator, responder: ex.responder, partition: ex.partition, reqId: ex.reqId, beginMs: ex.beginMs, endMs: nowMs, differing: ex.differing.length, keys, lossy });
   }
 
   private decode(storageKey: string, bytes: Uint8Array | undefined): { key: string | null; state: StoredState } {

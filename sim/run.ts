@@ -111,7 +111,8 @@ export function runSimulation(sut: SystemUnderTest, spec: RunSpec, schedule: Fau
   if (thrown === null && spec.probes !== false) {
     probes = startProbes(cluster, spec.workload, cluster.rng.fork("probes"));
     try {
-      sched.runUntil(end + 2 * spec.workload.clientTimeoutMs + 1);
+      const all = 2 * cluster.members.length;
+      sched.runUntil(end + 2 * spec.workload.clientTimeoutMs + 1, () => probes.length === all && probes.every((op) => op.completedAtMs !== null));
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
       thrown = { property: "exception", detail: `at +${Math.round(sched.now - t0)}ms (availability probes): ${err.message}` };

@@ -192,6 +192,11 @@ export class SimStorage {
   /** Bit flips so far: when, and which storage key. */
   readonly corruptions: { readonly atMs: number; readonly key: string }[] = [];
 
+  /** What reads see now under one key (the bytes are never mutated in place). */
+  peek(key: string): Uint8Array | undefined {
+    return this.data.get(key);
+  }
+
   /** What reads see now under a key prefix (the bytes are never mutated in place: a snapshot). */
   withPrefix(prefix: string): Map<string, Uint8Array> {
     const out = new Map<string, Uint8Array>();
