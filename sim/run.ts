@@ -1,10 +1,11 @@
 // One simulated run, start to verdict: boot the cluster, start the clients, drive the fault
 // schedule through the fault phase (safety), heal everything and keep reading (healed phase:
 // read repair, handoff), let the cluster sit quiet (anti-entropy, convergence: liveness),
-// then snapshot every node's durable objects and run the checkers.
+// then snapshot every node's durable objects, let every node coordinate one put and one get
+// (availability probes, until answered) and run the checkers.
 //
-//   0 ......... warmupMs ............ heal ............ heal+healPhaseMs ....... end
-//   boot        clients start,        faults end,       clients stop           checkers
+//   0 ......... warmupMs ............ heal ............ heal+healPhaseMs ....... end ...... probes answered
+//   boot        clients start,        faults end,       clients stop           snapshot   checkers
 //               faults begin          writes stop       quiet period
 import type { NodeId } from "../src/core/types.ts";
 import type { SiblingSet } from "../src/core/versioning/types.ts";
