@@ -12,6 +12,7 @@ import { SimProcess } from "./process.ts";
 import type { SystemUnderTest } from "./sut.ts";
 import { Tracer } from "./trace.ts";
 import { EXACT_CLOCK, NodeClock, drawNodeClock, type ClockSpread } from "./clock.ts";
+import { AeExchangeLog } from "./ae-exchanges.ts";
 
 /** The node timing knobs a simulated cluster sets (the same fields as NodeConfig). */
 type NodeTimings = Pick<
@@ -92,6 +93,34 @@ export class SimCluster {
   /** Node events with a key, per key and type (scenario expectations). */
   readonly keyEventCounts = new Map<string, number>();
   maxSiblings = new Map<string, number>();
+  /** Anti-entropy exchanges with both replicas' stored objects at their begin and completion. */
+  readonly aeExchanges: AeExchangeLog;
+  /** When each node reported ready (boot finished). */
+  readonly readyAtMs = new Map<NodeId, number[]>();
+  /** When each node was booted. */
+  readonly bootAtMs = new Map<NodeId, number[]>();
+  /** Every fault that took effect (the availability checker reads them); toMs: its end. */
+  readonly faultSpans: { readonly fromMs: number; toMs: number; readonly what: string; readonly tag: string }[] = [];
+
+  /** Records a fault that starts now and lasts durMs (Infinity: until endFaults closes it). */
+  noteFault(what: string, durMs: number, tag = ""): void {
+    this.faultSpans.push({ fromMs: this.sched.now, toMs: this.sched.now + durMs, what, tag });
+  }
+
+  /** Ends now every recorded fault whose tag starts with tagPrefix ("" = all: the heal). */
+  endFaults(tagPrefix: string): void {
+    for (const s of this.faultSpans) if (s.tag.startsWith(tagPrefix)) s.toMs = Math.min(s.toMs, this.sched.now);
+  }
+
+  /** Faults, restarts until ready included, as spans. */
+  faultTimeline(): { fromMs: number; toMs: number; what: string }[] {
+    const out = this.faultSpans.map((s) => ({ fromMs: s.fromMs, toMs: s.toMs, what: s.what }));
+    for (const [id, boots] of this.bootAtMs) {
+      const ready = this.readyAtMs.get(id) ?? [];
+      for (const b of boots) out.push({ fromMs: b, toMs: ready.find((r) => r >= b) ?? Infinity, what: `${id} booting` });
+    }
+    return out;
+  }
   private writeAckWaiters: (() => void)[] = [];
 
   /** Runs fn once, when the next client write is acknowledged (a nemesis that aims). */
@@ -116,6 +145,7 @@ export class SimCluster {
     readonly tracer: Tracer,
   ) {
     this.rng = new Rng(spec.seed, fnv32("cluster"));
+    this.aeExchanges = new AeExchangeLog(sut, (id) => this.process(id));
     this.members = Array.from({ length: spec.size }, (_, i) => `n${i + 1}`);
     this.clientTargets = this.members;
     this.network = new SimNetwork(this.sched, this.rng.fork("network"), tracer, sut, spec.latency, (to, from, bytes) => {
@@ -159,6 +189,7 @@ export class SimCluster {
   boot(id: NodeId): void {
     const p = this.process(id);
     if (p.isUp) return;
+    this.bootAtMs.set(id, [...(this.bootAtMs.get(id) ?? []), this.sched.now]);
     p.boot(this.nodeConfig(id, p.boots + 1));
   }
 
@@ -193,6 +224,7 @@ export class SimCluster {
       }
       case "unsuspect":
       case "ready": {
+        if (event.type === "ready") this.readyAtMs.set(node, [...(this.readyAtMs.get(node) ?? []), nowMs]);
         const open = this.openSuspicions.get(node);
         if (open === undefined) break;
         for (const [peer, sp] of open) {
@@ -209,6 +241,7 @@ export class SimCluster {
       default:
         break;
     }
+    this.aeExchanges.onEvent(node, event, nowMs);
     if (this.tracer.on) this.tracer.emit(nowMs, "node-event", node, { event });
   }
 

@@ -157,6 +157,9 @@ export class FaultDriver {
   private readonly downBy = new Map<NodeId, object>();
   private readonly pausedBy = new Map<NodeId, object>();
   private readonly cuts = new Set<Cut>();
+  private span(what: string, durMs: number): void {
+    this.cluster.noteFault(what, durMs);
+  }
 
   constructor(
     private readonly cluster: SimCluster,
@@ -167,12 +170,14 @@ export class FaultDriver {
   scheduleStorage(plan: StorageFaultPlan, startMs: number): void {
     const c = this.cluster;
     for (const id of c.members) c.process(id).storage.writeErrorRate = plan.writeErrorRate;
+    if (plan.writeErrorRate > 0) this.span(`write error rate ${plan.writeErrorRate}`, Infinity);
     for (const ep of plan.episodes) {
       c.sched.at(startMs + ep.atMs, () => {
         if (this.healed) return;
         const storage = c.process(this.node(ep.node)).storage;
         if (storage.failWrites !== null) return;
         storage.failWrites = ep.reason;
+        this.span(`disk ${ep.reason} on ${storage.node}`, ep.durMs);
         c.sched.after(ep.durMs, () => {
           if (storage.failWrites === ep.reason) storage.failWrites = null;
         });
@@ -190,6 +195,7 @@ export class FaultDriver {
   schedule(schedule: FaultSchedule, startMs: number): void {
     this.cluster.network.dropRate = schedule.dropRate;
     this.cluster.network.dupRate = schedule.dupRate;
+    if (schedule.dropRate > 0) this.span(`drop rate ${schedule.dropRate}`, Infinity);
     for (const ep of schedule.episodes) this.cluster.sched.at(startMs + ep.atMs, () => this.startEpisode(ep));
   }
 
@@ -233,6 +239,7 @@ export class FaultDriver {
           p.wipe();
         } else if (ep.kind === "machine-crash") p.crash(true, this.takeLoss(p.storage.unsyncedCount));
         else p.crash(false);
+        this.span(`${ep.kind} ${id}`, ep.durMs);
         this.downBy.set(id, token);
         this.pausedBy.delete(id);
         c.sched.at(endAt, () => this.restartIf(id, token));
@@ -244,6 +251,7 @@ export class FaultDriver {
         const target = ep.mask % 4 !== 3 && latest !== undefined ? latest.node : this.node(ep.node);
         const wiped = ep.kind === "outage" && this.wipes < this.limits.wipesMax ? target : null;
         if (wiped !== null) this.wipes++;
+        this.span(`${ep.kind} (every node)`, ep.durMs);
         for (const id of c.members) {
           const p = c.process(id);
           if (!p.isUp) {
@@ -263,6 +271,7 @@ export class FaultDriver {
         const p = c.process(id);
         if (!p.isUp || p.isPaused) return;
         p.pause();
+        this.span(`pause ${id}`, ep.durMs);
         this.pausedBy.set(id, token);
         c.sched.at(endAt, () => {
           if (this.pausedBy.get(id) !== token) return;
@@ -273,6 +282,7 @@ export class FaultDriver {
       }
       case "clog":
         c.network.clog(this.node(ep.node), this.peerOf(ep), endAt);
+        this.span(`clog ${this.node(ep.node)}-${this.peerOf(ep)}`, ep.durMs);
         return;
       case "partition":
       case "isolate":
@@ -287,6 +297,7 @@ export class FaultDriver {
                 ? { kind: "one-way", from: this.node(ep.node), to: this.peerOf(ep) }
                 : { kind: "bridge", groups: this.groups(ep.mask), bridge: this.node(ep.node) };
         this.addCut(cut, endAt);
+        this.span(`${ep.kind}`, ep.durMs);
         return;
       }
     }
@@ -319,6 +330,7 @@ export class FaultDriver {
   heal(): void {
     this.healed = true;
     const c = this.cluster;
+    c.endFaults("");
     c.network.heal();
     this.cuts.clear();
     for (const id of c.members) {

@@ -5,7 +5,7 @@ import type { NodeId } from "../src/core/types.ts";
 import type { SiblingSet } from "../src/core/versioning/types.ts";
 import { createNode } from "../src/core/node.ts";
 import { decodeMessage, isReplyType } from "../src/core/messages.ts";
-import { parseHintKey, parseObjectKey } from "../src/core/replica/keys.ts";
+import { parseHintKey, parseObjectKey, partitionPrefix } from "../src/core/replica/keys.ts";
 import { openRecord } from "../src/core/replica/record.ts";
 import { createRing, partitionOf, preferenceList } from "../src/core/ring/index.ts";
 import { decodeSiblingSet, setsEqual } from "../src/core/versioning/index.ts";
@@ -50,6 +50,7 @@ export const mecdb: SystemUnderTest = {
     }
     return out;
   },
+  objectPrefix: partitionPrefix,
   readHints(entries) {
     const out: { target: NodeId; key: string }[] = [];
     for (const [storageKey] of entries) {

@@ -1,10 +1,11 @@
 // One simulated run, start to verdict: boot the cluster, start the clients, drive the fault
 // schedule through the fault phase (safety), heal everything and keep reading (healed phase:
 // read repair, handoff), let the cluster sit quiet (anti-entropy, convergence: liveness),
-// then snapshot every node's durable objects and run the checkers.
+// then snapshot every node's durable objects, let every node coordinate one put and one get
+// (availability probes, until answered) and run the checkers.
 //
-//   0 ......... warmupMs ............ heal ............ heal+healPhaseMs ....... end
-//   boot        clients start,        faults end,       clients stop           checkers
+//   0 ......... warmupMs ............ heal ............ heal+healPhaseMs ....... end ...... probes answered
+//   boot        clients start,        faults end,       clients stop           snapshot   checkers
 //               faults begin          writes stop       quiet period
 import type { NodeId } from "../src/core/types.ts";
 import type { SiblingSet } from "../src/core/versioning/types.ts";
@@ -15,7 +16,7 @@ import type { HistoryOp } from "./history.ts";
 import { PreferenceModel, convergenceBoundMs } from "./oracle/index.ts";
 import type { SystemUnderTest } from "./sut.ts";
 import { Tracer, type TraceOptions } from "./trace.ts";
-import { Workload, type WorkloadSpec } from "./workload.ts";
+import { Workload, startProbes, type WorkloadSpec } from "./workload.ts";
 
 export interface RunSpec {
   readonly cluster: ClusterSpec;
@@ -27,6 +28,8 @@ export interface RunSpec {
   /** Stretch the quiet period to the convergence bound the config implies (sim/oracle/bounds.ts). */
   readonly quietAtLeastBound?: boolean;
   readonly wipesMax: number;
+  /** After the quiet period, every node coordinates a put and a get that must succeed (default true). */
+  readonly probes?: boolean;
   /** Write errors, disk-full episodes and corrupted objects (none when absent). */
   readonly storageFaults?: StorageFaultPlan;
 }
@@ -100,6 +103,22 @@ export function runSimulation(sut: SystemUnderTest, spec: RunSpec, schedule: Fau
   }
 
   const final = cluster.snapshot();
+  const hintsAtEnd = sut.readHints ? new Map([...cluster.processes].map(([id, p]) => [id, sut.readHints!(p.storage.entries())])) : undefined;
+  const upAtEnd = new Set([...cluster.processes].filter(([, p]) => p.isUp).map(([id]) => id));
+  // Availability probes: every node coordinates a put and a get once all is quiet.
+  let probes: HistoryOp[] = [];
+  const quorums = cluster.quorums.slice();
+  const minted = cluster.minted.slice();
+  if (thrown === null && spec.probes !== false) {
+    probes = startProbes(cluster, spec.workload, cluster.rng.fork("probes"));
+    try {
+      const all = 2 * cluster.members.length;
+      sched.runUntil(end + 2 * spec.workload.clientTimeoutMs + 1, () => probes.length === all && probes.every((op) => op.completedAtMs !== null));
+    } catch (e) {
+      const err = e instanceof Error ? e : new Error(String(e));
+      thrown = { property: "exception", detail: `at +${Math.round(sched.now - t0)}ms (availability probes): ${err.message}` };
+    }
+  }
   const preference = new PreferenceModel(owners, spec.cluster.n);
   const record: RunRecord = {
     members: cluster.members,
@@ -108,14 +127,22 @@ export function runSimulation(sut: SystemUnderTest, spec: RunSpec, schedule: Fau
     w: spec.cluster.w,
     mode: spec.cluster.mode,
     history: workload.history,
-    minted: cluster.minted,
-    quorums: cluster.quorums,
+    minted,
+    quorums,
     suspicions: cluster.suspicions,
     wipes: new Map([...cluster.processes].map(([id, p]) => [id, p.storage.wipedAtMs])),
-    ...(sut.readHints ? { hintsAtEnd: new Map([...cluster.processes].map(([id, p]) => [id, sut.readHints!(p.storage.entries())])) } : {}),
-    upAtEnd: new Set([...cluster.processes].filter(([, p]) => p.isUp).map(([id]) => id)),
+    ...(hintsAtEnd ? { hintsAtEnd } : {}),
+    upAtEnd,
+    probes,
     convergence: { boundMs, quietMs, readsAfterHeal: spec.workload.afterHeal !== "write" },
     replies: cluster.network.replies,
+    exchanges: cluster.aeExchanges.completed,
+    faults: {
+      settleMs: spec.cluster.timings.suspectAfterMs + spec.cluster.timings.heartbeatIntervalMs + spec.cluster.timings.requestTimeoutMs,
+      spans: cluster.faultTimeline(),
+      corruptions: [...cluster.processes].flatMap(([id, p]) => p.storage.corruptions.map((c) => ({ ...c, node: id }))),
+    },
+    startMs: t0,
     final: final as ReadonlyMap<NodeId, ReadonlyMap<string, SiblingSet>>,
     primariesOf: (key) => preference.of(key).primaries,
     fallbacksOf: (key) => preference.of(key).fallbacks,
@@ -133,7 +160,7 @@ export function runSimulation(sut: SystemUnderTest, spec: RunSpec, schedule: Fau
   return {
     violations,
     events: sched.eventsRun,
-    simulatedMs: end - t0,
+    simulatedMs: sched.now - t0,
     traceHash: tracer.digest(),
     stats: {
       ops: workload.history.length,

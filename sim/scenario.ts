@@ -255,6 +255,7 @@ export function applyAction(cluster: SimCluster, a: ScenarioAction): void {
   };
   const cut = (c: Cut): void => {
     net.addCut(c);
+    cluster.noteFault(`scenario ${a.action}`, a.durationMs ?? Infinity, "net");
     undo(() => net.removeCut(c));
   };
   const node = a.node ?? "";
@@ -273,10 +274,12 @@ export function applyAction(cluster: SimCluster, a: ScenarioAction): void {
       return;
     case "clog":
       net.clog(node, a.peer ?? "", cluster.sched.now + (a.durationMs ?? 0));
+      cluster.noteFault(`scenario clog ${node}`, a.durationMs ?? 0, "net");
       return;
     case "heal": {
       const { dropRate, dupRate } = net;
       net.heal();
+      cluster.endFaults("net");
       net.dropRate = dropRate;
       net.dupRate = dupRate;
       return;
@@ -286,16 +289,20 @@ export function applyAction(cluster: SimCluster, a: ScenarioAction): void {
     case "wipe":
       if (a.action === "wipe") cluster.process(node).wipe();
       else cluster.process(node).crash(a.action === "machine-crash");
+      cluster.noteFault(`scenario ${a.action} ${node}`, a.durationMs ?? Infinity, `down ${node}`);
       undo(() => cluster.boot(node));
       return;
     case "restart":
+      cluster.endFaults(`down ${node}`);
       cluster.boot(node);
       return;
     case "pause":
       cluster.process(node).pause();
+      cluster.noteFault(`scenario pause ${node}`, a.durationMs ?? Infinity, `paused ${node}`);
       undo(() => cluster.process(node).resume());
       return;
     case "resume":
+      cluster.endFaults(`paused ${node}`);
       cluster.process(node).resume();
       return;
   }

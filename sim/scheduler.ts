@@ -91,8 +91,11 @@ export class Scheduler {
     return top;
   }
 
-  /** Runs events until the queue is empty or the next event is later than untilMs; time ends at untilMs. */
-  runUntil(untilMs: number): void {
+  /**
+   * Runs events until the queue is empty or the next event is later than untilMs; time ends at
+   * untilMs. With `done`: stops as soon as it is true after an event (time stays there).
+   */
+  runUntil(untilMs: number, done?: () => boolean): void {
     for (;;) {
       const top = this.heap[0];
       if (top === undefined || top.time > untilMs) break;
@@ -101,6 +104,7 @@ export class Scheduler {
       this.nowMs = top.time;
       this.eventsRun++;
       top.fire();
+      if (done !== undefined && done()) return;
     }
     if (untilMs > this.nowMs) this.nowMs = untilMs;
   }

@@ -159,6 +159,8 @@ export class SimStorage {
       }
     }
     const result = applyOp(this.data, op);
+    if (op.type === "del") this.deletedAtMs.set(op.key, this.sched.now);
+    else if (op.type === "batch") for (const k of op.dels) this.deletedAtMs.set(k, this.sched.now);
     if (this.durability.sync || op.type === "get" || op.type === "scan") return result;
     this.unsynced.push({ op, atMs: this.sched.now });
     if ((op.type === "put" || op.type === "batch") && op.sync === true) this.writeBack(Infinity);
@@ -184,6 +186,24 @@ export class SimStorage {
   /** When this disk lost completed writes: wiped, or a power loss that cut its unsynced tail (the read checker excuses reads such a loss may explain). */
   readonly wipedAtMs: number[] = [];
 
+  /** When each storage key was last deleted (reaping; the anti-entropy checker skips such keys). */
+  readonly deletedAtMs = new Map<string, number>();
+
+  /** Bit flips so far: when, and which storage key. */
+  readonly corruptions: { readonly atMs: number; readonly key: string }[] = [];
+
+  /** What reads see now under one key (the bytes are never mutated in place). */
+  peek(key: string): Uint8Array | undefined {
+    return this.data.get(key);
+  }
+
+  /** What reads see now under a key prefix (the bytes are never mutated in place: a snapshot). */
+  withPrefix(prefix: string): Map<string, Uint8Array> {
+    const out = new Map<string, Uint8Array>();
+    for (const [k, v] of this.data) if (k.startsWith(prefix)) out.set(k, v);
+    return out;
+  }
+
   /** The durable contents, in key order. */
   entries(): [string, Uint8Array][] {
     return [...this.data.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
@@ -207,6 +227,7 @@ export class SimStorage {
     bytes[i] = bytes[i]! ^ (1 << (at % 8));
     this.data.set(key, bytes);
     if (this.durable.has(key)) this.durable.set(key, bytes.slice());
+    this.corruptions.push({ atMs: this.sched.now, key });
     if (this.tracer.on) this.tracer.emit(this.sched.now, "storage-corrupt", this.node, { key, byte: i });
     return key;
   }

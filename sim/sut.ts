@@ -18,6 +18,8 @@ export interface SystemUnderTest {
   describeMessage(bytes: Uint8Array): MessageInfo | null;
   /** The objects (not hints or metadata) in one node's storage: user key -> sibling set. */
   readObjects(entries: Iterable<readonly [string, Uint8Array]>): Map<string, SiblingSet>;
+  /** The storage-key prefix of one partition's objects (the anti-entropy checker snapshots them). */
+  objectPrefix?(partition: number): string;
   /** The hints (objects held for another node) in one node's storage. */
   readHints?(entries: Iterable<readonly [string, Uint8Array]>): { target: NodeId; key: string }[];
   /** The N primaries of key on the full ring. */

@@ -113,10 +113,10 @@ export class Workload {
     return this.cluster.spec.w;
   }
 
-  /** Invokes op on a node; done gets the history record after it completed. */
-  invoke(client: number, rng: Rng, op: ClientOp, ids: { value: string | null; writeId: string | null; contextFrom: number | null }, done: (rec: HistoryOp) => void): void {
+  /** Invokes op on a node (a random client target unless `target`); done gets the history record after it completed. */
+  invoke(client: number, rng: Rng, op: ClientOp, ids: { value: string | null; writeId: string | null; contextFrom: number | null }, done: (rec: HistoryOp) => void, target?: NodeId): void {
     this.opsStarted++;
-    const node: NodeId = rng.pick(this.cluster.clientTargets);
+    const node: NodeId = target ?? rng.pick(this.cluster.clientTargets);
     const rec: HistoryOp = {
       id: this.history.length,
       client,
@@ -190,6 +190,22 @@ export class Workload {
     const tracer = this.cluster.tracer;
     if (tracer.on) tracer.emit(this.now, "complete", rec.node, { op: rec.id, outcome: rec.outcome, dot: rec.dot, error: rec.error, read: rec.readSet, shown: rec.shown });
   }
+}
+
+/**
+ * Availability probes after the quiet period: every member coordinates a blind put of a key of
+ * its own, then a get of it. They live in their own history (the other checkers' snapshot was
+ * taken before them); the availability checker requires them to succeed.
+ */
+export function startProbes(cluster: SimCluster, spec: WorkloadSpec, rng: Rng): HistoryOp[] {
+  const probes = new Workload(cluster, spec, rng);
+  cluster.members.forEach((node, i) => {
+    const key = `probe-${node}`;
+    const value = `${key}=p${i}.1`;
+    const put: ClientOp = { type: "put", key, value: encoder.encode(value), contentType: "text/plain", context: null, clientId: `p${i}` };
+    probes.invoke(-1 - i, rng, put, { value, writeId: value, contextFrom: null }, () => probes.invoke(-1 - i, rng, { type: "get", key }, { value: null, writeId: null, contextFrom: null }, () => {}, node), node);
+  });
+  return probes.history;
 }
 
 const decoder = new TextDecoder();

@@ -5,34 +5,9 @@
 // last write is at least that bound, and the checker runs at its end.
 // A key that is absent on a primary and tombstone-only on another counts as converged:
 // reaping removes tombstones one replica at a time.
-import type { SiblingSet } from "../../src/core/versioning/types.ts";
-import { dotKey, valueText } from "../history.ts";
+import { isEmptySet as isEmpty, sameSet, showSet as show } from "../oracle/sets.ts";
 import type { RunRecord, Violation } from "./types.ts";
 import { DETAILS_MAX } from "./types.ts";
-
-function isEmpty(set: SiblingSet | undefined): boolean {
-  return set === undefined || set.siblings.every((s) => s.value === null);
-}
-
-/** Equal siblings (dot, value) and equal clock entries: compared here, not by the code under test. */
-function sameSet(a: SiblingSet, b: SiblingSet): boolean {
-  const sib = (s: SiblingSet): string =>
-    s.siblings
-      .map((x) => `${dotKey(x.dot)}=${valueText(x.value) ?? "(tombstone)"}`)
-      .sort()
-      .join("\n");
-  const clk = (s: SiblingSet): string =>
-    [...s.clock]
-      .map(([actor, e]) => `${actor}:${e.counter}`)
-      .sort()
-      .join(",");
-  return sib(a) === sib(b) && clk(a) === clk(b);
-}
-
-function show(set: SiblingSet | undefined): string {
-  if (set === undefined) return "absent";
-  return `{${set.siblings.map((s) => dotKey(s.dot) + (s.value === null ? "(tombstone)" : "")).join(", ")}}`;
-}
 
 export function checkConvergence(run: RunRecord): Violation[] {
   const out: Violation[] = [];

@@ -8,14 +8,16 @@ import { checkQuorums } from "./quorum.ts";
 import { checkUniqueDots } from "./unique-dots.ts";
 import { checkReads, staleReadCount } from "./reads.ts";
 import { checkHintsDrained } from "./hints.ts";
+import { checkAntiEntropy } from "./anti-entropy.ts";
+import { availabilityJudged, checkAvailability } from "./availability.ts";
 import type { Checker, RunRecord, Violation } from "./types.ts";
 
-const CHECKERS: readonly Checker[] = [checkLostWrites, checkFinalSiblings, checkUniqueDots, checkQuorums, checkConvergence, checkReads, checkHintsDrained];
+const CHECKERS: readonly Checker[] = [checkLostWrites, checkFinalSiblings, checkUniqueDots, checkQuorums, checkConvergence, checkReads, checkHintsDrained, checkAntiEntropy, checkAvailability];
 
 export function checkAll(run: RunRecord): Violation[] {
   return CHECKERS.flatMap((check) => check(run));
 }
 
-export { checkConvergence, checkDeterminism, checkFinalSiblings, checkHintsDrained, checkLostWrites, checkQuorums, checkReads, checkUniqueDots, staleReadCount };
-export type { Checker, Property, RunRecord, Violation } from "./types.ts";
+export { availabilityJudged, checkAntiEntropy, checkAvailability, checkConvergence, checkDeterminism, checkFinalSiblings, checkHintsDrained, checkLostWrites, checkQuorums, checkReads, checkUniqueDots, staleReadCount };
+export type { Checker, FaultSpan, FaultTimeline, Property, RunRecord, Violation } from "./types.ts";
 export { PROPERTIES } from "./types.ts";

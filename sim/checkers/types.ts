@@ -5,10 +5,32 @@ import type { NodeId } from "../../src/core/types.ts";
 import type { SiblingSet, VersioningMode } from "../../src/core/versioning/types.ts";
 import type { MintedDot, QuorumRecord, Suspicion } from "../cluster.ts";
 import type { HistoryOp } from "../history.ts";
+import type { AeExchangeRecord } from "../ae-exchanges.ts";
 
-/** The six checked properties, plus "exception": the node threw (a failed assertion). */
-export type Property = "lost-write" | "final-siblings" | "unique-dots" | "quorum" | "convergence" | "determinism" | "stale-read" | "hints-drain" | "exception";
-export const PROPERTIES: readonly Property[] = ["lost-write", "final-siblings", "unique-dots", "quorum", "convergence", "determinism", "stale-read", "hints-drain", "exception"];
+/** A span of simulated time during which a fault was active (toMs: when it ended or was due to end). */
+export interface FaultSpan {
+  readonly fromMs: number;
+  readonly toMs: number;
+  readonly what: string;
+}
+
+/** What the availability checker reads: when faults were active, and the config's settle time. */
+export interface FaultTimeline {
+  /**
+   * After a fault, how long until every request whose quorum is reachable must succeed: the
+   * failure detectors' suspect timeout, a heartbeat and a request timeout (stale suspicions,
+   * peers marked unreachable by a timed-out request, requests in flight when it ended).
+   */
+  readonly settleMs: number;
+  /** Every fault that took effect: episodes, restarts until ready, loss rates, storage faults. */
+  readonly spans: readonly FaultSpan[];
+  /** Bit flips: when, on which node, which storage key. */
+  readonly corruptions: readonly { readonly atMs: number; readonly node: NodeId; readonly key: string }[];
+}
+
+/** The checked properties, plus "exception": the node threw (a failed assertion). */
+export type Property = "lost-write" | "final-siblings" | "unique-dots" | "quorum" | "convergence" | "determinism" | "stale-read" | "hints-drain" | "anti-entropy" | "availability" | "exception";
+export const PROPERTIES: readonly Property[] = ["lost-write", "final-siblings", "unique-dots", "quorum", "convergence", "determinism", "stale-read", "hints-drain", "anti-entropy", "availability", "exception"];
 
 export interface Violation {
   readonly property: Property;
@@ -38,6 +60,14 @@ export interface RunRecord {
   readonly suspicions: readonly Suspicion[];
   /** `${coordinator} ${reqId}` -> distinct replicas whose replies the coordinator received. */
   readonly replies: ReadonlyMap<string, ReadonlySet<NodeId>>;
+  /** Completed anti-entropy exchanges with both replicas' stored copies at begin and end (sim/ae-exchanges.ts). */
+  readonly exchanges?: readonly AeExchangeRecord[];
+  /** Availability probes after the quiet period (their own history; sim/workload.ts startProbes). */
+  readonly probes?: readonly HistoryOp[];
+  /** Fault spans and the settle time, for the availability checker. */
+  readonly faults?: FaultTimeline;
+  /** Scheduler time of the boot (for readable offsets in details). */
+  readonly startMs?: number;
   /** Durable objects per node at the end of the run. */
   readonly final: ReadonlyMap<NodeId, ReadonlyMap<string, SiblingSet>>;
   /** The oracle's own preference lists (sim/oracle/preference.ts), not the ring under test. */

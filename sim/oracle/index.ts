@@ -19,3 +19,4 @@ export function causalModelOf(history: readonly HistoryOp[]): CausalModel {
   return m;
 }
 export { AE_PAIRS_PER_ROUND, convergenceBoundMs, maxAntiEntropyPairs } from "./bounds.ts";
+export { clockNotCovered, dotConflict, holdsNewerThan, isEmptySet, sameContent, sameSet, showSet } from "./sets.ts";

@@ -29,6 +29,10 @@ export interface NodeContext {
   readonly bootId: string;
   /** The boot id of a peer's current process as last learned (see PeerBoots), or null. */
   peerBoot(peer: NodeId): string | null;
+  /** A mark that grows whenever a peer boot is heard for the first time (see PeerBoots). */
+  peerBootsMark(): number;
+  /** Whether `peer`'s process `boot` had been heard by the time of `mark`. */
+  peerBootHeardBy(peer: NodeId, boot: string, mark: number): boolean;
   send(to: NodeId, msg: PeerMessage): void;
   storage(op: StorageOp, done: (result: StorageResult) => void): void;
   /** Schedules `fire` once; returns the timer id (for cancelTimer). */

@@ -198,6 +198,8 @@ class Node implements NodeMachine {
         return hex32(node.bootNonce);
       },
       peerBoot: (peer: NodeId) => this.peerBoots.get(peer),
+      peerBootsMark: () => this.peerBoots.mark,
+      peerBootHeardBy: (peer: NodeId, boot: string, mark: number) => this.peerBoots.heardBy(peer, boot, mark),
       send: (to: NodeId, msg: PeerMessage) => this.send(to, msg),
       storage: (op: StorageOp, done: (result: StorageResult) => void) => this.storage(op, done),
       setTimer: (afterMs: number, fire: () => void) => this.setTimer(afterMs, fire),
@@ -454,13 +456,13 @@ class Node implements NodeMachine {
   }
 
   /**
-   * Which process of the sender is current: its heartbeat says so outright (so a wrong boot,
-   * from a late or garbled request id, lasts one heartbeat interval at most); otherwise from its
-   * put-reply, or the id of a request it sent.
+   * Which process of the sender is current: its heartbeat and its put-reply (an answer to a
+   * forward we sent) say so outright (so a wrong boot, from a late or garbled request id, lasts
+   * one heartbeat interval at most); otherwise from the id of a request it sent.
    */
   private learnBoot(msg: PeerMessage): void {
-    if (msg.type === "heartbeat") return this.peerBoots.announced(msg.from, msg.boot);
-    const boot = msg.type === "put-reply" ? msg.boot : "reqId" in msg && !isReplyType(msg.type) ? bootOfReqId(msg.reqId, msg.from) : null;
+    if (msg.type === "heartbeat" || msg.type === "put-reply") return this.peerBoots.announced(msg.from, msg.boot);
+    const boot = "reqId" in msg && !isReplyType(msg.type) ? bootOfReqId(msg.reqId, msg.from) : null;
     if (boot !== null) this.peerBoots.learn(msg.from, boot);
   }
 
@@ -493,7 +495,7 @@ class Node implements NodeMachine {
         this.putCoordinator.handleForward(msg, true);
         return;
       case "put-reply":
-        this.putCoordinator.handleReply(msg.reqId, msg.from, msg.result);
+        this.putCoordinator.handleReply(msg.reqId, msg.from, msg.result, msg.boot);
         return;
       case "replicate":
       case "handoff": {

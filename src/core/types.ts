@@ -157,7 +157,26 @@ export type NodeEvent =
   | { readonly type: "read-repair"; readonly key: string; readonly to: NodeId }
   | { readonly type: "hint-stored"; readonly key: string; readonly forNode: NodeId }
   | { readonly type: "handoff"; readonly key: string; readonly to: NodeId }
-  | { readonly type: "anti-entropy"; readonly partition: number; readonly peer: NodeId; readonly keysRepaired: number }
+  /**
+   * An anti-entropy exchange this node initiates begins (its scrub done, its bucket hashes about
+   * to be sent to `peer`): the simulator snapshots both replicas' stored objects of the partition.
+   */
+  | { readonly type: "ae-begin"; readonly reqId: string; readonly partition: number; readonly peer: NodeId }
+  /**
+   * One side of an anti-entropy exchange finished merging what it received (keysRepaired: keys
+   * its storage changed for). The initiator emits it once per exchange it completes (`sent`:
+   * objects it sent in ae-sync; the responder then emits its own once it merged them). reqId
+   * and role name the exchange (both absent only in hand-made events of tests).
+   */
+  | {
+      readonly type: "anti-entropy";
+      readonly partition: number;
+      readonly peer: NodeId;
+      readonly keysRepaired: number;
+      readonly reqId?: string;
+      readonly role?: "initiator" | "responder";
+      readonly sent?: number;
+    }
   | { readonly type: "suspect"; readonly peer: NodeId }
   | { readonly type: "unsuspect"; readonly peer: NodeId }
   | { readonly type: "reap"; readonly key: string }

@@ -110,6 +110,48 @@ describe("node machine", () => {
     expect(sentMessages(late.effects)).toMatchObject([{ type: "put-reply", result: { ok: false, maybeApplied: true } }]);
   });
 
+  it("a forward misaddressed because of a late message from the replica's earlier process is re-sent to the process it had heard from before", () => {
+    const ring = createRing(members, 16);
+    let key = "";
+    for (let i = 0; ; i++) {
+      key = `k${i}`;
+      const p = preferenceList(ring, partitionOf(key, 16), 3).primaries;
+      if (p[0] === "n1" && !p.includes("n4")) break;
+    }
+    const probeFrom = (boot: string, seq: number): Input => ({ kind: "message", from: "n1", bytes: encodeMessage({ type: "probe", reqId: `n1/${boot}/${seq}`, from: "n1" }) });
+    const refusal = (reqId: string, boot: string): Input => ({
+      kind: "message", from: "n1",
+      bytes: encodeMessage({ type: "put-reply", reqId, from: "n1", boot, result: { ok: false, error: "quorum", message: "the minting replica restarted", answered: 0, needed: 2, maybeApplied: true } }),
+    });
+    const put: Input = { kind: "client", clientReqId: 1, op: { type: "put", key, value: new TextEncoder().encode("v"), contentType: "text/plain", context: null } };
+    const forwards = (effects: Effect[]) => sentMessages(effects).filter((m): m is Extract<PeerMessage, { type: "put" }> => m.type === "put");
+    const replies = (effects: Effect[]) => effects.filter((e) => e.kind === "reply");
+
+    // n4 hears n1's current process (0000000b), then a late message of an earlier one (0000000a).
+    const node = createNode(baseConfig("n4", members));
+    const store = new Map<string, Uint8Array>();
+    drive(node, store, { kind: "start" });
+    drive(node, store, probeFrom("0000000b", 3), T0 + 1);
+    drive(node, store, probeFrom("0000000a", 90), T0 + 2);
+    const sent = forwards(drive(node, store, put, T0 + 3).effects);
+    expect(sent).toMatchObject([{ toBoot: "0000000a" }]);
+    // The current process refuses it ("may have been applied", from its point of view); it was
+    // running before the forward was sent, so nothing else can have applied it: re-sent, addressed.
+    const retry = drive(node, store, refusal(sent[0]!.reqId, "0000000b"), T0 + 4).effects;
+    expect(replies(retry)).toEqual([]);
+    expect(forwards(retry)).toMatchObject([{ toBoot: "0000000b" }]);
+    expect(forwards(retry)[0]!.reqId).not.toBe(sent[0]!.reqId);
+
+    // A refusal by a process first heard in that very reply proves nothing: the client hears "unknown".
+    const other = createNode(baseConfig("n4", members));
+    drive(other, new Map(), { kind: "start" });
+    drive(other, new Map(), probeFrom("0000000a", 90), T0 + 2);
+    const first = forwards(drive(other, new Map(), put, T0 + 3).effects);
+    const answer = drive(other, new Map(), refusal(first[0]!.reqId, "0000000c"), T0 + 4).effects;
+    expect(forwards(answer)).toEqual([]);
+    expect(replies(answer)).toMatchObject([{ result: { ok: false, maybeApplied: true } }]);
+  });
+
   it("a replicated set holding one of its dots with another value is refused, logged and counted, never merged", () => {
     const store = new Map<string, Uint8Array>();
     const ring = createRing(members, 16);

@@ -20,7 +20,10 @@
 //     apply it; a later process refuses it with "may have been applied" (it cannot know
 //     whether its predecessor applied it, and it never re-applies it). A forward addressed to
 //     no boot (the coordinator knew none yet) is never applied: it is refused with "not
-//     applied" and the replica's boot, and the coordinator re-sends it once, addressed;
+//     applied" and the replica's boot, and the coordinator re-sends it once, addressed. So is
+//     one refused by a process the coordinator had heard from before sending it (a late
+//     message from an earlier process had misled its address): no other process of the node
+//     can have received it;
 //   * within one process, forwards are deduplicated by request id (a bounded FIFO, whose
 //     evicted ids leave a per-coordinator-boot floor: an id at or below it is refused as a
 //     possible duplicate, so eviction never lets a duplicate through).
@@ -49,8 +52,10 @@ interface Forward {
   to: NodeId;
   /** The boot of `to` this forward was addressed to (null: none known when it was sent). */
   toBoot: string | null;
-  /** Re-sent once, addressed, after an unaddressed forward was refused. */
+  /** Re-sent once, addressed, after an unaddressed (or misaddressed) forward was refused. */
   readdressed: boolean;
+  /** PeerBoots' mark when this forward was sent (which boots of `to` were known then). */
+  sentMark: number;
   timerId: number;
 }
 
@@ -130,7 +135,7 @@ export class PutCoordinator {
       });
       return;
     }
-    const fwd: Forward = { reqId: this.ctx.newReqId(), clientReqId, request, remaining: candidates, to: first, toBoot: null, readdressed: false, timerId: -1 };
+    const fwd: Forward = { reqId: this.ctx.newReqId(), clientReqId, request, remaining: candidates, to: first, toBoot: null, readdressed: false, sentMark: 0, timerId: -1 };
     this.pending.set(fwd.reqId, fwd);
     this.sendForward(fwd);
   }
@@ -138,6 +143,7 @@ export class PutCoordinator {
   private sendForward(fwd: Forward): void {
     const r = fwd.request;
     fwd.toBoot = this.ctx.peerBoot(fwd.to);
+    fwd.sentMark = this.ctx.peerBootsMark();
     this.ctx.send(fwd.to, {
       type: "put", reqId: fwd.reqId, from: this.ctx.self, op: r.op, partition: r.partition, key: r.key,
       value: r.value, contentType: r.contentType,
@@ -150,10 +156,18 @@ export class PutCoordinator {
   }
 
   /** handlePutReply: the minting replica's outcome. */
-  handleReply(reqId: string, from: NodeId, result: WireWriteResult): void {
+  handleReply(reqId: string, from: NodeId, result: WireWriteResult, boot: string): void {
     const fwd = this.pending.get(reqId);
     if (fwd === undefined || from !== fwd.to) return; // stale, duplicate or misrouted
     this.ctx.cancelTimer(fwd.timerId);
+    if (!result.ok && fwd.toBoot !== null && boot !== fwd.toBoot && !fwd.readdressed && this.ctx.peerBootHeardBy(fwd.to, boot, fwd.sentMark) && this.ctx.peerBoot(fwd.to) === boot) {
+      // Addressed to an earlier process of the replica, refused by one we had heard from before
+      // sending: that process was running before the send and still is, so no other process of
+      // the node can have received this forward, and it applies no forward addressed elsewhere.
+      // Nothing was applied: send it again, addressed to it (once, under a new request id).
+      this.resend(fwd, { ...fwd, reqId: this.ctx.newReqId(), readdressed: true, timerId: -1 });
+      return;
+    }
     if (notApplied(result)) {
       if (fwd.toBoot === null && !fwd.readdressed && this.ctx.peerBoot(fwd.to) !== null) {
         // An unaddressed forward is never applied: send it again, addressed to the boot the

@@ -12,8 +12,9 @@
 // The initiator first scrubs the partition (Replica.scrub: verifies every stored record), so
 // a record corrupted on disk without being read is found and repaired by this very exchange.
 // Each side merges what it receives (dvvset sync) and emits an anti-entropy event with the
-// number of keys its own storage changed for. One exchange in flight per node at a time;
-// a lost message just ends the round at the timeout.
+// number of keys its own storage changed for, naming the exchange (reqId, role); the initiator
+// also emits ae-begin when it sends its bucket hashes (the simulator checks each exchange).
+// One exchange in flight per node at a time; a lost message just ends the round at the timeout.
 //
 // Pacing: a round (every antiEntropyIntervalMs) exchanges up to AE_PAIRS_PER_ROUND
 // (partition, peer) pairs back to back, each starting when the previous one completed. So a
@@ -38,6 +39,8 @@ interface Exchange {
   readonly peer: NodeId;
   readonly partition: number;
   readonly timerId: number;
+  /** Objects sent in ae-sync (the responder merges them). */
+  sent: number;
 }
 
 export class AntiEntropyExchange {
@@ -98,10 +101,11 @@ export class AntiEntropyExchange {
     const timerId = this.ctx.setTimer(this.ctx.config.requestTimeoutMs, () => {
       if (this.current?.reqId === reqId) this.current = null; // timed out: the round ends here
     });
-    this.current = { reqId, peer, partition, timerId };
+    this.current = { reqId, peer, partition, timerId, sent: 0 };
     // Scrub first: bit rot nobody read drops its digest, so this exchange repairs it.
     this.replica.scrub(partition, () => {
       if (this.current?.reqId !== reqId) return;
+      this.ctx.emit({ type: "ae-begin", reqId, partition, peer });
       this.ctx.send(peer, { type: "ae-buckets", reqId, from: this.ctx.self, partition, buckets: this.replica.trees.bucketHashes(partition) });
     });
   }
@@ -128,15 +132,16 @@ export class AntiEntropyExchange {
     const mine = this.replica.trees.keysInBuckets(ex.partition, msg.diff);
     const { send, want } = differingKeys(mine, msg.keys, KEYS_PER_EXCHANGE_MAX);
     if (send.length === 0 && want.length === 0) {
-      this.ctx.emit({ type: "anti-entropy", partition: ex.partition, peer: ex.peer, keysRepaired: 0 });
+      this.ctx.emit({ type: "anti-entropy", partition: ex.partition, peer: ex.peer, keysRepaired: 0, reqId: ex.reqId, role: "initiator", sent: 0 });
       this.end();
       return;
     }
     this.readObjects(ex.partition, send, (objects) => {
       if (this.current?.reqId !== ex.reqId) return;
+      ex.sent = objects.length;
       this.ctx.send(ex.peer, { type: "ae-sync", reqId: ex.reqId, from: this.ctx.self, partition: ex.partition, objects, want });
       if (want.length === 0) {
-        this.ctx.emit({ type: "anti-entropy", partition: ex.partition, peer: ex.peer, keysRepaired: 0 });
+        this.ctx.emit({ type: "anti-entropy", partition: ex.partition, peer: ex.peer, keysRepaired: 0, reqId: ex.reqId, role: "initiator", sent: objects.length });
         this.end();
       }
     });
@@ -146,7 +151,7 @@ export class AntiEntropyExchange {
   handleSync(msg: Extract<PeerMessage, { type: "ae-sync" }>): void {
     if (msg.partition >= this.ctx.config.partitionCount || !this.replica.isPrimary(msg.partition)) return;
     this.mergeObjects(msg.partition, msg.objects, (repaired) => {
-      if (msg.objects.length > 0) this.ctx.emit({ type: "anti-entropy", partition: msg.partition, peer: msg.from, keysRepaired: repaired });
+      if (msg.objects.length > 0) this.ctx.emit({ type: "anti-entropy", partition: msg.partition, peer: msg.from, keysRepaired: repaired, reqId: msg.reqId, role: "responder" });
     });
     if (msg.want.length === 0) return;
     this.readObjects(msg.partition, msg.want.slice(0, KEYS_PER_EXCHANGE_MAX), (objects) => {
@@ -160,7 +165,7 @@ export class AntiEntropyExchange {
     if (ex === null || ex.reqId !== msg.reqId || ex.peer !== msg.from || ex.partition !== msg.partition) return;
     this.end();
     this.mergeObjects(ex.partition, msg.objects, (repaired) => {
-      this.ctx.emit({ type: "anti-entropy", partition: ex.partition, peer: ex.peer, keysRepaired: repaired });
+      this.ctx.emit({ type: "anti-entropy", partition: ex.partition, peer: ex.peer, keysRepaired: repaired, reqId: ex.reqId, role: "initiator", sent: ex.sent });
     });
   }
 
