@@ -360,6 +360,14 @@ describe("hints drain", () => {
     expect(v[0]?.property).toBe("hints-drain");
     expect(v[0]?.detail).toContain("hint of key k for n3");
   });
+  it("catches a plain object left on a node that is not a primary of the key (a stray copy)", () => {
+    const objs = { k: set([["n1", 1]], sib("n1", 1, "k=c1.0")) };
+    expect(checkHintsDrained(record({ final: { n1: objs, n2: objs }, primaries: ["n1", "n2"] }))).toEqual([]);
+    const v = checkHintsDrained(record({ final: { n1: objs, n2: objs, n3: objs }, primaries: ["n1", "n2"] }));
+    expect(v).toHaveLength(1);
+    expect(v[0]?.property).toBe("hints-drain");
+    expect(v[0]?.detail).toContain("n3 holds a plain object of key k");
+  });
 });
 
 describe("determinism", () => {
