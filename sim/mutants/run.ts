@@ -245,7 +245,7 @@ function describeSwarm(s: SwarmOutcome | null, swarmSkipped = "judged by its tes
   if (s === null) return `swarm: not run (${swarmSkipped})`;
   const props = Object.entries(s.properties).sort((a, b) => b[1] - a[1]).map(([p, c]) => `${p}=${c}`).join(" ");
   const first = s.firstFailingSeed === null ? "" : ` first=${s.firstFailingSeed}`;
-  const run = s.stopped ? `${s.failingSeeds}/${s.seedsRun} seeds failing (stopped after ${KILL_SEEDS} failing seeds: ${s.seedsRun} of ${s.seedsPlanned} run)` : `${s.failingSeeds}/${s.seedsRun} seeds failing`;
+  const run = s.stopped ? `${s.failingSeeds}/${s.seedsRun} seeds failing (stopped once ${KILL_SEEDS} had failed: ${s.seedsRun} of ${s.seedsPlanned} seeds run)` : `${s.failingSeeds}/${s.seedsRun} seeds failing`;
   return `swarm: ${run}${first}${props ? ` [${props}]` : ""} (${(s.wallMs / 1000).toFixed(0)} s)${s.error ? ` error: ${s.error}` : ""}`;
 }
 
