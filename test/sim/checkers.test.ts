@@ -141,6 +141,13 @@ describe("lost acknowledged writes", () => {
     expect(v[0]?.property).toBe("lost-write");
     expect(v[0]?.detail).toContain("write a ");
   });
+  it("a write held only by a node that is not a primary of the key is lost (a stray copy is not a replica)", () => {
+    fresh();
+    put("k", "a", "ok", { actor: "x", counter: 1 });
+    const a = { k: set([["x", 1]], sib("x", 1, "a")) };
+    expect(checkLostWrites(record({ final: { n1: a }, primaries: ["n1", "n2"] }))).toEqual([]);
+    expect(checkLostWrites(record({ final: { n1: {}, n2: {}, n3: a }, primaries: ["n1", "n2"] }))).toHaveLength(1);
+  });
   it("a failed write's context does not excuse a loss", () => {
     fresh();
     put("k", "a", "ok", { actor: "x", counter: 1 });
