@@ -24,8 +24,8 @@ export interface PoolOptions {
   readonly workers: number;
   /** Every seed divisible by this also runs twice to compare trace hashes (0: never). */
   readonly determinismEvery: number;
-  /** Stop handing out seeds after the first failure. */
-  readonly stopOnFailure?: boolean;
+  /** Stop handing out seeds once this many have failed (seeds already handed out still finish). */
+  readonly stopAfterFailures?: number;
   onResult?(outcome: CompactOutcome): void;
 }
 
@@ -34,10 +34,11 @@ const WORKER_ENTRY = new URL(import.meta.url.endsWith(".ts") ? "./worker.mjs" : 
 
 export async function runSeeds(sut: SystemUnderTest, seeds: readonly number[], options: PoolOptions): Promise<CompactOutcome[]> {
   const results: CompactOutcome[] = [];
-  let failed = false;
+  let failed = 0;
+  const stop = (): boolean => options.stopAfterFailures !== undefined && failed >= options.stopAfterFailures;
   if (options.workers <= 1 || seeds.length <= 1) {
     for (const seed of seeds) {
-      if (failed && options.stopOnFailure) break;
+      if (stop()) break;
       const o = compactOutcome(
         runSeed(sut, seed, {
           bugs: options.bugs,
@@ -45,7 +46,7 @@ export async function runSeeds(sut: SystemUnderTest, seeds: readonly number[], o
           determinism: options.determinismEvery > 0 && seed % options.determinismEvery === 0,
         }),
       );
-      if (o.violations.length > 0) failed = true;
+      if (o.violations.length > 0) failed++;
       results.push(o);
       options.onResult?.(o);
       // Let the event loop breathe (progress bar, signals).
@@ -64,7 +65,7 @@ export async function runSeeds(sut: SystemUnderTest, seeds: readonly number[], o
           const worker = new Worker(WORKER_ENTRY);
           const next = (): void => {
             const batch = queue.splice(0, batchSize);
-            if (batch.length === 0 || (failed && options.stopOnFailure)) {
+            if (batch.length === 0 || stop()) {
               worker.postMessage(null);
               return;
             }
@@ -76,7 +77,7 @@ export async function runSeeds(sut: SystemUnderTest, seeds: readonly number[], o
               next();
               return;
             }
-            if (m.violations.length > 0) failed = true;
+            if (m.violations.length > 0) failed++;
             results.push(m);
             options.onResult?.(m);
           });

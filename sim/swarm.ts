@@ -88,6 +88,7 @@ export function drawWorld(seed: number, options: SwarmOptions = {}): SwarmWorld 
       afterHeal: "write",
       perRequestQuorum: rng.chance(0.5) ? 0.3 : 0,
       valuePadMax: rng.chance(0.2) ? 2000 : 40,
+      reaperKeys: drawReaperKeys(seed),
       clientTimeoutMs: 4000,
       opsMax: Infinity,
     },
@@ -145,6 +146,17 @@ function drawClockSpread(seed: number, faultPhaseMs: number): ClockSpread | unde
   };
 }
 
+/**
+ * The keys of the reaper clients (sim/workload.ts: each deletes and re-creates its own key,
+ * racing the reaping of it): none in 60% of the seeds, else one or two. Drawn from their own
+ * stream, so the other draws of a seed are the same with or without them.
+ */
+function drawReaperKeys(seed: number): string[] {
+  const rng = new Rng(seed, fnv32("swarm-reapers"));
+  if (rng.chance(0.6)) return [];
+  return Array.from({ length: rng.int(1, 2) }, (_, i) => `z${i}`);
+}
+
 /** Storage faults of seed N: none in 40% of the seeds; else write errors, full disks, bit flips. */
 export function drawStorageFaults(seed: number, faultPhaseMs: number, healPhaseMs: number): StorageFaultPlan {
   const rng = new Rng(seed, fnv32("storage-faults"));
@@ -177,5 +189,5 @@ export function describeWorld(world: SwarmWorld): string {
       ? ""
       : ` storageFaults=errors:${sf.writeErrorRate.toFixed(3)},episodes:${sf.episodes.map((e) => e.reason).join("+") || 0},corruptions:${sf.corruptions.length}`;
   const t = c.timings;
-  return `nodes=${c.size} n=${c.n} r=${c.r} w=${c.w} mode=${c.mode}${c.sync === false ? " sync=false" : ""}${bugs} clients=${wl.clients} keys=${wl.keys.length} faultPhase=${world.spec.faultPhaseMs}ms wipesMax=${world.spec.wipesMax} timeout=${t.requestTimeoutMs}ms suspect=${t.suspectAfterMs}ms ae=${t.antiEntropyIntervalMs}ms${clocks}${storage}`;
+  return `nodes=${c.size} n=${c.n} r=${c.r} w=${c.w} mode=${c.mode}${c.sync === false ? " sync=false" : ""}${bugs} clients=${wl.clients} keys=${wl.keys.length}${(wl.reaperKeys ?? []).length > 0 ? ` reapers=${wl.reaperKeys!.length}` : ""} faultPhase=${world.spec.faultPhaseMs}ms wipesMax=${world.spec.wipesMax} timeout=${t.requestTimeoutMs}ms suspect=${t.suspectAfterMs}ms ae=${t.antiEntropyIntervalMs}ms${clocks}${storage}`;
 }

@@ -9,6 +9,11 @@
 // The history records what each answer showed the client (sim/oracle decides causality from
 // it). After writesUntilMs the clients only read, or (afterHeal "write") only write and
 // delete with the contexts they hold, never reading.
+// Reapers (some seeds) each own one key no other client touches and cycle through its life
+// until the end of the healed phase: create, read, delete with the read's context, read again
+// (a read that finds every primary holding the same tombstone schedules a reap), wait past the
+// reap delay, then re-create it (blind, or with the context of the last answer), so writes,
+// late hints and repairs race the reaping of a key, in the healed phase too.
 import type { ClientOp, NodeId } from "../src/core/types.ts";
 import type { SiblingSet, VClock } from "../src/core/versioning/types.ts";
 import { writeAnswer } from "../src/api/write-answer.ts";
@@ -46,6 +51,8 @@ export interface WorkloadSpec {
   readonly perRequestQuorum?: number;
   /** Padding appended to values: 0..valuePadMax bytes (0: none). */
   readonly valuePadMax?: number;
+  /** Keys of the reaper clients, one reaper per key (see the header); none when absent. */
+  readonly reaperKeys?: readonly string[];
 }
 
 const encoder = new TextEncoder();
@@ -76,10 +83,25 @@ export class Workload {
       const client = new Client(c, this, this.rng.fork(`client${c}`));
       this.cluster.sched.after(this.think(client.rng), () => client.next());
     }
+    // Forked after the clients, so their streams are those of a run without reapers.
+    (this.spec.reaperKeys ?? []).forEach((key, i) => {
+      const reaper = new Reaper(this.spec.clients + i, key, this, this.rng.fork(`reaper${i}`));
+      this.cluster.sched.after(this.think(reaper.rng), () => reaper.create(null));
+    });
+  }
+
+  /** How long a reaper waits after its read of a deleted key: past the nodes' reap delay. */
+  get reapWaitMs(): number {
+    return (this.cluster.spec.timings.reapDelayMs ?? 0) + 200;
   }
 
   think(rng: Rng): number {
     return this.spec.thinkMinMs + rng.next() * (this.spec.thinkMaxMs - this.spec.thinkMinMs);
+  }
+
+  /** Runs fn after ms of simulated time. */
+  schedule(ms: number, fn: () => void): void {
+    this.cluster.sched.after(ms, fn);
   }
 
   /** Schedules a client's next operation after its think time. */
@@ -325,5 +347,49 @@ class Client {
       this.remember(rec);
       then();
     });
+  }
+}
+
+/** A client that owns one key and cycles through its life: create, read, delete, read, wait, re-create. */
+class Reaper {
+  private seq = 0;
+  constructor(
+    readonly id: number,
+    private readonly key: string,
+    private readonly w: Workload,
+    readonly rng: Rng,
+  ) {}
+
+  /** Writes the key: blind, or with the context of the answer `from` (a 404's, a write's). */
+  create(from: HistoryOp | null): void {
+    if (!this.w.mayStart()) return;
+    const writeId = `${this.key}=c${this.id}.${++this.seq}`;
+    const context = from?.outcome === "ok" ? from.answerContext : null;
+    const op: ClientOp = { type: "put", key: this.key, value: encoder.encode(writeId), contentType: "text/plain", context, clientId: `c${this.id}` };
+    this.w.invoke(this.id, this.rng, op, { value: writeId, writeId, contextFrom: context !== null ? from!.id : null }, () => this.later(() => this.readThenDelete()));
+  }
+
+  private readThenDelete(): void {
+    if (!this.w.mayStart()) return;
+    this.w.invoke(this.id, this.rng, { type: "get", key: this.key }, { value: null, writeId: null, contextFrom: null }, (read) => {
+      if (read.outcome !== "ok" || read.answerContext === null || (read.shown ?? []).length === 0) return this.later(() => this.create(read));
+      if (!this.w.mayStart()) return;
+      const writeId = `${this.key}-c${this.id}.${++this.seq}`;
+      const op: ClientOp = { type: "delete", key: this.key, context: read.answerContext, clientId: `c${this.id}` };
+      this.w.invoke(this.id, this.rng, op, { value: null, writeId, contextFrom: read.id }, () => this.later(() => this.readDeleted()));
+    });
+  }
+
+  /** Reads the deleted key (the read that may schedule its reap), waits past the reap delay, re-creates it. */
+  private readDeleted(): void {
+    if (!this.w.mayStart()) return;
+    this.w.invoke(this.id, this.rng, { type: "get", key: this.key }, { value: null, writeId: null, contextFrom: null }, (read) => {
+      const wait = this.w.reapWaitMs + this.rng.next() * 500;
+      this.w.schedule(wait, () => this.create(this.rng.chance(0.5) ? read : null));
+    });
+  }
+
+  private later(fn: () => void): void {
+    this.w.schedule(this.w.think(this.rng), fn);
   }
 }

@@ -5,9 +5,12 @@
 // package has a compiled bin), then prints per mutant: failing seeds / seeds run, the
 // first failing seed, the properties that failed, the guards' verdict; and a score.
 //
-//   npm run mutants [-- --seeds K] [--workers W] [--only id,id] [--no-baseline] [--no-swarm] [--check] [--json]
+//   npm run mutants [-- --seeds K] [--workers W] [--only id,id] [--no-baseline] [--no-swarm] [--full] [--check] [--json]
 // --check only verifies that every mutant's target text is found (no runs); --no-swarm runs
-// only the guarding unit tests.
+// only the guarding unit tests. A mutant's swarm stops once KILL_SEEDS seeds have failed
+// (`mec sim --stop-after-failures`), so a killed mutant costs seconds: its line then says how
+// many seeds ran until the KILL_SEEDS-th failure; --full runs every seed for every mutant.
+// The baseline always runs every seed.
 //
 // A mutant is killed when the swarm fails at least KILL_SEEDS of the seeds run, or one of its
 // guarding test files goes red. A mutant whose search text is no longer in its file (the code
@@ -36,10 +39,16 @@ interface Options {
   check: boolean;
   /** Run only the guarding tests, not the swarm. */
   swarm: boolean;
+  /** Run every seed even after KILL_SEEDS failures. */
+  full: boolean;
 }
 
 interface SwarmOutcome {
   seedsRun: number;
+  /** The seeds the run was asked for (more than seedsRun when it stopped early). */
+  seedsPlanned: number;
+  /** The run stopped after KILL_SEEDS failing seeds. */
+  stopped: boolean;
   failingSeeds: number;
   firstFailingSeed: number | null;
   /** Property (of each failing seed's first violation) -> number of seeds. */
@@ -81,12 +90,12 @@ interface MutantReport {
 }
 
 function usage(message: string): never {
-  process.stderr.write(`mutants: ${message}\nusage: npm run mutants [-- --seeds K] [--workers W] [--only id,id] [--no-baseline] [--no-swarm] [--check] [--json]\n`);
+  process.stderr.write(`mutants: ${message}\nusage: npm run mutants [-- --seeds K] [--workers W] [--only id,id] [--no-baseline] [--no-swarm] [--full] [--check] [--json]\n`);
   process.exit(2);
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const opts: Options = { seeds: 1000, workers: availableParallelism(), only: null, baseline: true, json: false, check: false, swarm: true };
+  const opts: Options = { seeds: 1000, workers: availableParallelism(), only: null, baseline: true, json: false, check: false, swarm: true, full: false };
   const int = (name: string, v: string | undefined): number => {
     if (v === undefined || !/^\d+$/.test(v) || Number(v) < 1) usage(`${name} needs a positive integer, got ${JSON.stringify(v)}`);
     return Number(v);
@@ -100,6 +109,7 @@ function parseArgs(argv: readonly string[]): Options {
     else if (a === "--json") opts.json = true;
     else if (a === "--check") opts.check = true;
     else if (a === "--no-swarm") opts.swarm = false;
+    else if (a === "--full") opts.full = true;
     else usage(`unknown argument ${JSON.stringify(a)}`);
   }
   const known = new Set(MUTANTS.map((m) => m.id));
@@ -137,16 +147,17 @@ function mecFromSource(copy: string): string {
   return existsSync(join(copy, "src", "cli", "dev.mjs")) ? "src/cli/dev.mjs" : "bin/mec.js";
 }
 
-function runSwarm(copy: string, opts: Options): SwarmOutcome {
+function runSwarm(copy: string, opts: Options, stopEarly: boolean): SwarmOutcome {
   const started = performance.now();
+  const stop = stopEarly && !opts.full ? ["--stop-after-failures", String(KILL_SEEDS)] : [];
   const r = spawnSync(
     process.execPath,
-    [mecFromSource(copy), "sim", "--seeds", String(opts.seeds), "--workers", String(opts.workers), "--json", "--no-shrink"],
+    [mecFromSource(copy), "sim", "--seeds", String(opts.seeds), "--workers", String(opts.workers), "--json", "--no-shrink", ...stop],
     { cwd: copy, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 },
   );
   const wallMs = Math.round(performance.now() - started);
   const lastLine = r.stdout.trim().split("\n").pop() ?? "";
-  type SimJson = { seeds: number; failures: { seed: number; property: string }[] };
+  type SimJson = { seeds: number; stopped?: boolean; failures: { seed: number; property: string }[] };
   let parsed: SimJson | null = null;
   try {
     parsed = JSON.parse(lastLine) as SimJson;
@@ -158,12 +169,12 @@ function runSwarm(copy: string, opts: Options): SwarmOutcome {
     // seed counts as failed, with the error as the property, so it is visible, not hidden.
     const lines = (r.stderr || r.stdout || `exit ${r.status}`).trim().split("\n");
     const error = (lines.find((l) => /Error|assert/i.test(l)) ?? lines.slice(-3).join(" | ")).trim();
-    return { seedsRun: opts.seeds, failingSeeds: opts.seeds, firstFailingSeed: 1, properties: { "swarm-crashed": opts.seeds }, wallMs, error };
+    return { seedsRun: opts.seeds, seedsPlanned: opts.seeds, stopped: false, failingSeeds: opts.seeds, firstFailingSeed: 1, properties: { "swarm-crashed": opts.seeds }, wallMs, error };
   }
   const properties: Record<string, number> = {};
   for (const f of parsed.failures) properties[f.property] = (properties[f.property] ?? 0) + 1;
   const first = parsed.failures.reduce<number | null>((m, f) => (m === null || f.seed < m ? f.seed : m), null);
-  return { seedsRun: parsed.seeds, failingSeeds: parsed.failures.length, firstFailingSeed: first, properties, wallMs };
+  return { seedsRun: parsed.seeds, seedsPlanned: opts.seeds, stopped: parsed.stopped === true, failingSeeds: parsed.failures.length, firstFailingSeed: first, properties, wallMs };
 }
 
 function runTests(copy: string, mutant: Mutant): TestOutcome | null {
@@ -216,7 +227,7 @@ function runMutant(copy: string, mutant: Mutant, opts: Options): MutantReport {
   if (!("restore" in planted)) return { ...base, status: planted.status, note: planted.note, wallMs: 0 };
   try {
     if (opts.check) return { ...base, status: "escaped", note: "target found (--check: not run)", wallMs: 0 };
-    const swarm = mutant.swarm === false || !opts.swarm ? null : runSwarm(copy, opts);
+    const swarm = mutant.swarm === false || !opts.swarm ? null : runSwarm(copy, opts, true);
     const tests = runTests(copy, mutant);
     if (swarm === null && tests === null) return { ...base, status: "not-run", note: "not run: no guarding tests, and --no-swarm", wallMs: 0 };
     const killedBy: ("swarm" | "tests")[] = [];
@@ -234,7 +245,8 @@ function describeSwarm(s: SwarmOutcome | null, swarmSkipped = "judged by its tes
   if (s === null) return `swarm: not run (${swarmSkipped})`;
   const props = Object.entries(s.properties).sort((a, b) => b[1] - a[1]).map(([p, c]) => `${p}=${c}`).join(" ");
   const first = s.firstFailingSeed === null ? "" : ` first=${s.firstFailingSeed}`;
-  return `swarm: ${s.failingSeeds}/${s.seedsRun} seeds failing${first}${props ? ` [${props}]` : ""} (${(s.wallMs / 1000).toFixed(0)} s)${s.error ? ` error: ${s.error}` : ""}`;
+  const run = s.stopped ? `${s.failingSeeds}/${s.seedsRun} seeds failing (stopped once ${KILL_SEEDS} had failed: ${s.seedsRun} of ${s.seedsPlanned} seeds run)` : `${s.failingSeeds}/${s.seedsRun} seeds failing`;
+  return `swarm: ${run}${first}${props ? ` [${props}]` : ""} (${(s.wallMs / 1000).toFixed(0)} s)${s.error ? ` error: ${s.error}` : ""}`;
 }
 
 function describeTests(t: TestOutcome | null): string {
@@ -252,7 +264,8 @@ function line(r: MutantReport): string {
 
 function main(): number {
   const opts = parseArgs(process.argv.slice(2));
-  const chosen = opts.only === null ? MUTANTS : MUTANTS.filter((m) => opts.only!.includes(m.id));
+  // --only runs the mutants in the order given.
+  const chosen = opts.only === null ? MUTANTS : opts.only.map((id) => MUTANTS.find((m) => m.id === id)!);
   // With --json the report lines go to stderr (progress), the JSON object alone to stdout.
   const log = (s: string): void => {
     (opts.json ? process.stderr : process.stdout).write(s + "\n");
@@ -264,7 +277,7 @@ function main(): number {
     log(`mutants: ${chosen.length}, seeds ${opts.seeds} (1..${opts.seeds}), workers ${opts.workers}, copy ${copy}`);
     let baseline: SwarmOutcome | null = null;
     if (opts.baseline && opts.swarm && !opts.check) {
-      baseline = runSwarm(copy, opts);
+      baseline = runSwarm(copy, opts, false);
       log(`baseline (no mutant): ${describeSwarm(baseline).replace(/^swarm: /, "")}`);
     }
     const reports: MutantReport[] = [];
@@ -298,7 +311,7 @@ function main(): number {
       stale: stale.map((r) => `${r.id}: ${r.note ?? ""}`),
     };
     log("");
-    log(`score: ${summary.score} killed (a mutant is killed by >= ${KILL_SEEDS} failing seeds of ${opts.seeds}, or a red guarding test)`);
+    log(`score: ${summary.score} killed (a mutant is killed by >= ${KILL_SEEDS} failing seeds of ${opts.seeds}, or a red guarding test${opts.full ? "" : `; a swarm stops after ${KILL_SEEDS} failing seeds`})`);
     log(`swarm alone: ${summary.swarmScore} of the mutants it ran on`);
     if (testsOnly.length > 0) log(`killed only by unit tests: ${summary.killedOnlyByTests.join(", ")}`);
     if (summary.weak.length > 0) log(`weak (1-${KILL_SEEDS - 1} failing seeds, no red test): ${summary.weak.join(", ")}`);

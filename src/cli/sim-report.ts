@@ -46,6 +46,9 @@ export interface ManySeedsReport {
   workers: number;
   /** The version of mec that ran it (shards of different versions do not merge). */
   version: string;
+  /** With --stop-after-failures: the seeds asked for, and whether the run stopped before them all (then `seeds` counts those run). */
+  planned?: number;
+  stopped?: boolean;
 }
 
 /** The seeds of first..first+count-1 that shard index/of runs: positions congruent to index-1 modulo of. */

@@ -36,6 +36,7 @@ interface SimOptions {
   json?: boolean;
   quiet?: boolean;
   shrink?: boolean;
+  stopAfterFailures?: string;
   /** A number when defaulted, the user's text when given. */
   shrinkRuns?: string | number;
 }
@@ -118,6 +119,7 @@ export function registerSim(program: Command, outcome: CommandOutcome): void {
     .option("--json", "print one JSON object instead of text (and no progress)")
     .option("--quiet", "no progress bar or progress lines on stderr")
     .option("--no-shrink", "do not shrink a failing schedule")
+    .option("--stop-after-failures <n>", "with --seeds: stop handing out seeds once N have failed (seeds already running finish; the report counts the seeds run)")
     .addOption(new Option("--shrink-runs <n>", "step budget for shrinking: at most N simulations (the same result on every machine)").default(SHRINK_RUNS))
     .addHelpText("after", EXAMPLES)
     .action(async (opts: SimOptions) => {
@@ -144,6 +146,8 @@ interface SimArgs {
   readonly workers: number;
   readonly shard: { index: number; of: number } | null;
   readonly shrinkRuns: number;
+  /** Stop a swarm after this many failing seeds (null: run them all). */
+  readonly stopAfterFailures: number | null;
   /** Prints a line of the text report (nothing with --json). */
   readonly out: (line: string) => void;
 }
@@ -177,11 +181,13 @@ function parseSimArgs(opts: SimOptions): SimArgs {
     shard = { index, of };
   }
   const shrinkRuns = parseIntArg("--shrink-runs", String(opts.shrinkRuns ?? SHRINK_RUNS), 0);
+  const stopAfterFailures = opts.stopAfterFailures !== undefined ? parseIntArg("--stop-after-failures", opts.stopAfterFailures, 1) : null;
+  if (stopAfterFailures !== null && count === undefined) throw new UsageError("--stop-after-failures applies to a swarm: use it with --seeds");
   if (opts.schedule !== undefined && count !== undefined) throw new UsageError("--schedule replays one seed: use it with --seed, not --seeds");
   if ((opts.without !== undefined || opts.shift !== undefined) && (count !== undefined || opts.scenario !== undefined)) throw new UsageError("--without / --shift re-run one seed: use them with --seed");
   if (opts.without !== undefined && opts.shift !== undefined) throw new UsageError("--without and --shift each change one episode: give one of them");
   if (opts.svg !== undefined && count !== undefined) throw new UsageError("--svg draws one run: use it with --seed, not --seeds");
-  return { bugs, json, seedArg, count, workers, shard, shrinkRuns, out };
+  return { bugs, json, seedArg, count, workers, shard, shrinkRuns, stopAfterFailures, out };
 }
 
 /** One seed (--seed N, or a random one): run it twice, print the run, shrink a failure. */
@@ -252,7 +258,7 @@ async function runOneSeedCommand(opts: SimOptions, args: SimArgs): Promise<numbe
 
 /** Many seeds on worker threads (progress on stderr), then the failures and a shrink of the first. */
 async function runManySeedsCommand(opts: SimOptions, args: SimArgs, count: number): Promise<number> {
-  const { bugs, json, seedArg, workers, shard, shrinkRuns, out } = args;
+  const { bugs, json, seedArg, workers, shard, shrinkRuns, stopAfterFailures, out } = args;
   const { memberNames, nameSchedule } = await import("../../sim/viz/schedule-names.ts");
   const { mecdb } = await import("../../sim/mecdb.ts");
   const { shrinkSchedule, replayCommand } = await import("../../sim/seeds.ts");
@@ -286,6 +292,7 @@ async function runManySeedsCommand(opts: SimOptions, args: SimArgs, count: numbe
     bugs,
     workers,
     determinismEvery: 64,
+    ...(stopAfterFailures !== null ? { stopAfterFailures } : {}),
     onResult: (o) => {
       if (o.violations.length > 0) failing++;
       progress.update(++done, failing);
@@ -314,6 +321,13 @@ async function runManySeedsCommand(opts: SimOptions, args: SimArgs, count: numbe
       firstFailure.shrunkReplay = replayCommand(r.seed, bugs, shrunk.schedule, members);
       for (const line of shrunkLines(firstFailure)) out(line);
     }
+  }
+  if (stopAfterFailures !== null) {
+    // Seeds not handed out after the N-th failure are not in the report.
+    report.planned = seeds.length;
+    report.seeds = results.length;
+    report.stopped = results.length < seeds.length;
+    if (report.stopped) out(`stopped after ${report.failures.length} failing seeds (--stop-after-failures ${stopAfterFailures}): ${results.length} of ${seeds.length} seeds run`);
   }
   report.wallMs = Math.round(performance.now() - started);
   out(summaryLine(report));

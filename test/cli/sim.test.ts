@@ -55,6 +55,15 @@ describe("mec sim", () => {
     expect(s1.events + s2.events).toBe(all.events);
   }, 90_000);
 
+  it("--stop-after-failures N stops handing out seeds once N failed, and says how many ran", async () => {
+    const r = await run("--seeds", "8", "--bug", "lww", "--workers", "1", "--stop-after-failures", "1", "--no-shrink", "--json");
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.out) as { seeds: number; planned: number; stopped: boolean; failures: { seed: number }[] };
+    expect(j).toMatchObject({ seeds: 1, planned: 8, stopped: true });
+    expect(j.failures.map((f) => f.seed)).toEqual([1]);
+    expect((await run("--seed", "1", "--stop-after-failures", "1")).err).toContain("--stop-after-failures applies to a swarm");
+  }, 60_000);
+
   it("--trace writes one JSON line per event", async () => {
     const dir = mkdtempSync(join(tmpdir(), "mec-sim-"));
     const file = join(dir, "trace.jsonl");

@@ -141,6 +141,13 @@ describe("lost acknowledged writes", () => {
     expect(v[0]?.property).toBe("lost-write");
     expect(v[0]?.detail).toContain("write a ");
   });
+  it("a write held only by a node that is not a primary of the key is lost (a stray copy is not a replica)", () => {
+    fresh();
+    put("k", "a", "ok", { actor: "x", counter: 1 });
+    const a = { k: set([["x", 1]], sib("x", 1, "a")) };
+    expect(checkLostWrites(record({ final: { n1: a }, primaries: ["n1", "n2"] }))).toEqual([]);
+    expect(checkLostWrites(record({ final: { n1: {}, n2: {}, n3: a }, primaries: ["n1", "n2"] }))).toHaveLength(1);
+  });
   it("a failed write's context does not excuse a loss", () => {
     fresh();
     put("k", "a", "ok", { actor: "x", counter: 1 });
@@ -359,6 +366,14 @@ describe("hints drain", () => {
     const v = checkHintsDrained(record({ hints: { n1: [{ target: "n3", key: "k" }] } }));
     expect(v[0]?.property).toBe("hints-drain");
     expect(v[0]?.detail).toContain("hint of key k for n3");
+  });
+  it("catches a plain object left on a node that is not a primary of the key (a stray copy)", () => {
+    const objs = { k: set([["n1", 1]], sib("n1", 1, "k=c1.0")) };
+    expect(checkHintsDrained(record({ final: { n1: objs, n2: objs }, primaries: ["n1", "n2"] }))).toEqual([]);
+    const v = checkHintsDrained(record({ final: { n1: objs, n2: objs, n3: objs }, primaries: ["n1", "n2"] }));
+    expect(v).toHaveLength(1);
+    expect(v[0]?.property).toBe("hints-drain");
+    expect(v[0]?.detail).toContain("n3 holds a plain object of key k");
   });
 });
 

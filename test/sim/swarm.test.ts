@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { mecdb } from "../../sim/mecdb.ts";
 import { runSeeds } from "../../sim/pool.ts";
 import { runSeed } from "../../sim/seeds.ts";
+import { drawWorld } from "../../sim/swarm.ts";
 
 describe("swarm", () => {
   it("80 seeds of the default swarm, each run twice: no violation, the same trace hash both times", async () => {
@@ -17,6 +18,17 @@ describe("swarm", () => {
     expect(results.reduce((n, r) => n + r.events, 0)).toBeGreaterThan(80 * 2000);
     expect(results.filter((r) => r.schedule.episodes.length > 0).length).toBeGreaterThan(60);
   }, 300_000);
+
+  it("reapers: some seeds draw them (their own stream), and their delete/re-create cycles get keys reaped", () => {
+    const drawn = Array.from({ length: 40 }, (_, i) => drawWorld(1 + i).spec.workload.reaperKeys ?? []);
+    expect(drawn.filter((k) => k.length > 0).length).toBeGreaterThan(8);
+    expect(drawn.filter((k) => k.length === 0).length).toBeGreaterThan(8);
+    // Seed 12 draws reapers; without them, reaping was so rare that a mutant forgetting a reaped key's clock escaped.
+    expect(drawWorld(12).spec.workload.reaperKeys?.length).toBeGreaterThan(0);
+    const o = runSeed(mecdb, 12);
+    expect(o.violations).toEqual([]);
+    expect(o.stats.nodeEvents["reap"] ?? 0).toBeGreaterThan(0);
+  }, 60_000);
 
   it("determinism: the same seed twice gives byte-identical traces, other seeds other traces", () => {
     const hashes = new Map<number, string>();
