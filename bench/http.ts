@@ -269,6 +269,10 @@ function transportReport(ms: readonly TransportMeasure[]): string {
 }
 
 async function main(): Promise<number> {
+  if (process.argv.includes("--curves")) {
+    await import("./curves.ts"); // runs the sweeps and exits
+    return new Promise<number>(() => {});
+  }
   const o = parseArgs(process.argv.slice(2));
   setProfDir(o.profDir);
   if (o.peer !== null) return runPeer(o);
