@@ -107,8 +107,14 @@ export async function waitUntil(probe: () => Promise<boolean>, what: string, chi
   }
 }
 
+let readyTimeoutMs = 30_000;
+/** How long a server may take to become ready (a heavily loaded machine needs more than 30 s). */
+export function setReadyTimeout(ms: number): void {
+  readyTimeoutMs = ms;
+}
+
 /** Polls until GET url answers something other than 503 / a connection error. */
-export function waitReady(url: string, child: ChildProcess, logFile: string, timeoutMs = 30_000): Promise<void> {
+export function waitReady(url: string, child: ChildProcess, logFile: string, timeoutMs = readyTimeoutMs): Promise<void> {
   return waitUntil(
     async () => {
       const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
