@@ -16,27 +16,35 @@
 // Every server runs in its own process and is stopped before the next scenario starts, so
 // the scenarios do not compete for the two cores; autocannon runs in this process.
 //
+// --peer etcd: MecDB's 3-node cluster against a local 3-member etcd at equal durability, with the
+// bound beside them (bench/lib/peer.ts; --only takes bound,mec,etcd,fsync,nofsync there; 10
+// connections unless --connections; --no-curve runs MecDB without CURVE).
+//
 // Options: --duration S (5)  --connections C (12)  --body BYTES (100)  --keys K (1000)
 //          --only a,b,c,d (add h: the HTTP layer alone over an in-memory handle)  --sync (storage writes synced, in a and in b/c)  --json
 //          --prof DIR (a V8 CPU profile of each server process, written when it stops)
 //          --rounds N (1): run the scenarios N times interleaved, a b c a b c ..., and report
 //          each one's median run (per PUT and GET): other load on the machine then hits all alike
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import autocannon from "autocannon";
-import { stringify as stringifyToml } from "smol-toml";
-import { mecEntryArgs } from "../src/cli/self.ts";
-import { generateKeyPair, writeKeyFile } from "../src/adapters/curve-keys.ts";
 import { measureTransport, type TransportMeasure } from "./lib/curve-transport.ts";
-
-const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
-const MEC_ARGS = mecEntryArgs();
-const BARE_SERVER = join(ROOT, "bench", "lib", "bare-server.ts");
-const MEMORY_SERVER = join(ROOT, "bench", "lib", "memory-node-server.ts");
+import {
+  fmt,
+  freePortPair,
+  killAll,
+  load,
+  loadAverage,
+  prefill,
+  prefillRetryCount,
+  setProfDir,
+  startBare,
+  startCluster,
+  startMemory,
+  type Measure,
+  type Target,
+} from "./lib/harness.ts";
+import { runPeer } from "./lib/peer.ts";
 
 interface Options {
   durationS: number;
@@ -50,10 +58,17 @@ interface Options {
   rounds: number;
   /** Write a V8 CPU profile of every server process into this directory (--cpu-prof). */
   profDir: string | null;
+  /** --peer etcd: MecDB against a local etcd cluster instead (bench/lib/peer.ts). */
+  peer: string | null;
+  /** --peer mode: MecDB's cluster without CURVE (default: with, as `mec cluster` runs it). */
+  noCurve: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { durationS: 5, connections: 12, bodyBytes: 100, keys: 1000, only: new Set(["a", "b", "c", "d", "t"]), sync: false, json: false, profDir: null, rounds: 1 };
+  const o: Options = { durationS: 5, connections: 12, bodyBytes: 100, keys: 1000, only: new Set(["a", "b", "c", "d", "t"]), sync: false, json: false, profDir: null, rounds: 1, peer: null, noCurve: false };
+  let onlyGiven = false;
+  // The peer comparison uses the pattern it was first measured with: 10 connections.
+  if (argv.includes("--peer")) o.connections = 10;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): string => {
@@ -62,293 +77,24 @@ function parseArgs(argv: readonly string[]): Options {
       return v;
     };
     if (a === "--duration") o.durationS = Number(next());
-    else if (a === "--connections") o.connections = Number(next());
     else if (a === "--body") o.bodyBytes = Number(next());
     else if (a === "--keys") o.keys = Number(next());
-    else if (a === "--only") o.only = new Set(next().split(","));
+    else if (a === "--only") {
+      o.only = new Set(next().split(","));
+      onlyGiven = true;
+    } else if (a === "--connections") o.connections = Number(next());
     else if (a === "--sync") o.sync = true;
     else if (a === "--json") o.json = true;
     else if (a === "--prof") o.profDir = resolve(next());
     else if (a === "--rounds") o.rounds = Number(next());
+    else if (a === "--peer") o.peer = next();
+    else if (a === "--no-curve") o.noCurve = true;
     else throw new Error(`unknown option ${a} (see the header of bench/http.ts)`);
   }
   if (!(o.durationS > 0 && o.connections > 0 && o.bodyBytes >= 0 && o.keys > 0 && Number.isInteger(o.rounds) && o.rounds >= 1)) throw new Error("bad numeric option");
+  if (o.peer !== null && o.peer !== "etcd") throw new Error(`--peer ${o.peer}: only etcd is known`);
+  if (o.peer !== null && !onlyGiven) o.only = new Set();
   return o;
-}
-
-// ---------------------------------------------------------------------------------------
-// Processes and ports
-
-const children = new Set<ChildProcess>();
-
-function killAll(signal: NodeJS.Signals): void {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill(signal);
-}
-process.on("exit", () => killAll("SIGKILL"));
-process.on("SIGINT", () => {
-  killAll("SIGKILL");
-  process.exit(130);
-});
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) {
-    children.delete(child);
-    return;
-  }
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
-  await exited;
-  clearTimeout(timer);
-  children.delete(child);
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.once("error", () => res(false));
-    s.listen({ host: "127.0.0.1", port, exclusive: true }, () => s.close(() => res(true)));
-  });
-}
-
-const takenPorts = new Set<number>();
-/** A port p with p and p+1 free (a MecDB node binds port and port+1). */
-async function freePortPair(): Promise<number> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const p = 20000 + 2 * Math.floor(Math.random() * 15000);
-    if (takenPorts.has(p) || takenPorts.has(p + 1)) continue;
-    if ((await portFree(p)) && (await portFree(p + 1))) {
-      takenPorts.add(p);
-      takenPorts.add(p + 1);
-      return p;
-    }
-  }
-  throw new Error("no free port pair found");
-}
-
-let profDir: string | null = null;
-
-function spawnLogged(args: string[], logFile: string): ChildProcess {
-  const fd = openSync(logFile, "a");
-  const prof = profDir === null ? [] : ["--cpu-prof", "--cpu-prof-dir", profDir];
-  const child = spawn(process.execPath, [...prof, ...args], { cwd: ROOT, stdio: ["ignore", fd, fd] });
-  children.add(child);
-  return child;
-}
-
-function tail(file: string): string {
-  try {
-    return readFileSync(file, "utf8").trim().split("\n").slice(-8).join("\n");
-  } catch {
-    return "(no log)";
-  }
-}
-
-/** Polls until GET url answers something other than 503 / a connection error. */
-async function waitReady(url: string, child: ChildProcess, logFile: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`process exited (${child.exitCode ?? child.signalCode}):\n${tail(logFile)}`);
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      if (res.status !== 503) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`not ready after ${timeoutMs} ms: ${url}\n${tail(logFile)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-// ---------------------------------------------------------------------------------------
-// Targets
-
-interface Target {
-  readonly urls: string[];
-  /** The server processes (for their CPU time). */
-  readonly pids: number[];
-  stop(): Promise<void>;
-}
-
-async function startBare(dir: string, sync: boolean): Promise<Target> {
-  const port = await freePortPair();
-  const log = join(dir, "bare.log");
-  const child = spawnLogged(["--import", "tsx", BARE_SERVER, String(port), join(dir, "bare-db"), sync ? "1" : "0"], log);
-  const url = `http://127.0.0.1:${port}`;
-  await waitReady(`${url}/mec/__bench_ready__`, child, log);
-  return { urls: [url], pids: [child.pid!], stop: () => stopChild(child) };
-}
-
-async function startMemory(dir: string): Promise<Target> {
-  const port = await freePortPair();
-  const log = join(dir, "memory.log");
-  const child = spawnLogged(["--import", "tsx", MEMORY_SERVER, String(port)], log);
-  const url = `http://127.0.0.1:${port}`;
-  await waitReady(`${url}/mec/__bench_ready__`, child, log);
-  return { urls: [url], pids: [child.pid!], stop: () => stopChild(child) };
-}
-
-interface NodeSpec {
-  name: string;
-  port: number;
-  httpport: number;
-  root: string;
-}
-
-/** The original README's TOML plus the optional keys the bench needs. */
-function nodeToml(self: NodeSpec, all: readonly NodeSpec[], nrw: { n: number; r: number; w: number }, sync: boolean, keys: ReadonlyMap<string, string> | null): string {
-  const node = all
-    .filter((other) => other !== self)
-    .map((other) => (keys === null ? { host: "127.0.0.1", port: other.port } : { host: "127.0.0.1", port: other.port, curve_public_key: keys.get(other.name)! }));
-  return stringifyToml({ ...self, ...nrw, sync, log_level: "warn", ...(keys === null ? {} : { curve_key_file: `${self.root}.key` }), node });
-}
-
-async function startCluster(dir: string, count: number, nrw: { n: number; r: number; w: number }, sync: boolean, curve = false): Promise<Target> {
-  mkdirSync(dir, { recursive: true });
-  const specs: NodeSpec[] = [];
-  for (let i = 1; i <= count; i++) {
-    specs.push({ name: `bench${i}`, port: await freePortPair(), httpport: await freePortPair(), root: join(dir, `node${i}`) });
-  }
-  let keys: Map<string, string> | null = null;
-  if (curve) {
-    keys = new Map();
-    for (const spec of specs) {
-      const pair = generateKeyPair();
-      writeKeyFile(`${spec.root}.key`, pair, spec.name);
-      keys.set(spec.name, pair.publicKey);
-    }
-  }
-  const procs: { child: ChildProcess; log: string; url: string }[] = [];
-  for (const spec of specs) {
-    const config = join(dir, `${spec.name}.toml`);
-    writeFileSync(config, nodeToml(spec, specs, nrw, sync, keys));
-    const log = join(dir, `${spec.name}.log`);
-    const child = spawnLogged([...MEC_ARGS, "--config", config], log);
-    procs.push({ child, log, url: `http://127.0.0.1:${spec.httpport}` });
-  }
-  const stop = async (): Promise<void> => {
-    await Promise.all(procs.map((p) => stopChild(p.child)));
-  };
-  try {
-    for (const p of procs) await waitReady(`${p.url}/mec/__bench_ready__`, p.child, p.log);
-    // A write that needs every replica proves the cluster is connected, not just listening.
-    await retry(async () => {
-      const res = await fetch(`${procs[0]!.url}/mec/__bench_ready__?w=${nrw.n}`, { method: "PUT", body: "x", headers: { "content-type": "text/plain" } });
-      await res.arrayBuffer();
-      if (res.status !== 200) throw new Error(`cluster not connected yet (PUT w=${nrw.n} -> ${res.status})`);
-    }, 30_000);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { urls: procs.map((p) => p.url), pids: procs.map((p) => p.child.pid!), stop };
-}
-
-async function retry(f: () => Promise<void>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await f();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------
-// Measuring
-
-interface Measure {
-  rps: number;
-  p50Ms: number;
-  p99Ms: number;
-  requests: number;
-  errors: number;
-  non2xx: number;
-  /** CPU time (user + system, all threads) of the server processes per request, microseconds. */
-  serverCpuUs: number;
-  /** CPU time of the load generator (this process) per request, microseconds. */
-  loadCpuUs: number;
-}
-
-/** CPU seconds (user + system, all threads) a process has used so far; NaN off Linux. */
-function processCpuS(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return NaN;
-  }
-}
-
-let prefillRetries = 0;
-
-async function prefill(urls: readonly string[], keys: number, body: Buffer): Promise<void> {
-  let next = 0;
-  const worker = async (w: number): Promise<void> => {
-    for (let i = next++; i < keys; i = next++) {
-      const url = urls[(i + w) % urls.length]!;
-      // Not measured: a 503 (e.g. a request timeout on a loaded machine) is retried a few times.
-      for (let attempt = 1; ; attempt++) {
-        const res = await fetch(`${url}/mec/bench-get-${i}`, { method: "PUT", body, headers: { "content-type": "text/plain" } });
-        const text = await res.text();
-        if (res.status === 200) break;
-        if (res.status !== 503 || attempt >= 5) throw new Error(`prefill PUT bench-get-${i} -> ${res.status} ${text.slice(0, 300)}`);
-        prefillRetries++;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: 16 }, (_, w) => worker(w)));
-}
-
-let putCounter = 0;
-
-async function load(urls: readonly string[], pids: readonly number[], op: "put" | "get", o: Options, durationS: number, body: Buffer): Promise<Measure> {
-  const run = op === "put" ? `${process.pid}-${Date.now()}` : "";
-  const connections = Math.max(urls.length, Math.round(o.connections / urls.length) * urls.length);
-  const instance = autocannon({
-    url: [...urls],
-    connections,
-    duration: durationS,
-    timeout: 10,
-    requests: [
-      op === "put"
-        ? {
-            method: "PUT",
-            headers: { "content-type": "text/plain" },
-            body,
-            setupRequest: (req) => ({ ...req, path: `/mec/bench-put-${run}-${putCounter++}` }),
-          }
-        : {
-            method: "GET",
-            setupRequest: (req) => ({ ...req, path: `/mec/bench-get-${Math.floor(Math.random() * o.keys)}` }),
-          },
-    ],
-  });
-  // autocannon's own histogram rounds latencies to whole milliseconds; keep the exact ones.
-  const latenciesMs: number[] = [];
-  instance.on("response", (_client, _status, _bytes, ms) => void latenciesMs.push(ms));
-  const cpu0 = pids.reduce((t, pid) => t + processCpuS(pid), 0);
-  const self0 = process.cpuUsage();
-  const result = await instance;
-  const selfUsage = process.cpuUsage(self0);
-  const cpu1 = pids.reduce((t, pid) => t + processCpuS(pid), 0);
-  const requests = result["2xx"] + result.non2xx;
-  latenciesMs.sort((x, y) => x - y);
-  const pct = (q: number): number => latenciesMs[Math.min(latenciesMs.length - 1, Math.max(0, Math.ceil(q * latenciesMs.length) - 1))] ?? NaN;
-  return {
-    rps: requests / result.duration,
-    p50Ms: pct(0.5),
-    p99Ms: pct(0.99),
-    requests,
-    errors: result.errors + result.timeouts,
-    non2xx: result.non2xx,
-    serverCpuUs: ((cpu1 - cpu0) * 1e6) / requests,
-    loadCpuUs: (selfUsage.user + selfUsage.system) / requests,
-  };
 }
 
 interface Row {
@@ -366,11 +112,11 @@ async function runScenario(id: Row["id"], label: string, start: () => Promise<Ta
     process.stderr.write(`${id}: starting ${label} ...\n`);
     target = await start();
     process.stderr.write(`${id}: prefilling ${o.keys} keys, then PUT and GET for ${o.durationS} s each\n`);
-    await prefill(target.urls, o.keys, body);
-    await load(target.urls, target.pids, "put", o, 1, body); // warm-up
-    const put = await load(target.urls, target.pids, "put", o, o.durationS, body);
-    await load(target.urls, target.pids, "get", o, 1, body); // warm-up
-    const get = await load(target.urls, target.pids, "get", o, o.durationS, body);
+    await prefill(target, o.keys, body);
+    await load(target, "put", o, 1, body); // warm-up
+    const put = await load(target, "put", o, o.durationS, body);
+    await load(target, "get", o, 1, body); // warm-up
+    const get = await load(target, "get", o, o.durationS, body);
     return { id, label, put, get, error: null };
   } catch (err) {
     return { id, label, put: null, get: null, error: (err as Error).message };
@@ -384,15 +130,11 @@ async function runScenario(id: Row["id"], label: string, start: () => Promise<Ta
 
 const TARGETS = { b: 0.6, c: 0.25 } as const;
 
-function fmt(x: number, digits = 0): string {
-  return x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
-}
-
 function report(rows: readonly Row[], o: Options): string {
   const out: string[] = [];
   out.push(
     `MecDB HTTP bench: ${o.durationS} s per measurement, ${o.connections} connections, ${o.bodyBytes}-byte values, ` +
-      `GET over ${o.keys} keys, storage sync ${o.sync ? "on" : "off"}, loopback, node ${process.version}`,
+      `GET over ${o.keys} keys, storage sync ${o.sync ? "on" : "off"}, loopback, node ${process.version}, load average ${loadAverage()}`,
   );
   out.push("");
   const head = ["scenario", "PUT req/s", "p50 ms", "p99 ms", "GET req/s", "p50 ms", "p99 ms", "errors"];
@@ -527,8 +269,13 @@ function transportReport(ms: readonly TransportMeasure[]): string {
 }
 
 async function main(): Promise<number> {
+  if (process.argv.includes("--curves")) {
+    await import("./curves.ts"); // runs the sweeps and exits
+    return new Promise<number>(() => {});
+  }
   const o = parseArgs(process.argv.slice(2));
-  profDir = o.profDir;
+  setProfDir(o.profDir);
+  if (o.peer !== null) return runPeer(o);
   const dir = mkdtempSync(join(tmpdir(), "mec-bench-"));
   const rounds: Row[][] = [];
   let transport: TransportMeasure[] = [];
@@ -556,7 +303,7 @@ async function main(): Promise<number> {
     killAll("SIGKILL");
   }
   const rows = combineRounds(rounds);
-  if (prefillRetries > 0) process.stderr.write(`note: ${prefillRetries} prefill PUTs answered 503 and were retried\n`);
+  if (prefillRetryCount() > 0) process.stderr.write(`note: ${prefillRetryCount()} prefill PUTs answered 503 and were retried\n`);
   if (o.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
   else process.stdout.write(`${report(rows, o)}${roundsReport(rounds)}\n${transportReport(transport)}`);
   const failed = rows.some((r) => r.error !== null);

@@ -6,7 +6,7 @@
 //   3. seeds/s of the default swarm on worker threads, and the wall time of 1,000 seeds
 //                                                                        target < 60 s
 // Usage: npm run bench:sim [-- --seeds N --workers K]
-import { availableParallelism } from "node:os";
+import { availableParallelism, loadavg } from "node:os";
 import { decode, encode } from "@msgpack/msgpack";
 import { mecdb } from "../sim/mecdb.ts";
 import { runSeeds } from "../sim/pool.ts";
@@ -73,7 +73,7 @@ const simEps = median(sims.map((s) => s.eventsPerSec));
 const rtf = median(sims.map((s) => s.realTimeFactor));
 const ratio = simEps / baseEps;
 
-console.log(`mec simulator benchmark (default seed ${DEFAULT_SEED}: ${fmt(sims[0]!.events)} events, ${(sims[0]!.simulatedMs / 1000).toFixed(1)} s simulated per run)`);
+console.log(`mec simulator benchmark (default seed ${DEFAULT_SEED}: ${fmt(sims[0]!.events)} events, ${(sims[0]!.simulatedMs / 1000).toFixed(1)} s simulated per run), node ${process.version}, load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
 console.log("");
 console.log(`                                       simulator      baseline (heap + msgpack)`);
 console.log(`events/s                               ${fmt(simEps).padStart(9)}      ${fmt(baseEps).padStart(9)}`);
