@@ -4,7 +4,7 @@
 // them against the cluster's members (n1..nK) to the node, peer and partition sides they
 // really mean, drops the fields an episode kind ignores, and turns such a named schedule
 // back into one that replays identically (`--schedule` accepts both forms).
-import { parseSchedule, type Episode, type EpisodeKind, type FaultSchedule } from "../faults.ts";
+import { busyExtraMs, parseSchedule, type Episode, type EpisodeKind, type FaultSchedule } from "../faults.ts";
 
 interface NamedEpisode {
   readonly atMs: number;
@@ -16,6 +16,8 @@ interface NamedEpisode {
   readonly sides?: readonly (readonly string[])[];
   /** Power loss / outage: strikes right after the next acknowledged write, at the latest minter. */
   readonly aimed?: boolean;
+  /** Channel faults: scope (bit 0: 1 = the pair node <-> peer) and, for data-busy, the backlog (busyExtraMs). */
+  readonly mask?: number;
 }
 
 interface NamedSchedule {
@@ -64,6 +66,10 @@ export function nameEpisode(members: readonly string[], ep: Episode): NamedEpiso
     case "power-loss":
     case "outage":
       return { ...base, node: nodeOf(members, ep.node), aimed: ep.mask % 4 !== 3 };
+    case "data-cut":
+    case "control-cut":
+    case "data-busy":
+      return { ...base, node: nodeOf(members, ep.node), ...(ep.mask % 2 === 1 ? { peer: peerOf(members, ep) } : {}), mask: ep.mask };
   }
 }
 
@@ -80,6 +86,7 @@ export function describeEpisode(members: readonly string[], ep: Episode, index: 
   else if (n.node !== undefined && n.kind !== "power-loss") what += ` ${n.node}`;
   if (n.peer !== undefined) what += n.kind === "one-way" ? ` -/-> ${n.peer}` : ` <-> ${n.peer}`;
   if (n.aimed !== undefined) what += n.aimed ? " (aimed at the latest write)" : "";
+  if (n.kind === "data-busy") what += ` (+${busyExtraMs(ep.mask)} ms)`;
   return `e${index + 1} ${what} at +${n.atMs} ms for ${n.durMs} ms`;
 }
 
