@@ -100,13 +100,16 @@ describe("sim network channels", () => {
 function channelRun(channelFaults: Episode[], timings: { requestTimeoutMs: number; heartbeatIntervalMs: number; suspectAfterMs: number }): RunResult {
   const world = drawWorld(11);
   const c = world.spec.cluster;
+  const { storageFaults: _none, ...rest } = world.spec;
   const spec = {
-    ...world.spec,
+    ...rest,
     cluster: { ...c, size: 4, n: 3, r: 2, w: 2, sync: true, clocks: undefined, timings: { ...c.timings, ...timings }, latency: { baseMinMs: 0.5, baseMaxMs: 5, jitterMs: 5, spikeRate: 0, spikeMs: 0 } },
     workload: { ...world.spec.workload, clients: 8, keys: ["k0", "k1", "k2", "k3", "k4", "k5"], thinkMinMs: 5, thinkMaxMs: 30, perRequestQuorum: 0 },
-    storageFaults: undefined,
     channelFaults,
-    quietMs: 5000,
+    faultPhaseMs: 6500,
+    healPhaseMs: 1000,
+    quietMs: 3000,
+    quietAtLeastBound: false,
   };
   return runSimulation(mecdb, spec, { dropRate: 0, dupRate: 0, episodes: [] });
 }
