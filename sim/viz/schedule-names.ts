@@ -16,8 +16,10 @@ interface NamedEpisode {
   readonly sides?: readonly (readonly string[])[];
   /** Power loss / outage: strikes right after the next acknowledged write, at the latest minter. */
   readonly aimed?: boolean;
-  /** Channel faults: scope (bit 0: 1 = the pair node <-> peer) and, for data-busy, the backlog (busyExtraMs). */
-  readonly mask?: number;
+  /** Channel faults: every link of node, or the pair node <-> peer (mask bit 0). */
+  readonly scope?: "node" | "pair";
+  /** data-busy: the backlog data messages wait (busyExtraMs of the mask). */
+  readonly backlogMs?: number;
 }
 
 interface NamedSchedule {
@@ -69,7 +71,12 @@ export function nameEpisode(members: readonly string[], ep: Episode): NamedEpiso
     case "data-cut":
     case "control-cut":
     case "data-busy":
-      return { ...base, node: nodeOf(members, ep.node), ...(ep.mask % 2 === 1 ? { peer: peerOf(members, ep) } : {}), mask: ep.mask };
+      return {
+        ...base,
+        node: nodeOf(members, ep.node),
+        ...(ep.mask % 2 === 1 ? { peer: peerOf(members, ep), scope: "pair" as const } : { scope: "node" as const }),
+        ...(ep.kind === "data-busy" ? { backlogMs: busyExtraMs(ep.mask) } : {}),
+      };
   }
 }
 
@@ -86,7 +93,7 @@ export function describeEpisode(members: readonly string[], ep: Episode, index: 
   else if (n.node !== undefined && n.kind !== "power-loss") what += ` ${n.node}`;
   if (n.peer !== undefined) what += n.kind === "one-way" ? ` -/-> ${n.peer}` : ` <-> ${n.peer}`;
   if (n.aimed !== undefined) what += n.aimed ? " (aimed at the latest write)" : "";
-  if (n.kind === "data-busy") what += ` (+${busyExtraMs(ep.mask)} ms)`;
+  if (n.backlogMs !== undefined) what += ` (+${n.backlogMs} ms)`;
   return `e${index + 1} ${what} at +${n.atMs} ms for ${n.durMs} ms`;
 }
 
@@ -127,6 +134,14 @@ function unnameSchedule(raw: unknown, members: readonly string[]): unknown {
       for (const n of sides[0] as unknown[]) if (!members.includes(String(n))) throw new Error(`--schedule: episodes[${i}].sides: no node ${JSON.stringify(n)}`);
       delete o["sides"];
       o["mask"] = mask;
+    }
+    if (o["scope"] !== undefined) {
+      if (o["scope"] !== "node" && o["scope"] !== "pair") throw new Error(`--schedule: episodes[${i}].scope must be "node" or "pair"`);
+      const backlog = o["backlogMs"] ?? 100;
+      if (typeof backlog !== "number" || !Number.isInteger(backlog / 100) || backlog < 100 || backlog > 4000) throw new Error(`--schedule: episodes[${i}].backlogMs must be a multiple of 100 in [100, 4000]`);
+      o["mask"] = (o["scope"] === "pair" ? 1 : 0) | ((backlog / 100 - 1) << 1);
+      delete o["scope"];
+      delete o["backlogMs"];
     }
     if (o["aimed"] !== undefined) {
       if (typeof o["aimed"] !== "boolean") throw new Error(`--schedule: episodes[${i}].aimed must be true or false`);
