@@ -22,8 +22,18 @@ export const EPISODE_KINDS = [
   "one-way", // node -> peer messages lost
   "bridge", // partition with one node (node) connected to both sides
   "clog", // node <-> peer messages held until the clog ends
+  // Channel faults (sim/network.ts: a control and a data channel per pair). mask bit 0 picks the
+  // scope: 0 = every link of node, 1 = the pair node <-> peer only.
+  "data-cut", // the data channel is dead both ways; the control channel (heartbeats) still works
+  "control-cut", // the reverse: heartbeats lost, requests and replies still flow
+  "data-busy", // data messages wait a backlog of busyExtraMs(mask) more; control is as fast as ever
 ] as const;
 export type EpisodeKind = (typeof EPISODE_KINDS)[number];
+
+/** The backlog delay of a data-busy episode: 100 ms to 4 s, from mask bits 1 and up. */
+export function busyExtraMs(mask: number): number {
+  return 100 * (1 + ((mask >> 1) % 40));
+}
 
 export interface Episode {
   readonly atMs: number;
@@ -196,7 +206,12 @@ export class FaultDriver {
     this.cluster.network.dropRate = schedule.dropRate;
     this.cluster.network.dupRate = schedule.dupRate;
     if (schedule.dropRate > 0) this.span(`drop rate ${schedule.dropRate}`, Infinity);
-    for (const ep of schedule.episodes) this.cluster.sched.at(startMs + ep.atMs, () => this.startEpisode(ep));
+    this.scheduleEpisodes(schedule.episodes, startMs);
+  }
+
+  /** Schedules episodes relative to startMs (the swarm's channel faults come this way, from their own stream). */
+  scheduleEpisodes(episodes: readonly Episode[], startMs: number): void {
+    for (const ep of episodes) this.cluster.sched.at(startMs + ep.atMs, () => this.startEpisode(ep));
   }
 
   private node(index: number): NodeId {
@@ -283,6 +298,18 @@ export class FaultDriver {
       case "clog":
         c.network.clog(this.node(ep.node), this.peerOf(ep), endAt);
         this.span(`clog ${this.node(ep.node)}-${this.peerOf(ep)}`, ep.durMs);
+        return;
+      case "data-cut":
+      case "control-cut": {
+        const channel = ep.kind === "data-cut" ? "data" : "control";
+        const node = this.node(ep.node);
+        this.addCut(ep.mask % 2 === 0 ? { kind: "isolate", node, channel } : { kind: "pair", a: node, b: this.peerOf(ep), channel }, endAt);
+        this.span(`${ep.kind} ${node}`, ep.durMs);
+        return;
+      }
+      case "data-busy":
+        c.network.addBusy({ a: this.node(ep.node), b: ep.mask % 2 === 0 ? null : this.peerOf(ep), channel: "data", extraMs: busyExtraMs(ep.mask), untilMs: endAt });
+        this.span(`data-busy ${this.node(ep.node)}`, ep.durMs);
         return;
       case "partition":
       case "isolate":

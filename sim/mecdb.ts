@@ -1,4 +1,5 @@
-// Binds the simulator to MecDB's node: createNode, the peer message codec (type + reqId; reply
+// Binds the simulator to MecDB's node: createNode, the channel each peer message takes (the
+// production transport's classifier: heartbeats on control, the rest on data), the peer message codec (type + reqId; reply
 // types end in "-reply" / "-ack"), the storage key layout (objects under "o:", checksummed
 // records of sibling sets: a corrupt one reads as absent; hints and meta ignored), the ring's preference lists, and setsEqual.
 import type { NodeId } from "../src/core/types.ts";
@@ -9,6 +10,7 @@ import { parseHintKey, parseObjectKey, partitionPrefix } from "../src/core/repli
 import { openRecord } from "../src/core/replica/record.ts";
 import { createRing, partitionOf, preferenceList } from "../src/core/ring/index.ts";
 import { decodeSiblingSet, setsEqual } from "../src/core/versioning/index.ts";
+import { classifyPeerMessage } from "../src/adapters/peer-channel.ts";
 import { peekTypeAndReqId } from "./msgpack-peek.ts";
 import type { MessageInfo, SystemUnderTest } from "./sut.ts";
 import { describeMessagePayload, describeStored } from "./viz/describe-mecdb.ts";
@@ -27,6 +29,7 @@ function ringFor(members: readonly NodeId[], partitionCount: number): ReturnType
 
 export const mecdb: SystemUnderTest = {
   createNode,
+  channelOf: classifyPeerMessage,
   describeMessage(bytes: Uint8Array): MessageInfo | null {
     // Fast path: read only type and reqId (every message is a map with a string "type").
     const peeked = peekTypeAndReqId(bytes);

@@ -1,9 +1,18 @@
 // The simulated network: carries the production msgpack bytes between nodes with a
 // per-link latency distribution (base + jitter, so messages reorder), random drop and
-// duplication, network cuts (symmetric partition, one-way, isolate-one, bridge) checked at
-// delivery time, and clogged links (messages held until the clog ends). It logs which
+// duplication, network cuts (symmetric partition, one-way, isolate-one, bridge, one pair)
+// checked at delivery time, and clogged links (messages held until the clog ends). It logs which
 // replies reached which coordinator (the quorum checker). It knows nothing of processes: delivery
 // goes through a callback that may refuse (node down).
+//
+// Channels. Like production (two ZeroMQ sockets per pair of nodes, src/adapters/zmq-transport.ts),
+// every pair of nodes has a control channel and a data channel; the SUT's `channelOf` says
+// which one a message takes (MecDB: heartbeats on control, everything else on data, the same
+// function the production transport uses). Both channels of a link share its base latency and
+// draw their jitter from the same stream as before channels existed (a run without channel
+// faults is the same run). A cut or a busy spell may name one channel: a data-only cut is a
+// dead data socket under a live control socket; a busy data channel adds a backlog delay to
+// data messages only. Cuts without a channel, clogs, drops and duplicates hit both.
 import type { NodeId } from "../src/core/types.ts";
 import type { Rng } from "./rng.ts";
 import type { Scheduler } from "./scheduler.ts";
@@ -11,15 +20,32 @@ import type { SystemUnderTest } from "./sut.ts";
 import type { Tracer } from "./trace.ts";
 import { fnv32Bytes } from "./rng.ts";
 
-/** A cut blocks some directed links while it is active. */
-export type Cut =
+/** The two channels between a pair of nodes. */
+export type SimChannel = "control" | "data";
+
+/** A cut blocks some directed links while it is active: on one channel, or (no channel) on both. */
+export type Cut = (
   | { readonly kind: "partition"; readonly groups: ReadonlyMap<NodeId, number> }
   | { readonly kind: "one-way"; readonly from: NodeId; readonly to: NodeId }
   | { readonly kind: "isolate"; readonly node: NodeId }
-  | { readonly kind: "bridge"; readonly groups: ReadonlyMap<NodeId, number>; readonly bridge: NodeId };
+  | { readonly kind: "bridge"; readonly groups: ReadonlyMap<NodeId, number>; readonly bridge: NodeId }
+  | { readonly kind: "pair"; readonly a: NodeId; readonly b: NodeId }
+) & { readonly channel?: SimChannel };
 
-export function cutBlocks(cut: Cut, from: NodeId, to: NodeId): boolean {
+/** A busy channel: messages on it between `a` and `b` (b null: a and any peer) wait extraMs more. */
+export interface Busy {
+  readonly a: NodeId;
+  readonly b: NodeId | null;
+  readonly channel: SimChannel;
+  readonly extraMs: number;
+  readonly untilMs: number;
+}
+
+export function cutBlocks(cut: Cut, from: NodeId, to: NodeId, channel?: SimChannel): boolean {
+  if (cut.channel !== undefined && channel !== undefined && cut.channel !== channel) return false;
   switch (cut.kind) {
+    case "pair":
+      return (from === cut.a && to === cut.b) || (from === cut.b && to === cut.a);
     case "partition":
       return cut.groups.get(from) !== cut.groups.get(to);
     case "one-way":
@@ -54,6 +80,7 @@ export class SimNetwork {
   dupRate = 0;
   private readonly cuts = new Set<Cut>();
   private readonly clogUntil = new Map<string, number>();
+  private readonly busy = new Set<Busy>();
   private readonly linkBase = new Map<string, number>();
   /** `${to} ${reqId}` -> distinct senders of replies delivered to `to`. */
   readonly replies = new Map<string, Set<NodeId>>();
@@ -87,24 +114,51 @@ export class SimNetwork {
     if (this.tracer.on) this.tracer.emit(this.sched.now, "clog", null, { a, b, untilMs: untilMs - this.sched.now });
   }
 
-  /** Clears every cut, clog and random loss: the healed network. */
+  /** Makes one channel of a's links (or of the pair a, b) slow until busy.untilMs. */
+  addBusy(busy: Busy): void {
+    this.busy.add(busy);
+    if (this.tracer.on) this.tracer.emit(this.sched.now, "busy", null, { a: busy.a, b: busy.b, channel: busy.channel, extraMs: busy.extraMs, untilMs: busy.untilMs - this.sched.now });
+  }
+
+  /** Clears every cut, clog, busy channel and random loss: the healed network. */
   heal(): void {
     this.cuts.clear();
     this.clogUntil.clear();
+    this.busy.clear();
     this.dropRate = 0;
     this.dupRate = 0;
     if (this.tracer.on) this.tracer.emit(this.sched.now, "heal", null);
   }
 
-  blocked(from: NodeId, to: NodeId): boolean {
-    for (const cut of this.cuts) if (cutBlocks(cut, from, to)) return true;
+  /** Whether a message from -> to on `channel` (omitted: on both) is cut now. */
+  blocked(from: NodeId, to: NodeId, channel?: SimChannel): boolean {
+    for (const cut of this.cuts) if (cutBlocks(cut, from, to, channel)) return true;
     return false;
   }
 
-  private linkLatency(from: NodeId, to: NodeId, bytes: Uint8Array): number {
+  /** The channel a message takes (the SUT's choice; data when it has none). */
+  channelOf(bytes: Uint8Array): SimChannel {
+    return this.sut.channelOf?.(bytes) ?? "data";
+  }
+
+  /** The backlog delay a message sent now on `channel` from -> to waits (no random draw). */
+  private busyMs(from: NodeId, to: NodeId, channel: SimChannel): number {
+    let ms = 0;
+    for (const b of this.busy) {
+      if (b.untilMs <= this.sched.now) {
+        this.busy.delete(b);
+        continue;
+      }
+      const hit = b.b === null ? from === b.a || to === b.a : (from === b.a && to === b.b) || (from === b.b && to === b.a);
+      if (hit && b.channel === channel) ms = Math.max(ms, b.extraMs);
+    }
+    return ms;
+  }
+
+  private linkLatency(from: NodeId, to: NodeId, bytes: Uint8Array, channel: SimChannel): number {
     const link = `${from}>${to}`;
     const clog = this.clogUntil.get(link);
-    const clogMs = clog !== undefined && clog > this.sched.now ? clog - this.sched.now : 0;
+    const clogMs = (clog !== undefined && clog > this.sched.now ? clog - this.sched.now : 0) + (this.busy.size === 0 ? 0 : this.busyMs(from, to, channel));
     if (this.latency.sampleMs !== undefined) return this.latency.sampleMs(from, to, bytes) + clogMs;
     let base = this.linkBase.get(link);
     if (base === undefined) {
@@ -122,7 +176,8 @@ export class SimNetwork {
     const bytes = bytesIn.byteOffset === 0 && bytesIn.byteLength === bytesIn.buffer.byteLength ? bytesIn : bytesIn.slice();
     this.sent++;
     const id = this.sent;
-    if (this.tracer.on) this.tracer.emit(this.sched.now, "send", from, { to, id, ...this.summary(bytes) });
+    const channel = this.channelOf(bytes);
+    if (this.tracer.on) this.tracer.emit(this.sched.now, "send", from, { to, id, ...this.summary(bytes), ...(channel === "control" ? { channel } : {}) });
     if (this.rng.chance(this.dropRate)) {
       this.dropped++;
       if (this.tracer.on) this.tracer.emit(this.sched.now, "drop", from, { to, id, reason: "loss" });
@@ -134,12 +189,12 @@ export class SimNetwork {
         this.duplicated++;
         if (this.tracer.on) this.tracer.emit(this.sched.now, "duplicate", from, { to, id });
       }
-      this.sched.after(this.linkLatency(from, to, bytes), () => this.arrive(from, to, bytes, id));
+      this.sched.after(this.linkLatency(from, to, bytes, channel), () => this.arrive(from, to, bytes, id, channel));
     }
   }
 
-  private arrive(from: NodeId, to: NodeId, bytes: Uint8Array, id: number): void {
-    if (this.blocked(from, to)) {
+  private arrive(from: NodeId, to: NodeId, bytes: Uint8Array, id: number, channel: SimChannel): void {
+    if (this.blocked(from, to, channel)) {
       this.dropped++;
       if (this.tracer.on) this.tracer.emit(this.sched.now, "drop", to, { from, id, reason: "cut" });
       return;
@@ -174,7 +229,13 @@ export class SimNetwork {
 }
 
 function describeCut(cut: Cut): string {
+  return cut.channel === undefined ? describeLinks(cut) : `${describeLinks(cut)} (${cut.channel} channel)`;
+}
+
+function describeLinks(cut: Cut): string {
   switch (cut.kind) {
+    case "pair":
+      return `pair ${cut.a} -/- ${cut.b}`;
     case "partition":
     case "bridge": {
       const sides = new Map<number, NodeId[]>();

@@ -11,7 +11,7 @@ import type { NodeId } from "../src/core/types.ts";
 import type { SiblingSet } from "../src/core/versioning/types.ts";
 import { checkAll, staleReadCount, type RunRecord, type Violation } from "./checkers/index.ts";
 import { SimCluster, type ClusterSpec } from "./cluster.ts";
-import { FaultDriver, type FaultSchedule, type StorageFaultPlan } from "./faults.ts";
+import { FaultDriver, type Episode, type FaultSchedule, type StorageFaultPlan } from "./faults.ts";
 import type { HistoryOp } from "./history.ts";
 import { PreferenceModel, convergenceBoundMs } from "./oracle/index.ts";
 import type { SystemUnderTest } from "./sut.ts";
@@ -32,6 +32,8 @@ export interface RunSpec {
   readonly probes?: boolean;
   /** Write errors, disk-full episodes and corrupted objects (none when absent). */
   readonly storageFaults?: StorageFaultPlan;
+  /** Channel fault episodes (data-cut, control-cut, data-busy) the swarm draws from their own stream; times relative to the fault phase. */
+  readonly channelFaults?: readonly Episode[];
 }
 
 export interface RunStats {
@@ -82,6 +84,7 @@ export function runSimulation(sut: SystemUnderTest, spec: RunSpec, schedule: Fau
   sched.at(faultStart, () => {
     faults.schedule(schedule, faultStart);
     if (spec.storageFaults !== undefined) faults.scheduleStorage(spec.storageFaults, faultStart);
+    if (spec.channelFaults !== undefined) faults.scheduleEpisodes(spec.channelFaults, faultStart);
   });
   timeline?.(cluster, faults, t0);
   const workload = new Workload(cluster, spec.workload, cluster.rng.fork("workload"));

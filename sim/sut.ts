@@ -14,6 +14,11 @@ export interface MessageInfo {
 
 export interface SystemUnderTest {
   createNode(config: NodeConfig): NodeMachine;
+  /**
+   * Which of a pair's two channels the message travels on (sim/network.ts), as the production
+   * transport would send it. Absent: every message on the data channel.
+   */
+  channelOf?(bytes: Uint8Array): "control" | "data";
   /** null when the bytes are not a message the simulator understands. */
   describeMessage(bytes: Uint8Array): MessageInfo | null;
   /** The objects (not hints or metadata) in one node's storage: user key -> sibling set. */

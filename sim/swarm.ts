@@ -5,11 +5,13 @@
 // correct node never loses an acknowledged write: at most W-1 data wipes per run, and
 // machine crashes only lose writes not yet synced. Storage faults (write errors, disk-full
 // episodes, corrupted objects) come from a stream of their own ("storage-faults"), so adding
-// them left every other draw of a seed as it was; a corrupted object counts as a wipe.
+// them left every other draw of a seed as it was; a corrupted object counts as a wipe. Channel
+// faults (a dead data channel under a live control channel, the reverse, a busy data channel)
+// come from their own stream ("channel-faults") too.
 import type fc from "fast-check";
 import type { BugName } from "../src/core/types.ts";
 import type { VersioningMode } from "../src/core/versioning/types.ts";
-import { drawSchedule, scheduleArbitrary, type FaultSchedule, type ScheduleShape, type StorageFaultPlan } from "./faults.ts";
+import { drawSchedule, scheduleArbitrary, type Episode, type EpisodeKind, type FaultSchedule, type ScheduleShape, type StorageFaultPlan } from "./faults.ts";
 import { CONFIG_DEFAULTS } from "../src/config/config.ts";
 import { Rng, fnv32 } from "./rng.ts";
 import type { RunSpec } from "./run.ts";
@@ -99,6 +101,7 @@ export function drawWorld(seed: number, options: SwarmOptions = {}): SwarmWorld 
     quietAtLeastBound: true,
     wipesMax: Math.max(0, w - 1),
     storageFaults: drawStorageFaults(seed, faultPhaseMs, 3000),
+    channelFaults: drawChannelFaults(seed, faultPhaseMs),
   };
   const shape: ScheduleShape = {
     faultPhaseMs,
@@ -171,6 +174,25 @@ export function drawStorageFaults(seed: number, faultPhaseMs: number, healPhaseM
   return { writeErrorRate: rng.chance(0.3) ? rng.next() * 0.02 : 0, episodes, corruptions };
 }
 
+/**
+ * Channel faults of seed N: none in 60% of the seeds; else 1-3 episodes, each a dead data
+ * channel (control alive), a dead control channel (data alive) or a busy data channel (a
+ * backlog of 0.1-4 s on data messages only), of one node's links or of one pair, for
+ * 0.2-4 s of the fault phase. The draws of every other stream are unchanged by them.
+ */
+export function drawChannelFaults(seed: number, faultPhaseMs: number): Episode[] {
+  const rng = new Rng(seed, fnv32("channel-faults"));
+  if (rng.chance(0.6)) return [];
+  return Array.from({ length: rng.int(1, 3) }, () => ({
+    atMs: rng.int(0, faultPhaseMs),
+    durMs: rng.int(200, 4000),
+    kind: rng.weighted<EpisodeKind>([["data-cut", 3], ["control-cut", 1], ["data-busy", 3]]),
+    node: rng.int(0, 63),
+    peer: rng.int(0, 63),
+    mask: rng.int(0, 0xffff),
+  }));
+}
+
 /** The schedule seed N runs with. */
 export function worldSchedule(world: SwarmWorld): FaultSchedule {
   return drawSchedule(world.arbitrary, world.seed);
@@ -188,6 +210,8 @@ export function describeWorld(world: SwarmWorld): string {
     sf === undefined || (sf.writeErrorRate === 0 && sf.episodes.length === 0 && sf.corruptions.length === 0)
       ? ""
       : ` storageFaults=errors:${sf.writeErrorRate.toFixed(3)},episodes:${sf.episodes.map((e) => e.reason).join("+") || 0},corruptions:${sf.corruptions.length}`;
+  const cf = world.spec.channelFaults ?? [];
+  const channels = cf.length === 0 ? "" : ` channelFaults=${cf.map((e) => e.kind).join("+")}`;
   const t = c.timings;
-  return `nodes=${c.size} n=${c.n} r=${c.r} w=${c.w} mode=${c.mode}${c.sync === false ? " sync=false" : ""}${bugs} clients=${wl.clients} keys=${wl.keys.length}${(wl.reaperKeys ?? []).length > 0 ? ` reapers=${wl.reaperKeys!.length}` : ""} faultPhase=${world.spec.faultPhaseMs}ms wipesMax=${world.spec.wipesMax} timeout=${t.requestTimeoutMs}ms suspect=${t.suspectAfterMs}ms ae=${t.antiEntropyIntervalMs}ms${clocks}${storage}`;
+  return `nodes=${c.size} n=${c.n} r=${c.r} w=${c.w} mode=${c.mode}${c.sync === false ? " sync=false" : ""}${bugs} clients=${wl.clients} keys=${wl.keys.length}${(wl.reaperKeys ?? []).length > 0 ? ` reapers=${wl.reaperKeys!.length}` : ""} faultPhase=${world.spec.faultPhaseMs}ms wipesMax=${world.spec.wipesMax} timeout=${t.requestTimeoutMs}ms suspect=${t.suspectAfterMs}ms ae=${t.antiEntropyIntervalMs}ms${clocks}${storage}${channels}`;
 }

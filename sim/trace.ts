@@ -10,7 +10,8 @@
 //                  written to the sink but not hashed)
 //   boot           seed, boot                         a node process starts (boot = 1, 2, ...)
 //   send           to, id, type, reqId, size, h, carries   a message leaves (h = fnv32 of its bytes;
-//                  carries = key, set {clock, live, dead} or ctx of the payload, when the SUT describes it)
+//                  carries = key, set {clock, live, dead} or ctx of the payload, when the SUT describes it;
+//                  channel: "control" on control-channel messages, absent on data)
 //   duplicate      to, id                             the network will deliver it twice
 //   deliver        from, id                           it reached a live node (node = receiver)
 //   drop           to|from, id, reason                loss | cut | down
@@ -22,7 +23,7 @@
 //   complete       op, outcome, dot, error, read      ... and ends (ok | failed | unknown)
 //   node-event     event                              a NodeEvent (dot-minted, quorum, ...)
 //   crash | machine-crash  lostWrites                 a process / machine crash
-//   wipe, pause, resume, cut / uncut (cut), clog (a, b, untilMs), heal, heal-all
+//   wipe, pause, resume, cut / uncut (cut), clog (a, b, untilMs), busy (a, b, channel, extraMs, untilMs), heal, heal-all
 //   violation      property, detail                   a checker's finding (last lines)
 //   log            level, msg, fields                 the node's warnings and errors
 // Bytes are base64, bigints decimal strings, clocks {actor: {counter, timestamp}}.

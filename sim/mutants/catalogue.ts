@@ -251,6 +251,34 @@ export const MUTANTS: readonly Mutant[] = [
     search: "if (nowMs - last > this.suspectAfterMs) out.push(",
     replace: "if (nowMs - last < this.suspectAfterMs) out.push(",
   },
+  {
+    id: "fd-heartbeat-clears-timeout",
+    area: "failure detector (liveness channel)",
+    description:
+      "a heartbeat clears a request timeout's suspicion (no data-channel round trip needed): a peer whose data channel is dead but whose control channel lives is routed to again after every heartbeat (liveness only: the safety checkers cannot see it)",
+    file: "src/core/membership/failure-detector.ts",
+    search: "    return this.change(peer, () => this.silent.delete(peer));",
+    replace: "    return this.change(peer, () => (this.silent.delete(peer), this.unreachable.delete(peer)));",
+    tests: ["test/sim/channels.test.ts", "test/core/liveness.test.ts"],
+    testFilter: "dead|heartbeats do not clear",
+    swarm: false,
+  },
+  {
+    id: "hb-skipped-for-busy-peers",
+    area: "failure detector (liveness channel)",
+    description:
+      "heartbeats are skipped to a peer that got any other message within the interval, so liveness rides the data channel's backlog and a busy peer is suspected (liveness only: the safety checkers cannot see it)",
+    file: NODE,
+    search: 'for (const p of this.peers) this.send(p, { type: "heartbeat", from: c.id, boot: hex32(this.bootNonce) });',
+    replace: 'for (const p of this.peers) if (this.monoMs - (this.lastSentMs.get(p) ?? -Infinity) >= c.heartbeatIntervalMs) this.send(p, { type: "heartbeat", from: c.id, boot: hex32(this.bootNonce) });',
+    also: [
+      { file: NODE, search: 'this.effects.push({ kind: "send", to, bytes: encodeMessage(msg) });', replace: 'this.lastSentMs.set(to, this.monoMs);\n    this.effects.push({ kind: "send", to, bytes: encodeMessage(msg) });' },
+      { file: NODE, search: "  private handoffArmed = false;", replace: "  private handoffArmed = false;\n  private readonly lastSentMs = new Map<NodeId, number>();" },
+    ],
+    tests: ["test/sim/channels.test.ts", "test/core/liveness.test.ts"],
+    testFilter: "busy|heartbeats go to every peer",
+    swarm: false,
+  },
   // ---- ring ----
   {
     id: "ring-pref-repeats-owner",

@@ -157,8 +157,10 @@ function str(v: unknown): string | null {
 /** Sides of a cut from its description ("partition n1,n2 | n3", "isolate n2", "one-way n1 -/-> n2", "bridge n2: ..."). */
 function cutSides(text: string, nodes: readonly string[]): Map<string, number> {
   const sides = new Map<string, number>();
+  text = text.replace(/ \((data|control) channel\)$/, "");
   const body = text.replace(/^(partition|bridge \S+:)\s*/, "");
   if (text.startsWith("isolate ")) sides.set(text.slice(8).trim(), 0);
+  else if (text.startsWith("pair ")) text.slice(5).split(" -/- ").forEach((n, side) => sides.set(n.trim(), side));
   else if (text.startsWith("one-way ")) sides.set(text.slice(8).split(" ")[0]!, 0);
   else body.split("|").forEach((group, side) => group.split(",").map((s) => s.trim()).filter((s) => nodes.includes(s)).forEach((n) => sides.set(n, side)));
   return sides;

@@ -4,7 +4,7 @@
 // them against the cluster's members (n1..nK) to the node, peer and partition sides they
 // really mean, drops the fields an episode kind ignores, and turns such a named schedule
 // back into one that replays identically (`--schedule` accepts both forms).
-import { parseSchedule, type Episode, type EpisodeKind, type FaultSchedule } from "../faults.ts";
+import { busyExtraMs, parseSchedule, type Episode, type EpisodeKind, type FaultSchedule } from "../faults.ts";
 
 interface NamedEpisode {
   readonly atMs: number;
@@ -16,6 +16,10 @@ interface NamedEpisode {
   readonly sides?: readonly (readonly string[])[];
   /** Power loss / outage: strikes right after the next acknowledged write, at the latest minter. */
   readonly aimed?: boolean;
+  /** Channel faults: every link of node, or the pair node <-> peer (mask bit 0). */
+  readonly scope?: "node" | "pair";
+  /** data-busy: the backlog data messages wait (busyExtraMs of the mask). */
+  readonly backlogMs?: number;
 }
 
 interface NamedSchedule {
@@ -64,6 +68,15 @@ export function nameEpisode(members: readonly string[], ep: Episode): NamedEpiso
     case "power-loss":
     case "outage":
       return { ...base, node: nodeOf(members, ep.node), aimed: ep.mask % 4 !== 3 };
+    case "data-cut":
+    case "control-cut":
+    case "data-busy":
+      return {
+        ...base,
+        node: nodeOf(members, ep.node),
+        ...(ep.mask % 2 === 1 ? { peer: peerOf(members, ep), scope: "pair" as const } : { scope: "node" as const }),
+        ...(ep.kind === "data-busy" ? { backlogMs: busyExtraMs(ep.mask) } : {}),
+      };
   }
 }
 
@@ -80,6 +93,7 @@ export function describeEpisode(members: readonly string[], ep: Episode, index: 
   else if (n.node !== undefined && n.kind !== "power-loss") what += ` ${n.node}`;
   if (n.peer !== undefined) what += n.kind === "one-way" ? ` -/-> ${n.peer}` : ` <-> ${n.peer}`;
   if (n.aimed !== undefined) what += n.aimed ? " (aimed at the latest write)" : "";
+  if (n.backlogMs !== undefined) what += ` (+${n.backlogMs} ms)`;
   return `e${index + 1} ${what} at +${n.atMs} ms for ${n.durMs} ms`;
 }
 
@@ -120,6 +134,14 @@ function unnameSchedule(raw: unknown, members: readonly string[]): unknown {
       for (const n of sides[0] as unknown[]) if (!members.includes(String(n))) throw new Error(`--schedule: episodes[${i}].sides: no node ${JSON.stringify(n)}`);
       delete o["sides"];
       o["mask"] = mask;
+    }
+    if (o["scope"] !== undefined) {
+      if (o["scope"] !== "node" && o["scope"] !== "pair") throw new Error(`--schedule: episodes[${i}].scope must be "node" or "pair"`);
+      const backlog = o["backlogMs"] ?? 100;
+      if (typeof backlog !== "number" || !Number.isInteger(backlog / 100) || backlog < 100 || backlog > 4000) throw new Error(`--schedule: episodes[${i}].backlogMs must be a multiple of 100 in [100, 4000]`);
+      o["mask"] = (o["scope"] === "pair" ? 1 : 0) | ((backlog / 100 - 1) << 1);
+      delete o["scope"];
+      delete o["backlogMs"];
     }
     if (o["aimed"] !== undefined) {
       if (typeof o["aimed"] !== "boolean") throw new Error(`--schedule: episodes[${i}].aimed must be true or false`);

@@ -19,14 +19,14 @@
 import { randomInt } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
-import { decode as msgpackDecode } from "@msgpack/msgpack";
 import { createNode } from "../core/node.ts";
 import type { NodeConfig, NodeEvent } from "../core/types.ts";
 import { NodeHost } from "../host/host.ts";
 import type { Ports } from "../ports/index.ts";
 import { toNodeConfig, type MecConfig } from "../config/index.ts";
 import { LevelStorage } from "../adapters/level-storage.ts";
-import { ZmqTransport, type Channel } from "../adapters/zmq-transport.ts";
+import { ZmqTransport } from "../adapters/zmq-transport.ts";
+import { classifyPeerMessage } from "../adapters/peer-channel.ts";
 import { SystemClock } from "../adapters/system-clock.ts";
 import { createLogger, pinoLogPort } from "../adapters/logger.ts";
 import { buildHttpServer } from "../adapters/http/server.ts";
@@ -66,24 +66,7 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
-/** Peer messages that travel on the control channel (`port`): membership traffic. */
-const CONTROL_TYPES = new Set(["heartbeat"]);
-/** Heartbeats are a few dozen bytes; anything larger is data without decoding it. */
-const CONTROL_SIZE_MAX = 256;
-
-/** Routes heartbeats to the control socket, the rest to the data socket (see zmq-transport.ts). */
-export function classifyPeerMessage(bytes: Uint8Array): Channel {
-  if (bytes.length > CONTROL_SIZE_MAX) return "data";
-  // A heartbeat is a msgpack map of three fields (type, from, boot); a map of any other size is
-  // data without decoding it (gets, puts, replies have more fields).
-  if (bytes[0] !== 0x83) return "data";
-  try {
-    const msg = msgpackDecode(bytes) as { type?: unknown } | null;
-    return typeof msg === "object" && msg !== null && typeof msg.type === "string" && CONTROL_TYPES.has(msg.type) ? "control" : "data";
-  } catch {
-    return "data";
-  }
-}
+export { classifyPeerMessage };
 
 function httpHost(host: string): string {
   return host.includes(":") ? `[${host}]` : host;

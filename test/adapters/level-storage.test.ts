@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { mkdirSync, mkdtempSync, rmSync, existsSync, statfsSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, existsSync, readdirSync, readFileSync, statSync, statfsSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -15,6 +15,29 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 // unmounted after it); otherwise the disk-full case does not run for LevelDB.
 const canMount = process.getuid?.() === 0 && spawnSync("mount", ["--version"]).status === 0;
 
+/** No device-mapper in this kernel (`dmsetup create` fails: no /dev/mapper/control) and no FUSE library: see README, Storage. */
+const NO_IO_ERRORS =
+  "LevelDB on a real disk cannot be made to fail writes with a generic I/O error here (no device-mapper error/flakey target in this kernel, no FUSE library installed); disk full (ENOSPC) is the real write failure covered";
+
+/** The files of a LevelDB root holding `needle` (its log and tables), with the offset of it. */
+function filesHolding(root: string, needle: Uint8Array): { file: string; at: number }[] {
+  const out: { file: string; at: number }[] = [];
+  for (const name of readdirSync(root)) {
+    if (!/\.(log|ldb)$/.test(name)) continue;
+    const bytes = readFileSync(join(root, name));
+    const at = bytes.indexOf(Buffer.from(needle));
+    if (at >= 0) out.push({ file: join(root, name), at });
+  }
+  return out;
+}
+
+/** The root's current write-ahead log (the highest-numbered .log). */
+function currentLog(root: string): string {
+  const logs = readdirSync(root).filter((n) => /^\d+\.log$/.test(n)).sort();
+  if (logs.length === 0) throw new Error(`no log in ${root}`);
+  return join(root, logs[logs.length - 1]!);
+}
+
 for (const sync of [false, true]) {
   runStorageContract(`LevelStorage (sync: ${sync})`, async () => {
     const dir = join(tmp, `db${dirs++}`);
@@ -23,14 +46,53 @@ for (const sync of [false, true]) {
       mkdirSync(dir, { recursive: true });
       mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", dir]).status === 0;
     }
-    const storage = await LevelStorage.open(join(dir, "db"), { sync });
+    const root = join(dir, "db");
+    let storage = await LevelStorage.open(root, { sync });
+    const reopen = async (between?: () => void): Promise<void> => {
+      await storage.close();
+      between?.();
+      storage = await LevelStorage.open(root, { sync });
+    };
     const filler = join(dir, "filler");
+    /** Log size when the last write completed whose loss a power cut may not cause (a sync-marked one). */
+    let logAtSync: number | null = null;
     return {
-      storage,
+      get storage() {
+        return storage;
+      },
       close: async () => {
         await storage.close();
         if (mounted) spawnSync("umount", ["-l", dir]);
       },
+      // A table on disk: reopen once (LevelDB turns its log into a table), then flip a byte in
+      // the middle of the value in the file that holds it, with the database closed.
+      corrupt: async (_key, value) => {
+        await reopen();
+        const probe = value.subarray(value.length >> 1, (value.length >> 1) + 32);
+        await reopen(() => {
+          const hits = filesHolding(root, probe);
+          if (hits.length === 0) throw new Error("value not found in any LevelDB file");
+          for (const { file, at } of hits) {
+            const bytes = readFileSync(file);
+            bytes[at + 16] = bytes[at + 16]! ^ 0x10;
+            writeFileSync(file, bytes);
+          }
+        });
+      },
+      // Without sync, a power loss cuts the tail of the log (the OS had not written it back):
+      // with the database closed, truncate the log halfway between its size at the last
+      // sync-marked write and its end, then reopen (LevelDB ignores the torn last record).
+      ...(sync
+        ? { unsupported: { failWrites: NO_IO_ERRORS, loseUnsynced: "sync: true fsyncs every write: a power loss loses nothing completed", ...(mounted ? {} : { fillDisk: "disk full needs root to mount a small tmpfs" }) } }
+        : {
+            unsupported: { failWrites: NO_IO_ERRORS, ...(mounted ? {} : { fillDisk: "disk full needs root to mount a small tmpfs" }) },
+            loseUnsynced: async () => {
+              const log = currentLog(root);
+              const end = statSync(log).size;
+              const from = logAtSync ?? 0;
+              await reopen(() => truncateSync(log, from + Math.floor((end - from) / 2)));
+            },
+          }),
       ...(mounted
         ? {
             faults: {
@@ -45,6 +107,8 @@ for (const sync of [false, true]) {
             },
           }
         : {}),
+      /** Called by the contract's power-loss case right after its sync-marked write. */
+      noteSynced: () => void (logAtSync = statSync(currentLog(root)).size),
     };
   });
 }

@@ -6,6 +6,7 @@
 // must run the adapter until its pending operations completed (the simulator runs its
 // scheduler; a real adapter does nothing and we await the callback).
 import { afterEach, describe, expect, it } from "vitest";
+import { encodeRecord, openRecord } from "../../src/core/replica/record.ts";
 import type { StorageOp, StorageResult } from "../../src/core/types.ts";
 import type { StoragePort } from "../../src/ports/index.ts";
 
@@ -24,6 +25,21 @@ export interface StorageHarness {
     freeDisk(): Promise<void>;
     failWrites?(on: boolean): void;
   };
+  /**
+   * Flips one byte of the stored copy of `key` (whose value is `value`) where the adapter keeps
+   * it at rest (the simulated disk; LevelDB's files, with the database closed and reopened).
+   */
+  corrupt?(key: string, value: Uint8Array): Promise<void>;
+  /**
+   * Power loss: the machine goes down with completed but unsynced writes, which lose a
+   * non-empty suffix (at least the last one); the storage is usable again afterwards.
+   * Offered only by harnesses whose writes are not synced.
+   */
+  loseUnsynced?(): Promise<void>;
+  /** Told right after a sync-marked write completed (a power loss must not reach behind it). */
+  noteSynced?(): void;
+  /** Why a failure-mode case cannot run against this adapter (the case is skipped with the reason). */
+  readonly unsupported?: Partial<Record<"fillDisk" | "failWrites" | "corrupt" | "loseUnsynced", string>>;
 }
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -235,8 +251,14 @@ export function runStorageContract(name: string, makeStorage: () => Promise<Stor
     });
 
 
-    it("disk full: a write fails with reason full and applies nothing; reads still work; writes work again once space is freed", async () => {
+    /** Skips the running case, with the harness's reason, when it lacks the fault. */
+    function need(h: StorageHarness, ctx: { skip: (note?: string) => never }, fault: "fillDisk" | "failWrites" | "corrupt" | "loseUnsynced", has: boolean): void {
+      if (!has) ctx.skip(h.unsupported?.[fault] ?? `${name} offers no ${fault} fault`);
+    }
+
+    it("disk full: a write fails with reason full and applies nothing; reads still work; writes work again once space is freed", async (ctx) => {
       const h = await make();
+      need(h, ctx, "fillDisk", h.faults !== undefined);
       if (h.faults === undefined) return;
       await ok(h, { type: "put", key: "before", value: enc("kept") });
       await h.faults.fillDisk();
@@ -262,8 +284,9 @@ export function runStorageContract(name: string, makeStorage: () => Promise<Stor
       expect(dec((await ok(h, { type: "get", key: "before" })).value)).toBe("kept");
     }, 120_000);
 
-    it("write errors: a failed write says why, applies nothing, and later writes work", async () => {
+    it("write errors: a failed write says why, applies nothing, and later writes work", async (ctx) => {
       const h = await make();
+      need(h, ctx, "failWrites", h.faults?.failWrites !== undefined);
       if (h.faults?.failWrites === undefined) return;
       h.faults.failWrites(true);
       const r = await run(h, { type: "batch", puts: [["a", enc("1")], ["b", enc("2")]], dels: [] });
@@ -274,5 +297,43 @@ export function runStorageContract(name: string, makeStorage: () => Promise<Stor
       await ok(h, { type: "put", key: "a", value: enc("3") });
       expect(dec((await ok(h, { type: "get", key: "a" })).value)).toBe("3");
     });
+
+    it("a corrupted record is detected on read: a read error, the record gone, or its checksum fails; never served as the record", async (ctx) => {
+      const h = await make();
+      need(h, ctx, "corrupt", h.corrupt !== undefined);
+      // Incompressible, so LevelDB stores the block raw and the flip reaches the bytes read.
+      let x = 99;
+      const payload = new Uint8Array(3000).map(() => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24);
+      const record = encodeRecord(payload);
+      await ok(h, { type: "put", key: "o:0001:k", value: record });
+      await h.corrupt!("o:0001:k", record);
+      const r = await run(h, { type: "get", key: "o:0001:k" });
+      const served = r.ok && r.value !== undefined ? openRecord(r.value) : null;
+      expect(served === null || !served.ok, "the flipped record was served as intact").toBe(true);
+      if (!r.ok) expect(["corrupt", "io"]).toContain(r.reason);
+      // The store stays usable: a fresh copy (read repair's job) is written and read back.
+      await ok(h, { type: "put", key: "o:0001:k", value: record });
+      const back = await ok(h, { type: "get", key: "o:0001:k" });
+      expect(back.value !== undefined && openRecord(back.value).ok).toBe(true);
+    }, 60_000);
+
+    it("power loss without sync: a non-empty suffix of the unsynced writes is lost, never an earlier one or a sync-marked write", async (ctx) => {
+      const h = await make();
+      need(h, ctx, "loseUnsynced", h.loseUnsynced !== undefined);
+      await ok(h, { type: "put", key: "before", value: enc("b") });
+      await ok(h, { type: "put", key: "m:marker", value: enc("synced"), sync: true });
+      h.noteSynced?.();
+      const names = Array.from({ length: 20 }, (_, i) => `w${String(i).padStart(2, "0")}`);
+      for (const k of names) await ok(h, { type: "put", key: k, value: enc(`value of ${k}`) });
+      await h.loseUnsynced!();
+      const left = await scanKeys(h, "w");
+      expect(left, "the survivors are a prefix of the writes").toEqual(names.slice(0, left.length));
+      expect(left.length).toBeLessThan(names.length);
+      for (const k of left) expect(dec((await ok(h, { type: "get", key: k })).value)).toBe(`value of ${k}`);
+      expect(dec((await ok(h, { type: "get", key: "m:marker" })).value)).toBe("synced");
+      expect(dec((await ok(h, { type: "get", key: "before" })).value)).toBe("b");
+      await ok(h, { type: "put", key: "after", value: enc("a") });
+      expect(dec((await ok(h, { type: "get", key: "after" })).value)).toBe("a");
+    }, 60_000);
   });
 }

@@ -19,13 +19,24 @@ runStorageContract("SimStorage", async () => {
       freeDisk: async () => void (storage.failWrites = null),
       failWrites: (on) => void (storage.failWrites = on ? "io" : null),
     },
+    corrupt: async (key) => {
+      const keys = storage.entries().map(([k]) => k).filter((k) => k.startsWith("o:") || k.startsWith("h:"));
+      if (storage.corrupt(keys.indexOf(key), 5) !== key) throw new Error(`could not corrupt ${key}`);
+    },
+    unsupported: { loseUnsynced: "sync = true: every completed write is durable (the sync = false harness below loses unsynced writes)" },
   };
 });
 
 runStorageContract("SimStorage (sync = false)", async () => {
   const sched = new Scheduler();
   const storage = new SimStorage("n1", sched, new Rng(43), new Tracer(), { readMinMs: 0.1, readMaxMs: 1, writeMinMs: 0.5, writeMaxMs: 3 }, { sync: false, writebackMs: 2000 });
-  return { storage, pump: () => sched.runUntil(sched.now + 1000), close: async () => {} };
+  return {
+    storage,
+    pump: () => sched.runUntil(sched.now + 1000),
+    close: async () => {},
+    // A machine crash allowed to lose data cuts a random non-empty suffix of the unsynced writes.
+    loseUnsynced: async () => void storage.crashMachine(true),
+  };
 });
 
 describe("SimStorage with sync = false: power loss", () => {
