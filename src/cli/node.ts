@@ -77,6 +77,17 @@ async function runNodeFromConfigFile(configPath: string): Promise<number> {
     };
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
+    // The node asks to end: it left the cluster (exit 0), or a member refused to add it (exit 1).
+    void node.exit.then(({ code, message }) => {
+      if (stopping) return;
+      stopping = true;
+      if (code !== 0) process.stderr.write(`mec: ${config.name}: ${message}\n`);
+      node.logger.info({ code }, `stopping: ${message}`);
+      node.stop().then(
+        () => finish(code),
+        () => finish(code === 0 ? 1 : code),
+      );
+    });
     if (process.channel) {
       process.on("disconnect", onDisconnect);
       process.channel.unref();

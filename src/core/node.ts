@@ -234,7 +234,7 @@ class Node implements NodeMachine {
       actor: this.actor,
       suspected: this.detector.suspectedPeers().sort(),
       pending: { get: this.getCoordinator.inFlight, put: this.putCoordinator.inFlight, replicate: this.mintCoordinator.inFlight },
-      cluster: this.membership.state,
+      cluster: this.membership.named(this.membership.state),
       transfers: {
         pending: plannedTransfers(this.membership.state, this.config.n).length,
         active: this.transfers.views(),

@@ -277,3 +277,20 @@ export function stateFromWire(raw: unknown): ClusterState {
   });
   return { epoch, partitionCount, members: [...members].sort((a, b) => (a.id < b.id ? -1 : 1)), owners, handoffs };
 }
+
+// ---- the operator's view (GET /cluster) ----
+
+export interface ClusterView {
+  readonly members: readonly { readonly id: NodeId; readonly name: string; readonly status: MemberStatus }[];
+  readonly ring: { readonly epoch: number; readonly partitions: number; readonly owners: readonly NodeId[]; readonly pendingPartitions: readonly number[] };
+  readonly transfers: { readonly pending: number; readonly active: readonly unknown[] };
+}
+
+/** What GET /cluster shows: members with their displayed status, the claim, and the transfers still to run. */
+export function describeCluster(state: ClusterState, n: number, active: readonly unknown[]): ClusterView {
+  return {
+    members: state.members.map((m) => ({ id: m.id, name: m.name, status: displayedStatus(state, m, n) })),
+    ring: { epoch: state.epoch, partitions: state.partitionCount, owners: state.owners, pendingPartitions: pendingPartitions(state, n) },
+    transfers: { pending: plannedTransfers(state, n).length, active },
+  };
+}

@@ -39,6 +39,8 @@ export class Membership {
   private joinedFlag: boolean;
   private known: NodeId[] = [];
   private knownWithSelf: NodeId[] = [];
+  /** Names peers gave in their join requests (a configured member's name is not in the config). */
+  private readonly names = new Map<NodeId, string>();
 
   constructor(private readonly host: MembershipHost) {
     this.current = initialState(
@@ -92,7 +94,9 @@ export class Membership {
       const me = memberOf(incoming, self);
       if (!this.joinedFlag && me !== undefined && me.status !== "removed") {
         this.joinedFlag = true;
-        if (!sameState(this.current, incoming)) this.replace(incoming);
+        // The same configured cluster (only names of others may differ): nothing to change.
+        const ids = (s: ClusterState): string => JSON.stringify([s.owners, s.members.map((m) => m.id)]);
+        if (ids(this.current) !== ids(incoming)) this.replace(incoming);
       }
       return;
     }
@@ -107,6 +111,7 @@ export class Membership {
 
   handleJoin(from: NodeId, name: string, partitionCount: number): void {
     const self = this.host.self;
+    if (this.names.size < 4096) this.names.set(from, name);
     if (partitionCount !== this.host.partitionCount) {
       const message = `cannot join: ${from} is configured with partitions = ${partitionCount}, the cluster (${self}) has partitions = ${this.host.partitionCount}`;
       this.host.log("error", "refusing a join: partition counts differ", { peer: from, theirs: partitionCount, ours: this.host.partitionCount });
@@ -132,12 +137,18 @@ export class Membership {
 
   /** Applies a change here and gossips it (join requests, leave, remove). */
   change(change: Change): ChangeResult {
-    const result = applyChange(this.current, change, this.host.n);
+    const result = applyChange(this.named(this.current), change, this.host.n);
     if (!result.ok) return result;
     this.replace(result.state);
     this.host.log("info", "cluster state changed", { change: change.type, node: change.id, epoch: result.state.epoch });
     this.gossipAll();
     return result;
+  }
+
+  /** The state with the names learned from join requests for members still shown by id. */
+  named(state: ClusterState): ClusterState {
+    if (!state.members.some((m) => m.name === m.id && this.names.has(m.id))) return state;
+    return { ...state, members: state.members.map((m) => (m.name === m.id && this.names.has(m.id) ? { ...m, name: this.names.get(m.id)! } : m)) };
   }
 
   /** A transfer of partition p to `to` completed. */
