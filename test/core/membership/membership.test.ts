@@ -3,7 +3,8 @@
 // crashed member is removed; a node with another partition count is refused.
 import { describe, expect, it } from "vitest";
 import { Harness, bytes, values } from "../harness.ts";
-import type { ClusterState } from "../../../src/core/membership/cluster-state.ts";
+import { servingPreferences, type ClusterState } from "../../../src/core/membership/cluster-state.ts";
+import { partitionOf } from "../../../src/core/ring/index.ts";
 import type { ClientResult, NodeId } from "../../../src/core/types.ts";
 
 const KEYS = Array.from({ length: 60 }, (_, i) => `key-${i}`);
@@ -62,9 +63,52 @@ describe("membership", () => {
       if (r.ok) acked.push(k);
     }
     expect(h.runUntil(() => settled(h, ["n1", "n2", "n3", "n4"], 1), 30_000)).toBe(true);
+    // Before any read repairs: every primary under the final ring stores the key's full set (anti-entropy is off).
+    const final = stateOf(h, "n1");
+    const incomplete: string[] = [];
+    for (const k of acked) {
+      const p = partitionOf(k, final.partitionCount);
+      for (const node of servingPreferences(final, p, 3).primaries) {
+        const stored = values(h.objects(node).get(k) ?? null).sort();
+        if (JSON.stringify(stored) !== JSON.stringify([`a-${k}`, `b-${k}`])) incomplete.push(`${k}@${node}: ${stored.join(",")}`);
+      }
+    }
+    expect(incomplete).toEqual([]);
     for (const k of acked) {
       const r = h.request("n4", { type: "get", key: k, r: 3 });
       expect(r.ok && r.type === "get" ? values(r.set).sort() : r).toEqual([`a-${k}`, `b-${k}`]);
+    }
+  });
+
+  it("until a partition's transfer completes, requests use its old primaries (r = 1 through the new node finds every key)", () => {
+    const h = new Harness(5, { antiEntropyIntervalMs: 0 });
+    for (const id of ["n1", "n2", "n3"]) h.boot(id, { members: ["n1", "n2", "n3"] });
+    h.runUntil(() => ["n1", "n2", "n3"].every((m) => h.node(m).events.some((e) => e.type === "ready")));
+    for (const k of KEYS) expect(put(h, "n2", k, `v-${k}`).ok).toBe(true);
+    h.netFilter = (_from, to, msg) => (msg.type === "transfer" && to === "n4" ? "drop" : "deliver"); // transfers never complete
+    h.boot("n4", { members: ["n4", "n1"], join: true });
+    expect(h.runUntil(() => stateOf(h, "n4").epoch >= 1 && stateOf(h, "n3").epoch >= 1, 10_000)).toBe(true);
+    expect(h.node("n4").host?.node.inspect?.().transfers?.pending).toBeGreaterThan(0);
+    for (const k of KEYS) {
+      const r = h.request("n4", { type: "get", key: k, r: 1 });
+      expect(r.ok && r.type === "get" ? values(r.set) : r).toEqual([`v-${k}`]);
+    }
+  });
+
+  it("a receiver that crashes mid-transfer gets the transfer re-run after it restarts", () => {
+    const h = new Harness(5, { antiEntropyIntervalMs: 0 });
+    for (const id of ["n1", "n2", "n3"]) h.boot(id, { members: ["n1", "n2", "n3"] });
+    h.runUntil(() => ["n1", "n2", "n3"].every((m) => h.node(m).events.some((e) => e.type === "ready")));
+    for (const k of KEYS) expect(put(h, "n2", k, `v-${k}`).ok).toBe(true);
+    h.boot("n4", { members: ["n4", "n1"], join: true });
+    expect(h.runUntil(() => h.sent.some((m) => m.msg.type === "transfer" && m.to === "n4"), 10_000)).toBe(true);
+    h.stop("n4");
+    h.runFor(2000);
+    h.boot("n4", { members: ["n4", "n1"], join: true });
+    expect(h.runUntil(() => settled(h, ["n1", "n2", "n3", "n4"], 1), 30_000)).toBe(true);
+    const final = stateOf(h, "n1");
+    for (const k of KEYS) {
+      for (const node of servingPreferences(final, partitionOf(k, final.partitionCount), 3).primaries) expect(values(h.objects(node).get(k) ?? null)).toEqual([`v-${k}`]);
     }
   });
 
