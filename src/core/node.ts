@@ -575,7 +575,9 @@ class Node implements NodeMachine {
 
   /** A peer message that must not touch state: logged and counted. */
   private dropMessage(peer: NodeId, reason: DropReason, detail: string, type?: string): void {
-    this.ctx.log("warn", "dropping a peer message", { peer, reason, detail, ...(type === undefined ? {} : { type }) });
+    // A joining node heartbeats its configured members before they know it: expected, not worth a warning.
+    const expected = reason === "unknown-sender" && type === "heartbeat";
+    this.ctx.log(expected ? "debug" : "warn", "dropping a peer message", { peer, reason, detail, ...(type === undefined ? {} : { type }) });
     this.emit({ type: "peer-message-dropped", reason, peer });
   }
 

@@ -47,7 +47,8 @@ export class Membership {
       host.configured.map((id) => ({ id, name: id === host.self ? host.name : id })),
       host.partitionCount,
     );
-    this.joinedFlag = !host.join;
+    // Nobody to ask: a node configured alone is the cluster.
+    this.joinedFlag = !host.join || host.configured.every((id) => id === host.self);
     this.recomputeKnown();
   }
 
