@@ -89,7 +89,7 @@ async function main(): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
   const mb = (objects: number): string => ((objects * OBJECT_BYTES) / 1024 / 1024).toFixed(1);
   const rate = (objects: number, ms: number): string => ((objects * OBJECT_BYTES) / 1024 / 1024 / (ms / 1000)).toFixed(1);
-  console.log(`handoff bench: ${COUNT} objects of ${OBJECT_BYTES / 1024} KiB (${mb(COUNT)} MB), 64 partitions, sync = false, batches of ${TRANSFER_BATCH}`);
+  console.log(`handoff bench: ${COUNT} objects of ${OBJECT_BYTES / 1024} KiB (${mb(COUNT)} MB), 64 partitions, sync = false, batches of up to ${TRANSFER_BATCH} objects or 1 MiB`);
   console.log(`  load into A (client writes, n = 1):      ${(loadMs / 1000).toFixed(2)} s`);
   console.log(`  join of B (32 partitions, ${movedOnJoin} objects, ${mb(movedOnJoin)} MB): ${(joinMs / 1000).toFixed(2)} s  (${rate(movedOnJoin, joinMs)} MB/s)`);
   console.log(`  leave of A (32 partitions, ${movedOnLeave} objects, ${mb(movedOnLeave)} MB): ${(leaveMs / 1000).toFixed(2)} s  (${rate(movedOnLeave, leaveMs)} MB/s)`);

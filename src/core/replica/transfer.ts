@@ -4,8 +4,8 @@
 // quorums, clients.
 //
 // Theory of operation
-// - Sender: a fold over the partition's stored objects (one scan), sent in batches of
-//   TRANSFER_BATCH objects, one batch in flight per transfer, the next after the ack (so the
+// - Sender: a fold over the partition's stored objects (one scan), sent in batches of up to
+//   TRANSFER_BATCH objects and TRANSFER_BATCH_BYTES, one batch in flight per transfer, the next after the ack (so the
 //   receiver's storage paces it), at most TRANSFERS_ACTIVE_MAX transfers at once. Keys written
 //   here while the transfer runs (Replica.onStored) are sent again before the final batch,
 //   so a write acknowledged by this node during the transfer reaches the new primary before
@@ -26,8 +26,10 @@ import type { NodeId } from "../types.ts";
 import { partitionPrefix, parseObjectKey } from "./keys.ts";
 import { tryDecodeSet, type Replica } from "./replica.ts";
 
-/** Objects per transfer message. */
+/** Objects per transfer message, at most. */
 export const TRANSFER_BATCH = 64;
+/** A batch stops growing past this many bytes of objects (always at least one object), well under the transport's message cap. */
+const TRANSFER_BATCH_BYTES = 1024 * 1024;
 /** Transfers this node sends at once. */
 const TRANSFERS_ACTIVE_MAX = 2;
 
@@ -130,7 +132,10 @@ export class Transfers {
       this.readKeys(a, keys);
       return;
     }
-    const batch = a.queue.splice(0, TRANSFER_BATCH);
+    let count = 0;
+    let bytes = 0;
+    while (count < Math.min(TRANSFER_BATCH, a.queue.length) && (count === 0 || bytes + a.queue[count]![1].length <= TRANSFER_BATCH_BYTES)) bytes += a.queue[count++]![1].length;
+    const batch = a.queue.splice(0, count);
     const last = a.queue.length === 0 && a.dirty.size === 0;
     const reqId = this.ctx.newReqId();
     const timerId = this.ctx.setTimer(this.ctx.config.requestTimeoutMs, () => {
