@@ -18,7 +18,7 @@ afterEach(async () => {
 });
 
 /** Polls until every client's GET /cluster shows the same settled state (epoch >= min, no transfer left). */
-async function settled(clients: readonly MecClient[], minEpoch: number, members: number, ms = 40_000): Promise<ClusterInfo> {
+async function settled(clients: readonly MecClient[], minEpoch: number, members: number, ms = 60_000): Promise<ClusterInfo> {
   const until = Date.now() + ms;
   let last: unknown = null;
   for (;;) {
@@ -108,5 +108,5 @@ describe("membership on real processes", () => {
     await expectAll(n4, [...new Set(acked)], 3);
     const metrics = await Promise.all([cluster.node(0).url, cluster.node(1).url, fourthNode.url].map(async (u) => (await fetch(`${u}/metrics`)).text()));
     expect(metrics.some((m) => /mec_transfers_total\{[^}]*\} [1-9]/.test(m))).toBe(true);
-  }, 90_000);
+  }, 180_000);
 });
