@@ -9,6 +9,7 @@ import { registerNode } from "./node.ts";
 import { registerTrace } from "./trace.ts";
 import { registerKeygen } from "./keygen.ts";
 import { registerLab } from "./lab.ts";
+import { registerMembership } from "./membership.ts";
 import { UsageError, suggest, type CommandOutcome } from "./errors.ts";
 import { packageVersion } from "./version.ts";
 
@@ -32,6 +33,7 @@ export function buildProgram(outcome: CommandOutcome): Command {
   registerTrace(program, outcome);
   registerKeygen(program, outcome);
   registerLab(program, outcome);
+  registerMembership(program, outcome);
   program
     .command("help [command...]")
     .description("show help for mec or for a command (e.g. mec help sim, mec help vclock decode)")

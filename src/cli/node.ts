@@ -1,9 +1,10 @@
 // `mec --config FILE` boots one node (the original MecDB's syntax); `mec cluster` starts a
 // local cluster of node processes (src/dev-cluster/cluster.ts).
 //
-// Exit codes: 0 after a clean stop (SIGINT/SIGTERM); 2 for a bad config or bad options (one
-// line naming the key and the problem); 1 when the node cannot start (root in use by another
-// process, a port already taken, storage that cannot be opened).
+// Exit codes: 0 after a clean stop (SIGINT/SIGTERM) or once the node left the cluster (POST
+// /cluster/leave) or was removed; 2 for a bad config or bad options (one line naming the key
+// and the problem); 1 when the node cannot start (root in use by another process, a port
+// already taken, storage that cannot be opened) or a member refused to add it (partitions differ).
 //
 // `--config` is an option of the program itself, so this module turns on commander's
 // positional options: program options must come before a subcommand name, and a subcommand's
@@ -77,6 +78,17 @@ async function runNodeFromConfigFile(configPath: string): Promise<number> {
     };
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
+    // The node asks to end: it left the cluster (exit 0), or a member refused to add it (exit 1).
+    void node.exit.then(({ code, message }) => {
+      if (stopping) return;
+      stopping = true;
+      if (code !== 0) process.stderr.write(`mec: ${config.name}: ${message}\n`);
+      node.logger.info({ code }, `stopping: ${message}`);
+      node.stop().then(
+        () => finish(code),
+        () => finish(code === 0 ? 1 : code),
+      );
+    });
     if (process.channel) {
       process.on("disconnect", onDisconnect);
       process.channel.unref();

@@ -94,6 +94,13 @@ export class MecError extends Error {
   }
 }
 
+/** What GET /cluster answers. */
+export interface ClusterInfo {
+  readonly members: readonly { readonly id: string; readonly name: string; readonly status: "joining" | "valid" | "leaving" | "removed" }[];
+  readonly ring: { readonly epoch: number; readonly partitions: number; readonly owners: readonly string[]; readonly pendingPartitions: readonly number[] };
+  readonly transfers: { readonly pending: number; readonly active: readonly { readonly partition: number; readonly from: string; readonly to: string; readonly sent: number; readonly remaining: number }[] };
+}
+
 export interface MecClientOptions {
   /** Per-request timeout; default 10 s. */
   readonly timeoutMs?: number;
@@ -180,6 +187,24 @@ export class MecClient {
     const res = await this.send("GET", "/ping", {});
     await res.arrayBuffer();
     return res.ok;
+  }
+
+  /** GET /cluster: members, the ring (epoch, owners) and the transfers still to run. */
+  async cluster(): Promise<ClusterInfo> {
+    const res = await this.send("GET", "/cluster", {});
+    return (await res.json()) as ClusterInfo;
+  }
+
+  /** POST /cluster/leave: the node hands its partitions off, then its process exits 0. */
+  async leave(): Promise<ClusterInfo> {
+    const res = await this.send("POST", "/cluster/leave", {});
+    return (await res.json()) as ClusterInfo;
+  }
+
+  /** POST /cluster/remove/NODE: removes a (crashed) member by id (host:port); its partitions are rebuilt from the other replicas. */
+  async remove(node: string): Promise<ClusterInfo> {
+    const res = await this.send("POST", `/cluster/remove/${encodeURIComponent(node)}`, {});
+    return (await res.json()) as ClusterInfo;
   }
 
   async stats(): Promise<Record<string, unknown>> {

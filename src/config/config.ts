@@ -83,6 +83,8 @@ export interface MecConfig {
   readonly curveKeyFile: string | null;
   /** `allow_insecure`: allow a non-loopback bind without CURVE. */
   readonly allowInsecure: boolean;
+  /** `join`: the [[node]] list names members to join through, not the whole cluster (n/r/w are not capped at its size). */
+  readonly join: boolean;
   readonly maxMessageBytes: number;
   readonly warnSiblings: number;
   readonly maxSiblings: number;
@@ -119,6 +121,7 @@ export const CONFIG_DEFAULTS: { readonly [K in OptionalField]: MecConfig[K] } = 
   logLevel: "info",
   curveKeyFile: null,
   allowInsecure: false,
+  join: false,
   maxMessageBytes: 64 * 1024 * 1024,
   warnSiblings: 25,
   maxSiblings: 100,
@@ -172,6 +175,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
   { toml: "log_level", field: "logLevel", kind: oneOf(LOG_LEVELS), required: false, doc: "pino log level: trace, debug, info, warn, error, fatal or silent." },
   { toml: "curve_key_file", field: "curveKeyFile", kind: STRING, required: false, doc: "This node's CURVE key pair (written by `mec keygen`); relative to the config file. Turns on authenticated, encrypted cluster traffic: every `[[node]]` then needs its `curve_public_key`." },
   { toml: "allow_insecure", field: "allowInsecure", kind: BOOLEAN, required: false, doc: "Allow a `bind` beyond loopback without `curve_key_file` (anyone who reaches the cluster ports can then read and write everything); warns at start." },
+  { toml: "join", field: "join", kind: BOOLEAN, required: false, doc: "The `[[node]]` list names running members to join through, not the whole cluster: n, r and w are then not capped at its length. Every node asks its listed nodes to add it in any case; a member that does not know it adds it (GET /cluster shows the result)." },
   { toml: "max_message_bytes", field: "maxMessageBytes", kind: int(65_536, 1 << 30), required: false, doc: "Largest ZeroMQ message a node accepts from a peer (a larger one drops the connection); at least twice `max_object_bytes`." },
   { toml: "warn_siblings", field: "warnSiblings", kind: int(1, 1_000_000), required: false, doc: "A write leaving more siblings than this logs a warning." },
   { toml: "max_siblings", field: "maxSiblings", kind: int(1, 1_000_000), required: false, doc: "A write that would leave more siblings is refused (409 `too-many-siblings`)." },
@@ -286,8 +290,8 @@ export function parseConfig(text: string, source: string, baseDir: string = dirn
     });
   }
 
-  const memberCount = peers.length + 1;
-  if (cfg.partitionCount < memberCount) err("partitions", `must be at least the number of nodes (${memberCount}: every node owns a partition), got ${cfg.partitionCount}`);
+  const memberCount = cfg.join ? Math.max(cfg.n, peers.length + 1) : peers.length + 1;
+  if (cfg.partitionCount < peers.length + 1) err("partitions", `must be at least the number of nodes (${peers.length + 1}: every node owns a partition), got ${cfg.partitionCount}`);
 
   const { quorums, notices } = capQuorums(cfg, memberCount);
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
@@ -367,6 +371,8 @@ export function toNodeConfig(cfg: MecConfig, seed: number): NodeConfig {
     reapDelayMs: cfg.reapDelayMs < 0 ? null : cfg.reapDelayMs,
     syncWrites: cfg.sync,
     bugs: [],
+    // Ask the listed nodes to add this one (a member that already knows it just answers with its state).
+    join: true,
     limits: {
       maxKeyBytes: cfg.maxKeyBytes,
       siblingsWarn: cfg.warnSiblings,

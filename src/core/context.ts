@@ -4,7 +4,7 @@
 import type { PeerMessage } from "./messages.ts";
 import type { FailureDetector } from "./membership/failure-detector.ts";
 import type { Rng } from "./random.ts";
-import type { Ring } from "./ring/index.ts";
+import type { ClusterState } from "./membership/cluster-state.ts";
 import type { BugName, ClientResult, StorageFailure, NodeConfig, NodeEvent, NodeId, StorageOp, StorageResult } from "./types.ts";
 import type { VersioningMode } from "./versioning/types.ts";
 
@@ -13,7 +13,8 @@ export interface NodeContext {
   readonly self: NodeId;
   /** The mode writes and merges use (config.mode, or "lww" under the planted bug). */
   readonly mode: VersioningMode;
-  readonly ring: Ring;
+  /** Members, the claim and pending handoffs (gossiped; may change at any input). */
+  readonly cluster: ClusterState;
   readonly detector: FailureDetector;
   readonly rng: Rng;
   /** This incarnation's actor (`name.incarnation-hex`). */

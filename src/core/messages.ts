@@ -11,6 +11,8 @@
 // in "-reply" or "-ack". Sibling sets and clocks travel as their storage encoding
 // (encodeSiblingSet bytes), so a replica can store what it received byte for byte.
 import { Decoder, Encoder } from "@msgpack/msgpack";
+import { stateFromWire, stateToWire } from "./membership/cluster-state.ts";
+import type { ClusterState } from "./membership/cluster-state.ts";
 import type { ClientErrorCode, NodeId } from "./types.ts";
 
 /** A write's outcome as the minting replica reports it to the coordinator. */
@@ -121,7 +123,24 @@ export type PeerMessage =
       readonly from: NodeId;
       readonly partition: number;
       readonly objects: readonly (readonly [string, Uint8Array])[];
-    };
+    }
+  /** The sender's cluster state (membership/cluster-state.ts wire form, checked by stateFromWire). */
+  | { readonly type: "ring-gossip"; readonly from: NodeId; readonly state: ClusterState }
+  /** A node asks a member to add it; name is its actor prefix, partitionCount its configured ring size. */
+  | { readonly type: "join"; readonly from: NodeId; readonly name: string; readonly partitionCount: number }
+  /** A member cannot add the sender, for good (the partition counts differ): the sender must not join. */
+  | { readonly type: "join-refused"; readonly from: NodeId; readonly partitionCount: number; readonly message: string }
+  /** Ownership handoff: a batch of a partition's objects for a new primary (merged, never minted). */
+  | {
+      readonly type: "transfer";
+      readonly reqId: string;
+      readonly from: NodeId;
+      readonly partition: number;
+      readonly objects: readonly (readonly [string, Uint8Array])[];
+      /** The batch that completes the transfer: after merging it the receiver holds the partition. */
+      readonly last: boolean;
+    }
+  | { readonly type: "transfer-ack"; readonly reqId: string; readonly from: NodeId };
 
 
 const encoder = new Encoder({ useBigInt64: true });
@@ -139,6 +158,7 @@ const decoder = new Decoder({
 
 /** msgpack bytes of a message (a fresh copy: the encoder reuses its buffer). */
 export function encodeMessage(msg: PeerMessage): Uint8Array {
+  if (msg.type === "ring-gossip") return encoder.encode({ type: msg.type, from: msg.from, state: stateToWire(msg.state) }).slice();
   return encoder.encode(msg).slice();
 }
 
@@ -306,6 +326,15 @@ export function decodeMessage(input: Uint8Array): PeerMessage {
   const type = str(o, "type");
   const from = str(o, "from");
   if (type === "heartbeat") return { type, from, boot: bootId(o, "boot") };
+  if (type === "ring-gossip") {
+    try {
+      return { type, from, state: stateFromWire(o["state"]) };
+    } catch (e) {
+      return fail(e instanceof Error ? e.message : String(e));
+    }
+  }
+  if (type === "join") return { type, from, name: str(o, "name"), partitionCount: int(o, "partitionCount", 1) };
+  if (type === "join-refused") return { type, from, partitionCount: int(o, "partitionCount", 1), message: str(o, "message") };
   const reqId = str(o, "reqId");
   switch (type) {
     case "get":
@@ -355,6 +384,10 @@ export function decodeMessage(input: Uint8Array): PeerMessage {
       return { type, reqId, from, partition: int(o, "partition"), objects: objectPairs(o, "objects"), want: stringArray(o, "want") };
     case "ae-sync-reply":
       return { type, reqId, from, partition: int(o, "partition"), objects: objectPairs(o, "objects") };
+    case "transfer":
+      return { type, reqId, from, partition: int(o, "partition"), objects: objectPairs(o, "objects"), last: bool(o, "last") };
+    case "transfer-ack":
+      return { type, reqId, from };
     default:
       return fail(`unknown message type ${type}`);
   }

@@ -64,9 +64,12 @@ import { AntiEntropyExchange } from "./replica/ae-exchange.ts";
 import { Handoff } from "./replica/handoff.ts";
 import { META_KEY, PROBE_KEY } from "./replica/keys.ts";
 import { Replica, tryDecodeSet } from "./replica/replica.ts";
-import { createRing } from "./ring/index.ts";
-import type { Ring } from "./ring/index.ts";
+import { Membership } from "./membership/membership.ts";
+import { displayedStatus, memberOf, pendingPartitions, plannedTransfers, stateFromWire, stateToWire } from "./membership/cluster-state.ts";
+import type { ClusterState } from "./membership/cluster-state.ts";
+import { Transfers } from "./replica/transfer.ts";
 import type {
+  AdminOp,
   BugName,
   ClientOp,
   ClientResult,
@@ -134,8 +137,7 @@ class Node implements NodeMachine {
   private actor = "";
   /** Why storage writes fail, or null while they succeed. */
   private storageFailing: StorageFailure | null = null;
-  private readonly ring: Ring;
-  private readonly peers: readonly NodeId[];
+  private readonly membership: Membership;
   private readonly detector: FailureDetector;
   private readonly peerBoots = new PeerBoots();
   private readonly ctx: NodeContext;
@@ -145,14 +147,27 @@ class Node implements NodeMachine {
   private readonly putCoordinator: PutCoordinator;
   private readonly handoff: Handoff;
   private readonly antiEntropy: AntiEntropyExchange;
+  private readonly transfers: Transfers;
   private readonly validation: ValidationContext;
+  /** Set once this node reported that it left (or was removed). */
+  private leftReported = false;
 
   constructor(private readonly config: NodeConfig) {
     this.id = config.id;
     this.rng = new Rng(config.seed);
-    this.ring = createRing(config.members, config.partitionCount);
-    this.peers = config.members.filter((m) => m !== config.id);
-    this.detector = new FailureDetector(config.id, this.peers, config.suspectAfterMs);
+    this.membership = new Membership({
+      self: config.id,
+      name: config.name,
+      n: config.n,
+      partitionCount: config.partitionCount,
+      configured: config.members,
+      join: config.join === true,
+      send: (to, msg) => this.send(to, msg),
+      log: (level, msg, fields) => this.ctx.log(level, msg, fields),
+      changed: (previous, next) => this.clusterChanged(previous, next),
+      refused: (message) => this.emit({ type: "join-refused", message }),
+    });
+    this.detector = new FailureDetector(config.id, this.membership.peers, config.suspectAfterMs);
     this.ctx = this.makeContext();
     this.replica = new Replica(this.ctx);
     this.getCoordinator = new GetCoordinator(this.ctx, this.replica);
@@ -160,9 +175,13 @@ class Node implements NodeMachine {
     this.putCoordinator = new PutCoordinator(this.ctx, this.replica, this.mintCoordinator);
     this.handoff = new Handoff(this.ctx, this.replica);
     this.antiEntropy = new AntiEntropyExchange(this.ctx, this.replica);
+    this.transfers = new Transfers(this.ctx, this.replica, () => plannedTransfers(this.membership.state, config.n), (plan) => this.membership.markDone(plan.partition, plan.to));
+    const membership = this.membership;
     this.validation = {
       self: config.id,
-      members: config.members,
+      get members() {
+        return membership.members;
+      },
       partitionCount: config.partitionCount,
       n: config.n,
       maxKeyBytes: config.limits?.maxKeyBytes ?? 65_536,
@@ -176,8 +195,8 @@ class Node implements NodeMachine {
       config: this.config,
       self: this.config.id,
       mode,
-      get ring() {
-        return node.ring;
+      get cluster() {
+        return node.membership.state;
       },
       get detector() {
         return node.detector;
@@ -218,6 +237,14 @@ class Node implements NodeMachine {
       suspected: this.detector.suspectedPeers().sort(),
       pending: { get: this.getCoordinator.inFlight, put: this.putCoordinator.inFlight, replicate: this.mintCoordinator.inFlight },
       rng: this.rng.state(),
+      cluster: this.membership.named(this.membership.state),
+      transfers: {
+        pending: plannedTransfers(this.membership.state, this.config.n).length,
+        active: this.transfers.views(),
+        objectsSent: this.transfers.objectsSent,
+        objectsReceived: this.transfers.objectsReceived,
+        completed: this.transfers.completed,
+      },
     };
   }
 
@@ -241,6 +268,9 @@ class Node implements NodeMachine {
       }
       case "client":
         this.handleClient(input.clientReqId, input.op);
+        break;
+      case "admin":
+        this.handleAdmin(input.op);
         break;
       case "storage": {
         const done = this.storageCallbacks.get(input.opId);
@@ -342,6 +372,8 @@ class Node implements NodeMachine {
       if (!r.ok && r.reason === "corrupt") return this.bootFailed(`reading the meta record failed: ${r.message}`);
       if (!r.ok) return this.retryBoot("reading the meta record failed", r.message, () => this.readMeta());
       const previous = r.value === undefined ? null : parseMeta(r.value);
+      const stored = r.value === undefined ? null : parseStoredState(r.value);
+      if (stored !== null) this.restoreState(stored);
       if (r.value !== undefined && previous === null) this.ctx.log("warn", "the meta record is malformed; drawing a new incarnation");
       // Planted bug "counter-reset": a fixed incarnation, so a wiped node re-mints old dots.
       if (this.config.bugs.includes("counter-reset")) return previous === null ? this.writeMeta(0) : this.afterMeta(previous);
@@ -353,9 +385,82 @@ class Node implements NodeMachine {
 
   private writeMeta(incarnation: number): void {
     // sync: durable before the first dot of this incarnation, even when writes are not synced.
-    this.storage({ type: "put", key: META_KEY, value: msgpackEncode({ incarnation }).slice(), sync: true }, (r) => {
+    this.storage({ type: "put", key: META_KEY, value: this.metaBytes(incarnation), sync: true }, (r) => {
       if (!r.ok) return this.retryBoot("writing the meta record failed", r.message, () => this.writeMeta(incarnation));
       this.afterMeta(incarnation);
+    });
+  }
+
+  /** The meta record: the incarnation, and the cluster state once it differs from the configured one. */
+  private metaBytes(incarnation: number): Uint8Array {
+    const state = this.membership.state;
+    return msgpackEncode(state.epoch > 0 ? { incarnation, ring: stateToWire(state) } : { incarnation }).slice();
+  }
+
+  private restoreState(stored: ClusterState): void {
+    const previous = this.membership.state;
+    this.membership.restore(stored);
+    this.detector.setPeers(this.membership.peers, this.monoMs);
+    if (previous !== this.membership.state) this.replica.ringChanged();
+  }
+
+  /** The cluster state changed: persist it (with this incarnation), recompute routing, restart transfers, report it. */
+  private clusterChanged(previous: ClusterState, next: ClusterState): void {
+    this.replica.ringChanged();
+    this.detector.setPeers(this.membership.peers, this.monoMs);
+    if (this.phase === "ready" && next.epoch > 0) {
+      this.storage({ type: "put", key: META_KEY, value: this.metaBytes(this.incarnation), sync: true }, (r) => {
+        if (!r.ok) this.ctx.log("error", "persisting the cluster state failed", { error: r.message });
+      });
+    }
+    const n = this.config.n;
+    this.emit({
+      type: "ring-changed",
+      epoch: next.epoch,
+      owners: next.owners,
+      members: next.members.map((m) => ({ id: m.id, status: displayedStatus(next, m, n) })),
+      pending: pendingPartitions(next, n),
+    });
+    if (next.epoch !== previous.epoch) this.ctx.log("info", "cluster state adopted", { epoch: next.epoch, pending: pendingPartitions(next, n).length });
+    if (this.phase === "ready") {
+      this.transfers.tick();
+      this.armTransfers();
+    }
+    this.checkLeft();
+  }
+
+  /** A leaving node whose partitions all moved (or a removed one) reports that it left, once. */
+  private checkLeft(): void {
+    const state = this.membership.state;
+    const me = memberOf(state, this.config.id);
+    if (this.leftReported || me === undefined || me.status === "valid") return;
+    if (me.status === "leaving" && plannedTransfers(state, this.config.n).some((t) => t.from === this.config.id)) return;
+    this.leftReported = true;
+    this.ctx.log("info", me.status === "removed" ? "this node was removed from the cluster" : "this node handed off all its partitions and left the cluster");
+    this.emit({ type: "left" });
+  }
+
+  private handleAdmin(op: AdminOp): void {
+    if (this.phase !== "ready") {
+      this.ctx.log("warn", "membership command before the node is ready; ignored", { op: op.type });
+      return;
+    }
+    const change = op.type === "leave" ? ({ type: "leave", id: this.config.id } as const) : ({ type: "remove", id: op.node } as const);
+    const result = this.membership.change(change);
+    if (!result.ok) this.ctx.log("warn", "membership command refused", { op: op.type, reason: result.message });
+  }
+
+  private transfersArmed = false;
+
+  /** The transfer loop runs only while this node has transfers to send. */
+  private armTransfers(): void {
+    if (this.transfersArmed || this.phase !== "ready") return;
+    if (!plannedTransfers(this.membership.state, this.config.n).some((t) => t.from === this.config.id)) return;
+    this.transfersArmed = true;
+    this.setTimer(this.config.handoffIntervalMs, () => {
+      this.transfersArmed = false;
+      this.transfers.tick();
+      this.armTransfers();
     });
   }
 
@@ -387,7 +492,8 @@ class Node implements NodeMachine {
     this.every(c.heartbeatIntervalMs, () => {
       // Always, to every peer: liveness must not ride on data traffic (a busy data channel
       // would delay it and get a live peer suspected).
-      for (const p of this.peers) this.send(p, { type: "heartbeat", from: c.id, boot: hex32(this.bootNonce) });
+      for (const p of this.membership.peers) this.send(p, { type: "heartbeat", from: c.id, boot: hex32(this.bootNonce) });
+      this.membership.tick();
       for (const p of this.detector.toProbe()) this.send(p, { type: "probe", reqId: this.ctx.newReqId(), from: c.id });
       this.emitTransitions(this.detector.tick(this.monoMs));
     });
@@ -395,6 +501,10 @@ class Node implements NodeMachine {
     this.replica.hints.onAdd = () => this.armHandoff();
     if (this.replica.hints.size > 0) this.armHandoff();
     if (c.antiEntropyIntervalMs > 0) this.every(c.antiEntropyIntervalMs, () => this.antiEntropy.tick());
+    // Transfers a stored state still asks for (a restart mid-transfer re-runs them).
+    this.transfers.tick();
+    this.armTransfers();
+    this.checkLeft();
   }
 
   private handoffArmed = false;
@@ -468,7 +578,9 @@ class Node implements NodeMachine {
 
   /** A peer message that must not touch state: logged and counted. */
   private dropMessage(peer: NodeId, reason: DropReason, detail: string, type?: string): void {
-    this.ctx.log("warn", "dropping a peer message", { peer, reason, detail, ...(type === undefined ? {} : { type }) });
+    // A joining node heartbeats its configured members before they know it: expected, not worth a warning.
+    const expected = reason === "unknown-sender" && type === "heartbeat";
+    this.ctx.log(expected ? "debug" : "warn", "dropping a peer message", { peer, reason, detail, ...(type === undefined ? {} : { type }) });
     this.emit({ type: "peer-message-dropped", reason, peer });
   }
 
@@ -543,9 +655,35 @@ class Node implements NodeMachine {
       case "ae-sync-reply":
         this.antiEntropy.handleSyncReply(msg);
         return;
+      case "ring-gossip":
+        this.membership.handleGossip(msg.from, msg.state);
+        return;
+      case "join":
+        this.membership.handleJoin(msg.from, msg.name, msg.partitionCount);
+        return;
+      case "join-refused":
+        this.membership.handleJoinRefused(msg.from, msg.message);
+        return;
+      case "transfer":
+        this.transfers.handleTransfer(msg);
+        return;
+      case "transfer-ack":
+        this.transfers.handleAck(msg);
+        return;
       default:
         assertNever(msg);
     }
+  }
+}
+
+/** The cluster state in the meta record, or null (absent or unreadable: the configured state is used). */
+function parseStoredState(bytes: Uint8Array): ClusterState | null {
+  try {
+    const m: unknown = msgpackDecode(bytes);
+    if (typeof m !== "object" || m === null || !("ring" in m)) return null;
+    return stateFromWire((m as Record<string, unknown>)["ring"]);
+  } catch {
+    return null;
   }
 }
 

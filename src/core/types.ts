@@ -4,6 +4,8 @@
 // (src/ports) and feeds completions back as new inputs, one at a time. Production and
 // simulation differ only in the ports.
 import type { RngState } from "./random.ts";
+import type { ClusterState } from "./membership/cluster-state.ts";
+import type { TransferView } from "./replica/transfer.ts";
 import type { DropReason } from "./validate.ts";
 import type { Dot, SiblingSet, VClock, VersioningMode } from "./versioning/types.ts";
 
@@ -42,6 +44,11 @@ export interface NodeConfig {
   readonly bugs: readonly BugName[];
   /** Bounds on keys and stored objects; absent: keys up to 65536 bytes, objects unbounded. */
   readonly limits?: ObjectLimits;
+  /**
+   * Ask the other `members` to add this node (they may be only some of the cluster's members):
+   * see membership/membership.ts. Absent or false: the members list is the whole cluster.
+   */
+  readonly join?: boolean;
 }
 
 /**
@@ -194,6 +201,14 @@ export type NodeEvent =
   | { readonly type: "boot-failed"; readonly message: string }
   /** A peer message dropped before it touched state (malformed, forged, out of range). */
   | { readonly type: "peer-message-dropped"; readonly reason: DropReason; readonly peer: NodeId }
+  /** The cluster state this node holds changed (a membership change, or a transfer completed). */
+  | { readonly type: "ring-changed"; readonly epoch: number; readonly owners: readonly NodeId[]; readonly members: readonly { readonly id: NodeId; readonly status: string }[]; readonly pending: readonly number[] }
+  | { readonly type: "transfer-started"; readonly partition: number; readonly to: NodeId }
+  | { readonly type: "transfer-done"; readonly partition: number; readonly to: NodeId; readonly objects: number }
+  /** A member refused to add this node for good (the partition counts differ): the process should exit 1 with this message. */
+  | { readonly type: "join-refused"; readonly message: string }
+  /** This node left the cluster (its handoffs are done) or was removed: the process should exit 0. */
+  | { readonly type: "left" }
   /** A client write refused because its result would exceed an object limit. */
   | { readonly type: "write-refused"; readonly key: string; readonly limit: "siblings" | "object-bytes" };
 
@@ -204,7 +219,11 @@ export type Input =
   | { readonly kind: "message"; readonly from: NodeId; readonly bytes: Uint8Array }
   | { readonly kind: "timer"; readonly timerId: number }
   | { readonly kind: "client"; readonly clientReqId: number; readonly op: ClientOp }
-  | { readonly kind: "storage"; readonly opId: number; readonly result: StorageResult };
+  | { readonly kind: "storage"; readonly opId: number; readonly result: StorageResult }
+  /** An operator's membership command (outcome: log lines and ring-changed events). */
+  | { readonly kind: "admin"; readonly op: AdminOp };
+
+export type AdminOp = { readonly type: "leave" } | { readonly type: "remove"; readonly node: NodeId };
 
 /**
  * Every input arrives with the host's two clocks. `now` is wall time (ms since the Unix epoch):
@@ -244,4 +263,7 @@ export interface NodeInspection {
   readonly pending: { readonly get: number; readonly put: number; readonly replicate: number };
   /** The node's seeded generator state: every later draw follows from it (Rng.restore). */
   readonly rng: RngState;
+  /** The cluster state this node holds, and the partitions waiting for a transfer. */
+  readonly cluster?: ClusterState;
+  readonly transfers?: { readonly pending: number; readonly active: readonly TransferView[]; readonly objectsSent: number; readonly objectsReceived: number; readonly completed: number };
 }

@@ -27,6 +27,7 @@ export const DROP_REASONS: readonly DropReason[] = ["malformed", "forged-sender"
 
 export interface ValidationContext {
   readonly self: NodeId;
+  /** Nodes whose messages are accepted: the configured ones and the cluster state's members (may change). */
   readonly members: readonly NodeId[];
   readonly partitionCount: number;
   readonly n: number;
@@ -49,15 +50,25 @@ function drop(reason: DropReason, detail: string): Verdict {
 /** Checks a decoded message that arrived from the authenticated peer `transportFrom`. */
 export function validatePeerMessage(msg: PeerMessage, transportFrom: NodeId, vc: ValidationContext): Verdict {
   if (msg.from !== transportFrom) return drop("forged-sender", `from ${JSON.stringify(msg.from.slice(0, 80))} arrived from ${transportFrom}`);
-  if (msg.from === vc.self || !vc.members.includes(msg.from)) return drop("unknown-sender", `${msg.from} is not another member`);
-  if (msg.type === "heartbeat") return OK;
+  if (msg.from === vc.self) return drop("unknown-sender", `${msg.from} is this node`);
+  // Anyone may ask to join (with CURVE only holders of a configured key can reach us at all).
+  if (msg.type === "join") return msg.from.length <= 1024 && msg.name.length > 0 && msg.name.length <= 255 ? OK : drop("bad-field", "join with a bad id or name");
+  if (!vc.members.includes(msg.from)) return drop("unknown-sender", `${msg.from} is not another member`);
+  if (msg.type === "heartbeat" || msg.type === "join-refused") return OK;
+  if (msg.type === "ring-gossip") {
+    if (msg.state.partitionCount !== vc.partitionCount) return drop("bad-field", `ring of ${msg.state.partitionCount} partitions, this node has ${vc.partitionCount}`);
+    return OK;
+  }
   const reqIdVerdict = checkReqId(msg, vc.self);
   if (!reqIdVerdict.ok) return reqIdVerdict;
   if ("partition" in msg && msg.partition >= vc.partitionCount) return drop("bad-partition", `partition ${msg.partition} of ${vc.partitionCount}`);
   return checkFields(msg, vc);
 }
 
-function checkReqId(msg: Exclude<PeerMessage, { type: "heartbeat" }>, self: NodeId): Verdict {
+/** Messages without a request id. */
+type Unnumbered = { type: "heartbeat" | "ring-gossip" | "join" | "join-refused" };
+
+function checkReqId(msg: Exclude<PeerMessage, Unnumbered>, self: NodeId): Verdict {
   if (msg.reqId.length > REQ_ID_MAX) return drop("bad-request-id", "request id too long");
   // Replies answer one of our requests; requests carry an id their sender made.
   const owner = msg.type.endsWith("-reply") || msg.type.endsWith("-ack") ? self : msg.from;
@@ -81,7 +92,7 @@ function checkKeys(keys: Iterable<string>, partition: number, vc: ValidationCont
   return OK;
 }
 
-function checkFields(msg: Exclude<PeerMessage, { type: "heartbeat" }>, vc: ValidationContext): Verdict {
+function checkFields(msg: Exclude<PeerMessage, Unnumbered>, vc: ValidationContext): Verdict {
   switch (msg.type) {
     case "get":
     case "handoff":
@@ -113,6 +124,9 @@ function checkFields(msg: Exclude<PeerMessage, { type: "heartbeat" }>, vc: Valid
       return v.ok ? checkKeys(msg.want, msg.partition, vc) : v;
     }
     case "ae-sync-reply":
+    case "transfer":
       return checkKeys(msg.objects.map(([k]) => k), msg.partition, vc);
+    case "transfer-ack":
+      return OK;
   }
 }

@@ -2,7 +2,7 @@
 // simulator. It owns the input queue (one input at a time, never re-entrant), executes
 // effects through the ports and turns their completions into new inputs. It knows nothing
 // of what the node does.
-import type { ClientOp, ClientResult, Effect, Input, NodeEvent, NodeMachine } from "../core/types.ts";
+import type { AdminOp, ClientOp, ClientResult, Effect, Input, NodeEvent, NodeMachine } from "../core/types.ts";
 import type { Ports, TimerHandle } from "../ports/index.ts";
 
 interface HostHooks {
@@ -37,6 +37,11 @@ export class NodeHost {
     const clientReqId = this.nextClientReqId++;
     this.pendingReplies.set(clientReqId, done);
     this.enqueue({ kind: "client", clientReqId, op });
+  }
+
+  /** Hands the node an operator's membership command (leave, remove); its outcome shows in events and logs. */
+  admin(op: AdminOp): void {
+    this.enqueue({ kind: "admin", op });
   }
 
   requestAsync(op: ClientOp): Promise<ClientResult> {

@@ -20,7 +20,8 @@ import { randomInt } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { createNode } from "../core/node.ts";
-import type { NodeConfig, NodeEvent } from "../core/types.ts";
+import type { NodeConfig, NodeEvent, NodeInspection } from "../core/types.ts";
+import { applyChange, describeCluster, memberOf, type ClusterState } from "../core/membership/cluster-state.ts";
 import { NodeHost } from "../host/host.ts";
 import type { Ports } from "../ports/index.ts";
 import { toNodeConfig, type MecConfig } from "../config/index.ts";
@@ -31,7 +32,7 @@ import { SystemClock } from "../adapters/system-clock.ts";
 import { createLogger, pinoLogPort } from "../adapters/logger.ts";
 import { buildHttpServer } from "../adapters/http/server.ts";
 import { NodeStats } from "../adapters/http/stats.ts";
-import type { NodeApiHandle } from "../adapters/http/handle.ts";
+import type { ClusterApi, NodeApiHandle } from "../adapters/http/handle.ts";
 import { readKeyFile, type CurveKeyPair } from "../adapters/curve-keys.ts";
 import { readTokensFile } from "../adapters/http/auth.ts";
 import { SecurityMetrics } from "../adapters/security-metrics.ts";
@@ -62,6 +63,11 @@ export interface RunningNode {
   readonly url: string;
   /** The node's actor in vclocks (name.incarnation). */
   readonly actor: string;
+  /**
+   * Resolves when the node asks its process to end: code 0 after it left the cluster (POST
+   * /cluster/leave, or it was removed), 1 when a member refused to add it (the message says why).
+   */
+  readonly exit: Promise<{ readonly code: number; readonly message: string }>;
   /** Stops HTTP, the node, the sockets and LevelDB. Idempotent. */
   stop(): Promise<void>;
 }
@@ -108,6 +114,28 @@ function exposureWarnings(config: MecConfig, secrets: ReturnType<typeof readSecr
   return out;
 }
 
+/** GET /cluster and the membership commands, over the node's read-only inspection (a dry run of the change says whether it is accepted). */
+function clusterApi(host: NodeHost, nodeConfig: NodeConfig): ClusterApi {
+  const inspect = (): NodeInspection => host.node.inspect!();
+  const state = (): ClusterState => inspect().cluster!;
+  return {
+    view: () => describeCluster(state(), nodeConfig.n, inspect().transfers?.active ?? []),
+    leave: () => {
+      const r = applyChange(state(), { type: "leave", id: nodeConfig.id }, nodeConfig.n);
+      if (!r.ok) return r.message;
+      host.admin({ type: "leave" });
+      return null;
+    },
+    remove: (node) => {
+      if (memberOf(state(), node) === undefined) return { refused: `${node} is not a member (members are named by id, host:port)`, unknown: true };
+      const r = applyChange(state(), { type: "remove", id: node }, nodeConfig.n);
+      if (!r.ok) return { refused: r.message, unknown: false };
+      host.admin({ type: "remove", node });
+      return null;
+    },
+  };
+}
+
 export async function startNode(config: MecConfig, opts: StartNodeOptions = {}): Promise<RunningNode> {
   const seed = opts.seed ?? randomInt(0, 2 ** 32 - 1);
   const nodeConfig = toNodeConfig(config, seed);
@@ -147,6 +175,8 @@ export async function startNode(config: MecConfig, opts: StartNodeOptions = {}):
     let readyEvent: Extract<NodeEvent, { type: "ready" }> | null = null;
     let signalReady: () => void = () => {};
     let signalBootFailed: (err: Error) => void = () => {};
+    let signalExit: (outcome: { code: number; message: string }) => void = () => {};
+    const exit = new Promise<{ code: number; message: string }>((resolve) => (signalExit = resolve));
     const ready = new Promise<void>((resolve, reject) => {
       signalReady = resolve;
       signalBootFailed = reject;
@@ -162,6 +192,9 @@ export async function startNode(config: MecConfig, opts: StartNodeOptions = {}):
         }
         // A corrupt store (e.g. a damaged table block): startNode fails, `mec` exits 1 with the message.
         if (event.type === "boot-failed") signalBootFailed(new Error(`cannot boot from root ${storage.root}: ${event.message}`));
+        if (event.type === "join-refused") signalExit({ code: 1, message: event.message });
+        // Left: a few heartbeats more, so the last completion marks reach the others by gossip.
+        if (event.type === "left") setTimeout(() => signalExit({ code: 0, message: "left the cluster" }), 3 * config.heartbeatIntervalMs).unref();
       },
     });
     cleanups.push(() => host.stop());
@@ -172,6 +205,7 @@ export async function startNode(config: MecConfig, opts: StartNodeOptions = {}):
       name: config.name,
       limits: { n: config.n, r: config.r, w: config.w, maxBodyBytes: config.maxBodyBytes, maxKeyBytes: config.maxKeyBytes },
       isReady: () => readyEvent !== null,
+      cluster: clusterApi(host, nodeConfig),
       health: () => ({
         status: readyEvent === null ? "starting" : stats.storageFailingReason !== null ? "storage-failing" : "ok",
         actor: readyEvent?.actor ?? null,
@@ -218,6 +252,7 @@ export async function startNode(config: MecConfig, opts: StartNodeOptions = {}):
       logger,
       url,
       actor,
+      exit,
       stop(): Promise<void> {
         stopping ??= (async () => {
           logger.info({ transport: transport.stats }, "node stopping");

@@ -79,6 +79,7 @@ describe("the original README's example", () => {
       reapDelayMs: 3000,
       syncWrites: true,
       bugs: [],
+      join: true,
       limits: { maxKeyBytes: 512, siblingsWarn: 25, siblingsMax: 100, objectBytesWarn: 2097152, objectBytesMax: 8388608 },
     });
   });
@@ -105,6 +106,7 @@ describe("defaults and optional keys", () => {
       logLevel: "info",
       curveKeyFile: null,
       allowInsecure: false,
+      join: false,
       maxMessageBytes: 67108864,
       warnSiblings: 25,
       maxSiblings: 100,

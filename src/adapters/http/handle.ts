@@ -2,7 +2,17 @@
 // to validate requests before they reach the node (n, r, w, size limits) and to say whether
 // the node has finished booting. Production wires it to NodeHost.requestAsync (src/node-process);
 // tests use an in-memory fake. The HTTP layer knows nothing else about the node.
+import type { ClusterView } from "../../core/membership/cluster-state.ts";
 import type { ClientOp, ClientResult } from "../../core/types.ts";
+
+/** Membership commands and the cluster view (GET /cluster, POST /cluster/leave, POST /cluster/remove). */
+export interface ClusterApi {
+  view(): ClusterView;
+  /** Asks the node to hand its partitions off and leave; null when accepted, else why not. */
+  leave(): string | null;
+  /** Removes a (crashed) member; null when accepted, else why not (unknown: the node is no member). */
+  remove(node: string): { readonly refused: string; readonly unknown: boolean } | null;
+}
 
 export interface NodeApiLimits {
   /** Replicas per key; r and w given per request must be 1..n. */
@@ -33,6 +43,8 @@ export interface NodeApiHandle {
    * node's actor once booted.
    */
   health(): NodeHealth;
+  /** Membership (absent in tests that fake a node without it: the /cluster routes answer 404). */
+  readonly cluster?: ClusterApi;
 }
 
 export type HealthStatus = "ok" | "starting" | "storage-failing";

@@ -54,6 +54,7 @@ type ErrorCode =
   | "unsupported-media-type"
   | "method-not-allowed"
   | "not-found"
+  | "conflict"
   | "quorum"
   | "unavailable"
   | "starting"
@@ -390,6 +391,23 @@ export function buildHttpServer(handle: NodeApiHandle, stats: NodeStats, opts: H
     const snapshot = { ...snap, node: { ...snap.node, ready: handle.isReady() }, limits: handle.limits };
     return reply.type("application/json; charset=utf-8").send(JSON.stringify(snapshot));
   });
+
+  const cluster = handle.cluster;
+  if (cluster !== undefined) {
+    const json = (reply: FastifyReply, code: number, body: unknown): FastifyReply => reply.code(code).type("application/json; charset=utf-8").send(JSON.stringify(body));
+    app.get("/cluster", (_request, reply) => json(reply, 200, cluster.view()));
+    app.post("/cluster/leave", (_request, reply) => {
+      const refused = cluster.leave();
+      if (refused !== null) return sendError(reply, new HttpError(409, "conflict", refused));
+      return json(reply, 202, { leaving: true, ...cluster.view() });
+    });
+    app.post("/cluster/remove/:node", (request, reply) => {
+      const node = (request.params as { node: string }).node;
+      const outcome = cluster.remove(node);
+      if (outcome !== null) return sendError(reply, new HttpError(outcome.unknown ? 404 : 409, outcome.unknown ? "not-found" : "conflict", outcome.refused));
+      return json(reply, 202, { removed: node, ...cluster.view() });
+    });
+  }
 
   app.get("/metrics", async (_request, reply) => {
     const text = await stats.metrics();

@@ -16,7 +16,7 @@ const REQUEST_OPS: readonly RequestOp[] = ["get", "put", "delete", "other"];
 
 /** The latency percentiles (and max) are computed over this sliding window of time. */
 const LATENCY_WINDOW_S = 600;
-const EVENT_TYPES = ["quorum", "dot-minted", "read-repair", "hint-stored", "handoff", "anti-entropy", "siblings", "reap", "suspect", "unsuspect", "corrupt-object", "storage-failing", "storage-recovered"] as const;
+const EVENT_TYPES = ["quorum", "dot-minted", "read-repair", "hint-stored", "handoff", "anti-entropy", "siblings", "reap", "suspect", "unsuspect", "corrupt-object", "storage-failing", "storage-recovered", "ring-changed", "transfer-started", "transfer-done", "join-refused", "left"] as const;
 
 interface LatencySummary {
   readonly count: number;
@@ -117,6 +117,9 @@ export class NodeStats {
   private readonly mReady: Gauge;
   private readonly mCorrupt: Counter;
   private readonly mStorageFailing: Gauge;
+  private readonly mTransfers: Counter;
+  private readonly mTransferObjects: Counter;
+  private readonly mRingEpoch: Gauge;
   /** The largest latency per op so far (the value mLatencyMax shows), to raise it without reading the gauge back. */
   private readonly latencyMaxS = new Map<RequestOp, number>();
   private siblingsMax = 0;
@@ -176,6 +179,10 @@ export class NodeStats {
     });
     this.mStorageFailing = new Gauge({ name: "mec_storage_failing", help: "1 while storage writes fail (disk full, I/O errors): the node is not ready", registers });
     this.mStorageFailing.set(0);
+    this.mTransfers = new Counter({ name: "mec_transfers_total", help: "Ownership transfers this node completed as the sender (a partition handed to a new primary)", registers });
+    this.mTransferObjects = new Counter({ name: "mec_transfer_objects_total", help: "Objects this node sent in completed ownership transfers", registers });
+    this.mRingEpoch = new Gauge({ name: "mec_ring_epoch", help: "Epoch of the cluster state this node holds (0: the configured member list)", registers });
+    this.mRingEpoch.set(0);
     // Pre-create the series so a scrape shows zeros instead of missing series.
     for (const e of EVENT_TYPES) this.mEvents.inc({ event: e }, 0);
     for (const op of ["get", "put", "delete"] as const) this.mQuorums.inc({ op }, 0);
@@ -224,6 +231,13 @@ export class NodeStats {
         return;
       case "boot-failed":
         this.storageLastError = event.message;
+        return;
+      case "transfer-done":
+        this.mTransfers.inc();
+        this.mTransferObjects.inc(event.objects);
+        return;
+      case "ring-changed":
+        this.mRingEpoch.set(event.epoch);
         return;
       default:
         // Counted in mec_node_events_total above; nothing else to keep.

@@ -195,7 +195,8 @@ export class GetCoordinator {
     if (reapDelayMs === null) return;
     const tomb = reapableSet(new Map(entries), req.primaries);
     const reapKey = `${req.partition}:${req.key}`;
-    if (tomb === null || this.reapsPending.has(reapKey)) return;
+    // No reaps while the partition's ownership moves: the new primaries may not hold the tombstone yet.
+    if (tomb === null || this.reapsPending.has(reapKey) || this.replica.isPending(req.partition)) return;
     this.reapsPending.add(reapKey);
     const tombBytes = encodeSiblingSet(tomb);
     this.ctx.setTimer(reapDelayMs, () => {

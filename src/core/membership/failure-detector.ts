@@ -26,15 +26,29 @@ export class FailureDetector {
   private readonly silent = new Set<NodeId>();
   /** Peers whose last request timed out and that have not answered a request since. */
   private readonly unreachable = new Set<NodeId>();
+  private started = false;
 
   constructor(
     readonly self: NodeId,
-    readonly peers: readonly NodeId[],
+    private peers: readonly NodeId[],
     private readonly suspectAfterMs: number,
   ) {}
 
+  /** The membership changed: new peers are presumed alive from nowMs, departed ones forgotten. */
+  setPeers(peers: readonly NodeId[], nowMs: number): void {
+    for (const p of peers) if (!this.lastHeardMs.has(p) && this.started) this.lastHeardMs.set(p, nowMs);
+    for (const p of this.peers) {
+      if (peers.includes(p)) continue;
+      this.lastHeardMs.delete(p);
+      this.silent.delete(p);
+      this.unreachable.delete(p);
+    }
+    this.peers = [...peers];
+  }
+
   /** Starts the clocks: every peer is presumed alive at boot. */
   start(nowMs: number): void {
+    this.started = true;
     for (const p of this.peers) this.lastHeardMs.set(p, nowMs);
   }
 

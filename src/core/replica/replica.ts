@@ -52,7 +52,7 @@ import {
   nanosFromMillis,
   setsEqual,
 } from "../versioning/index.ts";
-import { preferenceList } from "../ring/index.ts";
+import { isPending, servingPreferences } from "../membership/cluster-state.ts";
 import { AntiEntropyTrees } from "./anti-entropy.ts";
 import { contextRefusal, encodeChecked } from "./write-guard.ts";
 import { FENCE_PREFIX, HINT_PREFIX, OBJECT_PREFIX, fenceKey, hintKey, mintedKey, objectKey, parseFenceKey, partitionPrefix, parseHintKey, parseObjectKey } from "./keys.ts";
@@ -260,11 +260,25 @@ export class Replica {
 
   private readonly prefCache = new Map<number, { primaries: readonly NodeId[]; fallbacks: readonly NodeId[] }>();
 
-  /** The partition's preference list (cached: membership is static). */
+  /** Called after every object write (the key's new bytes are durable): ownership handoff re-sends keys written during a transfer. */
+  onStored: ((partition: number, key: string) => void) | null = null;
+
+  /** The cluster state changed: preference lists are computed again. */
+  ringChanged(): void {
+    this.prefCache.clear();
+    this.primaryPartitionsCache = null;
+  }
+
+  /** Whether the partition waits for an ownership transfer (its serving primaries are the old ones). */
+  isPending(partition: number): boolean {
+    return isPending(this.ctx.cluster, partition, this.ctx.config.n);
+  }
+
+  /** The partition's preference list as requests use it (cached until the cluster state changes). */
   preferences(partition: number): { primaries: readonly NodeId[]; fallbacks: readonly NodeId[] } {
     let p = this.prefCache.get(partition);
     if (p === undefined) {
-      const pl = preferenceList(this.ctx.ring, partition, this.ctx.config.n);
+      const pl = servingPreferences(this.ctx.cluster, partition, this.ctx.config.n);
       p = { primaries: [...pl.primaries], fallbacks: [...pl.fallbacks] };
       this.prefCache.set(partition, p);
     }
@@ -430,6 +444,7 @@ export class Replica {
             this.hints.add({ storageKey, target: hint, partition, key });
           } else {
             this.trees.update(partition, key, bytes);
+            this.onStored?.(partition, key);
           }
           release();
           done(true, true);
@@ -491,6 +506,7 @@ export class Replica {
           // so a dot whose write a machine crash lost was never issued and may be minted again.
           this.ctx.emit({ type: "dot-minted", key: spec.key, actor: dot.actor, counter: dot.counter });
           this.trees.update(spec.partition, spec.key, bytes);
+          this.onStored?.(spec.partition, spec.key);
           release();
           done({ ok: true, set, bytes, dot });
         });

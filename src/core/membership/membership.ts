@@ -1,0 +1,181 @@
+// Membership: this node's view of the cluster state and the protocol that keeps it converged.
+// Owns: the current ClusterState, joining through a configured member, applying membership
+// changes (join requests, leave, remove), completion marks, and gossiping the state. Must not
+// know: storage layout (the node persists the state it is handed), transfers, quorums.
+//
+// Theory of operation
+// - A node starts from its stored state, else from its configured member list (epoch 0).
+// - With `join` set it asks every configured peer to add it, each heartbeat, until it holds a
+//   state that names it (from a member's gossip: an epoch-0 state of a member that lists it, or
+//   any later one). A member adds an unknown joiner when it has joined itself and no handoff is
+//   pending; a member whose partition count differs answers join-refused, and the joiner stops.
+// - Gossip: while the epoch is above 0, the state goes to every known peer each heartbeat and
+//   at once after a change; a peer whose gossip loses the merge gets ours back. A fixed cluster
+//   (epoch 0 forever) sends no gossip at all, so it behaves exactly as before membership.
+import { applyChange, activeMembers, initialState, markDone, memberOf, mergeStates, sameState } from "./cluster-state.ts";
+import type { Change, ChangeResult, ClusterState } from "./cluster-state.ts";
+import type { PeerMessage } from "../messages.ts";
+import type { NodeId } from "../types.ts";
+
+export interface MembershipHost {
+  readonly self: NodeId;
+  readonly name: string;
+  readonly n: number;
+  readonly partitionCount: number;
+  /** The configured member ids (this node included). */
+  readonly configured: readonly NodeId[];
+  /** Whether to ask the configured peers to add this node. */
+  readonly join: boolean;
+  send(to: NodeId, msg: PeerMessage): void;
+  log(level: "debug" | "info" | "warn" | "error", msg: string, fields?: Readonly<Record<string, unknown>>): void;
+  /** The state changed (already current): persist it, recompute what depends on it. */
+  changed(previous: ClusterState, next: ClusterState): void;
+  /** A member refused to add this node for good. */
+  refused(message: string): void;
+}
+
+export class Membership {
+  private current: ClusterState;
+  private joinedFlag: boolean;
+  private known: NodeId[] = [];
+  private knownWithSelf: NodeId[] = [];
+  /** Names peers gave in their join requests (a configured member's name is not in the config). */
+  private readonly names = new Map<NodeId, string>();
+
+  constructor(private readonly host: MembershipHost) {
+    this.current = initialState(
+      host.configured.map((id) => ({ id, name: id === host.self ? host.name : id })),
+      host.partitionCount,
+    );
+    // Nobody to ask: a node configured alone is the cluster.
+    this.joinedFlag = !host.join || host.configured.every((id) => id === host.self);
+    this.recomputeKnown();
+  }
+
+  get state(): ClusterState {
+    return this.current;
+  }
+
+  get joined(): boolean {
+    return this.joinedFlag;
+  }
+
+  /** Peers this node talks to and accepts messages from: configured ones and the state's non-removed members. */
+  get peers(): readonly NodeId[] {
+    return this.known;
+  }
+
+  /** The peers and this node (validation's member list). */
+  get members(): readonly NodeId[] {
+    return this.knownWithSelf;
+  }
+
+  /** A state read back from storage at boot (it names this node, or it would not have been stored). */
+  restore(stored: ClusterState): void {
+    if (stored.partitionCount !== this.host.partitionCount) {
+      this.host.log("error", "the stored cluster state has another partition count; ignored", { stored: stored.partitionCount, configured: this.host.partitionCount });
+      return;
+    }
+    this.current = stored;
+    this.joinedFlag = memberOf(stored, this.host.self) !== undefined;
+    this.recomputeKnown();
+  }
+
+  /** Each heartbeat: join requests while not joined, gossip while the epoch is above 0. */
+  tick(): void {
+    const { self, name, partitionCount } = this.host;
+    if (!this.joinedFlag) for (const p of this.host.configured) if (p !== self) this.host.send(p, { type: "join", from: self, name, partitionCount });
+    if (this.current.epoch > 0) this.gossipAll();
+  }
+
+  handleGossip(from: NodeId, incoming: ClusterState): void {
+    const self = this.host.self;
+    if (incoming.epoch === 0) {
+      // Only an unjoined node named by a member's configured state takes it.
+      const me = memberOf(incoming, self);
+      if (!this.joinedFlag && me !== undefined && me.status !== "removed") {
+        this.joinedFlag = true;
+        // The same configured cluster (only names of others may differ): nothing to change.
+        const ids = (s: ClusterState): string => JSON.stringify([s.owners, s.members.map((m) => m.id)]);
+        if (ids(this.current) !== ids(incoming)) this.replace(incoming);
+      }
+      return;
+    }
+    const merged = mergeStates(this.current, incoming);
+    if (!sameState(merged, incoming)) this.host.send(from, { type: "ring-gossip", from: self, state: merged }); // the sender is behind
+    if (memberOf(merged, self) !== undefined) this.joinedFlag = true;
+    if (!sameState(merged, this.current)) {
+      this.replace(merged);
+      this.gossipAll();
+    }
+  }
+
+  handleJoin(from: NodeId, name: string, partitionCount: number): void {
+    const self = this.host.self;
+    if (this.names.size < 4096) this.names.set(from, name);
+    if (partitionCount !== this.host.partitionCount) {
+      const message = `cannot join: ${from} is configured with partitions = ${partitionCount}, the cluster (${self}) has partitions = ${this.host.partitionCount}`;
+      this.host.log("error", "refusing a join: partition counts differ", { peer: from, theirs: partitionCount, ours: this.host.partitionCount });
+      this.host.send(from, { type: "join-refused", from: self, partitionCount: this.host.partitionCount, message });
+      return;
+    }
+    const member = memberOf(this.current, from);
+    if (member !== undefined && member.status !== "removed") {
+      this.host.send(from, { type: "ring-gossip", from: self, state: this.current });
+      return;
+    }
+    if (!this.joinedFlag) return; // not authoritative yet; the joiner asks again
+    const result = this.change({ type: "join", id: from, name });
+    if (!result.ok) this.host.log("debug", "join deferred", { peer: from, reason: result.message });
+    else this.host.send(from, { type: "ring-gossip", from: self, state: this.current });
+  }
+
+  handleJoinRefused(from: NodeId, message: string): void {
+    if (this.joinedFlag) return;
+    this.host.log("error", "a member refused to add this node", { peer: from, message });
+    this.host.refused(message);
+  }
+
+  /** Applies a change here and gossips it (join requests, leave, remove). */
+  change(change: Change): ChangeResult {
+    const result = applyChange(this.named(this.current), change, this.host.n);
+    if (!result.ok) return result;
+    this.replace(result.state);
+    this.host.log("info", "cluster state changed", { change: change.type, node: change.id, epoch: result.state.epoch });
+    this.gossipAll();
+    return result;
+  }
+
+  /** The state with the names learned from join requests for members still shown by id. */
+  named(state: ClusterState): ClusterState {
+    if (!state.members.some((m) => m.name === m.id && this.names.has(m.id))) return state;
+    return { ...state, members: state.members.map((m) => (m.name === m.id && this.names.has(m.id) ? { ...m, name: this.names.get(m.id)! } : m)) };
+  }
+
+  /** A transfer of partition p to `to` completed. */
+  markDone(p: number, to: NodeId): void {
+    const next = markDone(this.current, p, to);
+    if (next === this.current) return;
+    this.replace(next);
+    this.gossipAll();
+  }
+
+  private replace(next: ClusterState): void {
+    const previous = this.current;
+    this.current = next;
+    this.recomputeKnown();
+    this.host.changed(previous, next);
+  }
+
+  private recomputeKnown(): void {
+    // Configured peers first, in configured order (a fixed cluster's heartbeats go out as before).
+    const configured = this.host.configured.filter((p) => p !== this.host.self);
+    const extra = activeMembers(this.current).filter((p) => p !== this.host.self && !configured.includes(p));
+    this.known = [...configured, ...extra];
+    this.knownWithSelf = [this.host.self, ...this.known];
+  }
+
+  private gossipAll(): void {
+    for (const p of this.known) this.host.send(p, { type: "ring-gossip", from: this.host.self, state: this.current });
+  }
+}

@@ -1,0 +1,153 @@
+// Membership in the deterministic harness: a node joins through one member, partitions move to
+// it and every key reads back through it with r = 3; a member leaves and reports it left; a
+// crashed member is removed; a node with another partition count is refused.
+import { describe, expect, it } from "vitest";
+import { Harness, bytes, values } from "../harness.ts";
+import { servingPreferences, type ClusterState } from "../../../src/core/membership/cluster-state.ts";
+import { partitionOf } from "../../../src/core/ring/index.ts";
+import type { ClientResult, NodeId } from "../../../src/core/types.ts";
+
+const KEYS = Array.from({ length: 60 }, (_, i) => `key-${i}`);
+
+function put(h: Harness, via: NodeId, key: string, value: string): ClientResult {
+  return h.request(via, { type: "put", key, value: bytes(value), contentType: "text/plain", context: null });
+}
+
+function stateOf(h: Harness, id: NodeId): ClusterState {
+  const s = h.node(id).host?.node.inspect?.().cluster;
+  if (s === undefined) throw new Error(`${id} is down`);
+  return s;
+}
+
+function settled(h: Harness, ids: readonly NodeId[], epochAtLeast: number): boolean {
+  const states = ids.map((id) => stateOf(h, id));
+  const first = JSON.stringify(states[0]);
+  const pending = ids.reduce((sum, id) => sum + (h.node(id).host?.node.inspect?.().transfers?.pending ?? 0), 0);
+  return states.every((s) => JSON.stringify(s) === first && s.epoch >= epochAtLeast) && pending === 0;
+}
+
+/** Three fixed members with KEYS written, and n4 booted knowing only n1. */
+function joined(): Harness {
+  const h = new Harness(5, { antiEntropyIntervalMs: 0 });
+  for (const id of ["n1", "n2", "n3"]) h.boot(id, { members: ["n1", "n2", "n3"] });
+  h.runUntil(() => ["n1", "n2", "n3"].every((m) => h.node(m).events.some((e) => e.type === "ready")));
+  for (const k of KEYS) expect(put(h, "n2", k, `v-${k}`).ok).toBe(true);
+  h.boot("n4", { members: ["n4", "n1"], join: true });
+  expect(h.runUntil(() => settled(h, ["n1", "n2", "n3", "n4"], 1), 30_000)).toBe(true);
+  return h;
+}
+
+describe("membership", () => {
+  it("a node joins through one member; partitions move to it; every key reads back through it with r = 3", () => {
+    const h = joined();
+    const s = stateOf(h, "n4");
+    expect(s.members.map((m) => m.id)).toEqual(["n1", "n2", "n3", "n4"]);
+    expect(s.owners.filter((o) => o === "n4").length).toBe(Math.floor(s.partitionCount / 4));
+    expect(h.allEvents("transfer-done").length).toBeGreaterThan(0);
+    for (const k of KEYS) {
+      const r = h.request("n4", { type: "get", key: k, r: 3 });
+      expect(r.ok && r.type === "get" ? values(r.set) : r).toEqual([`v-${k}`]);
+    }
+  });
+
+  it("writes during the transfer are not lost", () => {
+    const h = new Harness(5, { antiEntropyIntervalMs: 0 });
+    for (const id of ["n1", "n2", "n3"]) h.boot(id, { members: ["n1", "n2", "n3"] });
+    h.runUntil(() => ["n1", "n2", "n3"].every((m) => h.node(m).events.some((e) => e.type === "ready")));
+    for (const k of KEYS) expect(put(h, "n2", k, `a-${k}`).ok).toBe(true);
+    h.boot("n4", { members: ["n4", "n1"], join: true });
+    h.runUntil(() => h.allEvents("transfer-started").length > 0, 10_000);
+    const acked: string[] = [];
+    for (const k of KEYS) {
+      const r = h.request("n3", { type: "put", key: k, value: bytes(`b-${k}`), contentType: "text/plain", context: null });
+      if (r.ok) acked.push(k);
+    }
+    expect(h.runUntil(() => settled(h, ["n1", "n2", "n3", "n4"], 1), 30_000)).toBe(true);
+    // Before any read repairs: every primary under the final ring stores the key's full set (anti-entropy is off).
+    const final = stateOf(h, "n1");
+    const incomplete: string[] = [];
+    for (const k of acked) {
+      const p = partitionOf(k, final.partitionCount);
+      for (const node of servingPreferences(final, p, 3).primaries) {
+        const stored = values(h.objects(node).get(k) ?? null).sort();
+        if (JSON.stringify(stored) !== JSON.stringify([`a-${k}`, `b-${k}`])) incomplete.push(`${k}@${node}: ${stored.join(",")}`);
+      }
+    }
+    expect(incomplete).toEqual([]);
+    for (const k of acked) {
+      const r = h.request("n4", { type: "get", key: k, r: 3 });
+      expect(r.ok && r.type === "get" ? values(r.set).sort() : r).toEqual([`a-${k}`, `b-${k}`]);
+    }
+  });
+
+  it("until a partition's transfer completes, requests use its old primaries (r = 1 through the new node finds every key)", () => {
+    const h = new Harness(5, { antiEntropyIntervalMs: 0 });
+    for (const id of ["n1", "n2", "n3"]) h.boot(id, { members: ["n1", "n2", "n3"] });
+    h.runUntil(() => ["n1", "n2", "n3"].every((m) => h.node(m).events.some((e) => e.type === "ready")));
+    for (const k of KEYS) expect(put(h, "n2", k, `v-${k}`).ok).toBe(true);
+    h.netFilter = (_from, to, msg) => (msg.type === "transfer" && to === "n4" ? "drop" : "deliver"); // transfers never complete
+    h.boot("n4", { members: ["n4", "n1"], join: true });
+    expect(h.runUntil(() => stateOf(h, "n4").epoch >= 1 && stateOf(h, "n3").epoch >= 1, 10_000)).toBe(true);
+    expect(h.node("n4").host?.node.inspect?.().transfers?.pending).toBeGreaterThan(0);
+    for (const k of KEYS) {
+      const r = h.request("n4", { type: "get", key: k, r: 1 });
+      expect(r.ok && r.type === "get" ? values(r.set) : r).toEqual([`v-${k}`]);
+    }
+  });
+
+  it("a receiver that crashes mid-transfer gets the transfer re-run after it restarts", () => {
+    const h = new Harness(5, { antiEntropyIntervalMs: 0 });
+    for (const id of ["n1", "n2", "n3"]) h.boot(id, { members: ["n1", "n2", "n3"] });
+    h.runUntil(() => ["n1", "n2", "n3"].every((m) => h.node(m).events.some((e) => e.type === "ready")));
+    for (const k of KEYS) expect(put(h, "n2", k, `v-${k}`).ok).toBe(true);
+    h.boot("n4", { members: ["n4", "n1"], join: true });
+    expect(h.runUntil(() => h.sent.some((m) => m.msg.type === "transfer" && m.to === "n4"), 10_000)).toBe(true);
+    h.stop("n4");
+    h.runFor(2000);
+    h.boot("n4", { members: ["n4", "n1"], join: true });
+    expect(h.runUntil(() => settled(h, ["n1", "n2", "n3", "n4"], 1), 30_000)).toBe(true);
+    const final = stateOf(h, "n1");
+    for (const k of KEYS) {
+      for (const node of servingPreferences(final, partitionOf(k, final.partitionCount), 3).primaries) expect(values(h.objects(node).get(k) ?? null)).toEqual([`v-${k}`]);
+    }
+  });
+
+  it("a member leaves: it hands its partitions off, reports it left, and every key is still there", () => {
+    const h = joined();
+    h.node("n1").host?.admin({ type: "leave" });
+    expect(h.runUntil(() => h.eventsOf("n1", "left").length > 0, 30_000)).toBe(true);
+    h.runFor(3000);
+    h.stop("n1");
+    expect(h.runUntil(() => settled(h, ["n2", "n3", "n4"], 2), 30_000)).toBe(true);
+    expect(stateOf(h, "n2").owners.includes("n1")).toBe(false);
+    for (const k of KEYS) {
+      const r = h.request("n2", { type: "get", key: k, r: 3 });
+      expect(r.ok && r.type === "get" ? values(r.set) : r).toEqual([`v-${k}`]);
+    }
+  });
+
+  it("a crashed member is removed by another; its partitions are rebuilt on the new primaries", () => {
+    const h = joined();
+    h.stop("n3");
+    h.node("n1").host?.admin({ type: "remove", node: "n3" });
+    expect(h.runUntil(() => settled(h, ["n1", "n2", "n4"], 2), 30_000)).toBe(true);
+    const s = stateOf(h, "n1");
+    expect(s.members.find((m) => m.id === "n3")?.status).toBe("removed");
+    expect(s.owners.includes("n3")).toBe(false);
+    for (const k of KEYS) {
+      const r = h.request("n2", { type: "get", key: k, r: 3 });
+      expect(r.ok && r.type === "get" ? values(r.set) : r).toEqual([`v-${k}`]);
+    }
+  });
+
+  it("a node configured with another partition count is refused, naming both values", () => {
+    const h = new Harness(5, { antiEntropyIntervalMs: 0 });
+    for (const id of ["n1", "n2", "n3"]) h.boot(id, { members: ["n1", "n2", "n3"] });
+    h.runUntil(() => ["n1", "n2", "n3"].every((m) => h.node(m).events.some((e) => e.type === "ready")));
+    h.boot("n5", { members: ["n5", "n2"], join: true, partitionCount: 32 });
+    expect(h.runUntil(() => h.eventsOf("n5", "join-refused").length > 0, 10_000)).toBe(true);
+    const e = h.eventsOf("n5", "join-refused")[0];
+    expect(e?.type === "join-refused" && e.message).toMatch(/partitions = 32.*partitions = 16/);
+    expect(stateOf(h, "n2").members.map((m) => m.id)).toEqual(["n1", "n2", "n3"]);
+  });
+});
