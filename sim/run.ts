@@ -134,6 +134,7 @@ export function runSimulation(sut: SystemUnderTest, spec: RunSpec, schedule: Fau
     quorums,
     suspicions: cluster.suspicions,
     wipes: new Map([...cluster.processes].map(([id, p]) => [id, p.storage.wipedAtMs])),
+    flips: new Map([...cluster.processes].map(([id, p]) => [id, p.storage.corruptions])),
     ...(hintsAtEnd ? { hintsAtEnd } : {}),
     upAtEnd,
     probes,

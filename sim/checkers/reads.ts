@@ -4,7 +4,8 @@
 // requests' own quorums overlap (r + w > N), unless a write that could supersede it (oracle
 // model: sent with a context that had shown it) was invoked before the get completed, or a
 // disk of either quorum was wiped in between (at most W-1 wipes: the value may then be
-// elsewhere). Gets that involved fallbacks (sloppy quorum) or whose quorums need not overlap
+// elsewhere) or a stored copy of the key on one of them had its bits flipped in between (a
+// replica does not serve a corrupt copy: for that key it is a lost disk until repaired). Gets that involved fallbacks (sloppy quorum) or whose quorums need not overlap
 // are only counted as stale (RunStats.staleReads), never a violation.
 import type { HistoryOp } from "../history.ts";
 import { causalModelOf } from "../oracle/index.ts";
@@ -23,6 +24,8 @@ function findings(run: RunRecord): ReadFinding[] {
   for (const op of run.history) if (op.kind === "put" && op.outcome === "ok" && op.writeId !== null) putsByKey.set(op.key, [...(putsByKey.get(op.key) ?? []), op]);
   const wipedBetween = (nodes: readonly string[], from: number, to: number): boolean =>
     nodes.some((n) => (run.wipes?.get(n) ?? []).some((t) => t >= from && t <= to));
+  const flippedBetween = (nodes: readonly string[], key: string, from: number, to: number): boolean =>
+    nodes.some((n) => (run.flips?.get(n) ?? []).some((f) => f.key.endsWith(`:${key}`) && f.atMs >= from && f.atMs <= to));
   const out: ReadFinding[] = [];
   for (const g of run.history) {
     if (g.kind !== "get" || g.outcome !== "ok" || g.replicas === null || g.completedAtMs === null) continue;
@@ -33,7 +36,7 @@ function findings(run: RunRecord): ReadFinding[] {
       if (x.completedAtMs === null || x.completedAtMs >= g.invokedAtMs || shown.has(x.writeId!)) continue;
       if (model.supersedersOf(x.writeId!).some((w) => w.invokedAtMs <= g.completedAtMs!)) continue;
       const replicas = [...(x.replicas ?? []), ...g.replicas];
-      if (wipedBetween(replicas, x.invokedAtMs, g.completedAtMs)) continue;
+      if (wipedBetween(replicas, x.invokedAtMs, g.completedAtMs) || flippedBetween(replicas, g.key, x.invokedAtMs, g.completedAtMs)) continue;
       const strict = rG + (x.w ?? run.w) > run.n && replicas.every((n) => primaries.includes(n));
       out.push({ get: g, missed: x, strict });
     }

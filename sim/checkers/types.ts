@@ -53,6 +53,8 @@ export interface RunRecord {
   readonly convergence?: { readonly boundMs: number; readonly quietMs: number; readonly readsAfterHeal: boolean };
   /** When each node's disk was wiped. */
   readonly wipes?: ReadonlyMap<NodeId, readonly number[]>;
+  /** The stored records (storage keys, which end in `:KEY`) whose bits were flipped on each node, and when. */
+  readonly flips?: ReadonlyMap<NodeId, readonly { readonly atMs: number; readonly key: string }[]>;
   /** Hints left in each node's storage at the end, and which nodes were up then. */
   readonly hintsAtEnd?: ReadonlyMap<NodeId, readonly { readonly target: NodeId; readonly key: string }[]>;
   readonly upAtEnd?: ReadonlySet<NodeId>;

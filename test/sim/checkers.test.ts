@@ -83,6 +83,7 @@ function record(parts: {
   suspicions?: Suspicion[];
   primaries?: NodeId[];
   wipes?: Record<NodeId, number[]>;
+  flips?: Record<NodeId, { atMs: number; key: string }[]>;
   hints?: Record<NodeId, { target: NodeId; key: string }[]>;
   up?: NodeId[];
   convergence?: RunRecord["convergence"];
@@ -101,6 +102,7 @@ function record(parts: {
     quorums: parts.quorums ?? [],
     suspicions: parts.suspicions ?? [],
     wipes: new Map(Object.entries(parts.wipes ?? {})),
+    flips: new Map(Object.entries(parts.flips ?? {})),
     hintsAtEnd: new Map(Object.entries(parts.hints ?? {})),
     upAtEnd: new Set(parts.up ?? members),
     ...(parts.convergence ? { convergence: parts.convergence } : {}),
@@ -356,6 +358,9 @@ describe("reads see earlier acknowledged writes", () => {
     expect(checkReads(record({}))).toEqual([]);
     scene({ putReplicas: ["n1", "n2"], getReplicas: ["n2", "n3"], shown: [] });
     expect(checkReads(record({ wipes: { n2: [7] } }))).toEqual([]);
+    // a flipped copy of this key on a replica of either quorum excuses it; of another key, not
+    expect(checkReads(record({ flips: { n2: [{ atMs: 7, key: "o:0003:k" }] } }))).toEqual([]);
+    expect(checkReads(record({ flips: { n2: [{ atMs: 7, key: "o:0003:other" }] } }))).toHaveLength(1);
   });
 });
 
