@@ -18,6 +18,7 @@ import { partitionOf } from "../../src/core/ring/index.ts";
 import { TEST_TOML, startTestCluster, type TestCluster } from "./harness.ts";
 
 type PutReply = Extract<PeerMessage, { type: "put-reply" }>;
+type Forward = Extract<PeerMessage, { type: "put" }>;
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
@@ -104,7 +105,7 @@ describe("a forwarded client write is applied at most once (real processes, CURV
       return [frame, auth.tag(n2.id, frame)];
     };
     const key = "replayed-forward";
-    const forward = (seq: number, toBoot: string | null): PeerMessage => ({
+    const forward = (seq: number, toBoot: string | null): Forward => ({
       type: "put", reqId: `${n1.id}/0000beef/${seq}`, from: n1.id, op: "put", partition: partitionOf(key, partitions), key,
       value: enc("once"), contentType: "text/plain", context: null, w: 2, clientId: null, toBoot,
     });
