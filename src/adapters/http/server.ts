@@ -21,7 +21,7 @@ import type { Sibling, SiblingSet, VClock } from "../../core/versioning/index.ts
 import { KEY_ACTORS_MAX } from "../../core/replica/write-guard.ts";
 import { decodeVclock, encodeVclock, formatVclockError, isTombstoneOnly, liveSiblings } from "../../core/versioning/index.ts";
 import { writeAnswer } from "../../api/write-answer.ts";
-import type { HealthBody, HealthStatus, NodeApiHandle } from "./handle.ts";
+import type { ClusterApi, HealthBody, HealthStatus, NodeApiHandle } from "./handle.ts";
 import type { NodeStats, RequestOp } from "./stats.ts";
 import { randomBytes } from "node:crypto";
 import { CLIENT_ID_HEADER, CONTENT_TYPE_HEADER, DEFAULT_CONTENT_TYPE, LAST_MODIFIED_HEADER, SIBLINGS_HEADER, TIMESTAMP_HEADER, VCLOCK_HEADER } from "../../http-api/headers.ts";
@@ -316,6 +316,7 @@ export function buildHttpServer(handle: NodeApiHandle, stats: NodeStats, opts: H
   });
   setErrorHandlers(app, limits.maxBodyBytes);
   addStatusRoutes(app, handle, stats);
+  if (handle.cluster !== undefined) addClusterRoutes(app, handle.cluster);
   const serveKey = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const { op, returnBody } = parseKeyRequest(request, limits);
     if (!handle.isReady()) throw notReadyError("starting");
@@ -417,26 +418,26 @@ function addStatusRoutes(app: FastifyInstance, handle: NodeApiHandle, stats: Nod
     return reply.type("application/json; charset=utf-8").send(JSON.stringify(snapshot));
   });
 
-  const cluster = handle.cluster;
-  if (cluster !== undefined) {
-    const json = (reply: FastifyReply, code: number, body: unknown): FastifyReply => reply.code(code).type("application/json; charset=utf-8").send(JSON.stringify(body));
-    app.get("/cluster", (_request, reply) => json(reply, 200, cluster.view()));
-    app.post("/cluster/leave", (_request, reply) => {
-      const refused = cluster.leave();
-      if (refused !== null) return sendError(reply, new HttpError(409, "conflict", refused));
-      return json(reply, 202, { leaving: true, ...cluster.view() });
-    });
-    app.post("/cluster/remove/:node", (request, reply) => {
-      const node = (request.params as { node: string }).node;
-      const outcome = cluster.remove(node);
-      if (outcome !== null) return sendError(reply, new HttpError(outcome.unknown ? 404 : 409, outcome.unknown ? "not-found" : "conflict", outcome.refused));
-      return json(reply, 202, { removed: node, ...cluster.view() });
-    });
-  }
-
   app.get("/metrics", async (_request, reply) => {
     const text = await stats.metrics();
     return reply.type(stats.metricsContentType).send(text);
+  });
+}
+
+/** GET /cluster and the membership commands POST /cluster/leave and /cluster/remove/:node. */
+function addClusterRoutes(app: FastifyInstance, cluster: ClusterApi): void {
+  const json = (reply: FastifyReply, code: number, body: unknown): FastifyReply => reply.code(code).type("application/json; charset=utf-8").send(JSON.stringify(body));
+  app.get("/cluster", (_request, reply) => json(reply, 200, cluster.view()));
+  app.post("/cluster/leave", (_request, reply) => {
+    const refused = cluster.leave();
+    if (refused !== null) return sendError(reply, new HttpError(409, "conflict", refused));
+    return json(reply, 202, { leaving: true, ...cluster.view() });
+  });
+  app.post("/cluster/remove/:node", (request, reply) => {
+    const node = (request.params as { node: string }).node;
+    const outcome = cluster.remove(node);
+    if (outcome !== null) return sendError(reply, new HttpError(outcome.unknown ? 404 : 409, outcome.unknown ? "not-found" : "conflict", outcome.refused));
+    return json(reply, 202, { removed: node, ...cluster.view() });
   });
 }
 
