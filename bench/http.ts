@@ -132,6 +132,14 @@ const TARGETS = { b: 0.6, c: 0.25 } as const;
 
 function report(rows: readonly Row[], o: Options): string {
   const out: string[] = [];
+  reportTable(rows, o, out);
+  reportRatios(rows, out);
+  reportCpu(rows, out);
+  return out.join("\n");
+}
+
+/** The header line and one row per scenario: req/s, p50 and p99 of PUT and GET, errors. */
+function reportTable(rows: readonly Row[], o: Options, out: string[]): void {
   out.push(
     `MecDB HTTP bench: ${o.durationS} s per measurement, ${o.connections} connections, ${o.bodyBytes}-byte values, ` +
       `GET over ${o.keys} keys, storage sync ${o.sync ? "on" : "off"}, loopback, node ${process.version}, load average ${loadAverage()}`,
@@ -162,6 +170,10 @@ function report(rows: readonly Row[], o: Options): string {
       ]),
     );
   }
+}
+
+/** Each scenario's req/s as a share of scenario a's, against its target where it has one. */
+function reportRatios(rows: readonly Row[], out: string[]): void {
   out.push("");
   const a = rows.find((r) => r.id === "a");
   for (const id of ["h", "b", "c"] as const) {
@@ -192,6 +204,10 @@ function report(rows: readonly Row[], o: Options): string {
       `d/c: PUT ${fmt((d.put.rps / c.put.rps) * 100)}%, GET ${fmt((d.get.rps / c.get.rps) * 100)}%   (no target: CURVE's cost; p99 PUT ${fmt(c.put.p99Ms, 2)} -> ${fmt(d.put.p99Ms, 2)} ms, GET ${fmt(c.get.p99Ms, 2)} -> ${fmt(d.get.p99Ms, 2)} ms)`,
     );
   }
+}
+
+function reportCpu(rows: readonly Row[], out: string[]): void {
+  const a = rows.find((r) => r.id === "a");
   // Where the two cores went: CPU time per request of the server processes (all their
   // threads: libzmq's I/O thread and LevelDB's workers included) and of the load generator.
   const measured = rows.filter((r) => r.put !== null && r.get !== null);
@@ -215,7 +231,6 @@ function report(rows: readonly Row[], o: Options): string {
       );
     }
   }
-  return out.join("\n");
 }
 
 /** Per scenario, the run with the median PUT req/s (PUT columns) and with the median GET req/s (GET columns). */

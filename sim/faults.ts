@@ -238,63 +238,82 @@ export class FaultDriver {
       this.cluster.onNextWriteAck(() => this.cluster.sched.after(0, () => this.startEpisode(ep, true)));
       return;
     }
-    const c = this.cluster;
-    const endAt = c.sched.now + ep.durMs;
+    const endAt = this.cluster.sched.now + ep.durMs;
     const token = {};
     switch (ep.kind) {
       case "crash":
       case "machine-crash":
-      case "wipe": {
-        const id = this.node(ep.node);
-        const p = c.process(id);
-        if (!p.isUp) return;
-        if (ep.kind === "wipe") {
-          if (this.wipes >= this.limits.wipesMax) return;
-          this.wipes++;
-          p.wipe();
-        } else if (ep.kind === "machine-crash") p.crash(true, this.takeLoss(p.storage.unsyncedCount));
-        else p.crash(false);
-        this.span(`${ep.kind} ${id}`, ep.durMs);
-        this.downBy.set(id, token);
-        this.pausedBy.delete(id);
-        c.sched.at(endAt, () => this.restartIf(id, token));
-        return;
-      }
+      case "wipe":
+        return this.crashNode(ep, endAt, token);
       case "power-loss":
-      case "outage": {
-        const latest = c.minted[c.minted.length - 1];
-        const target = ep.mask % 4 !== 3 && latest !== undefined ? latest.node : this.node(ep.node);
-        const wiped = ep.kind === "outage" && this.wipes < this.limits.wipesMax ? target : null;
-        if (wiped !== null) this.wipes++;
-        this.span(`${ep.kind} (every node)`, ep.durMs);
-        for (const id of c.members) {
-          const p = c.process(id);
-          if (!p.isUp) {
-            if (id === wiped) p.storage.wipe();
-            continue;
-          }
-          if (id === wiped) p.wipe();
-          else p.crash(true, this.takeLoss(p.storage.unsyncedCount));
-          this.downBy.set(id, token);
-          this.pausedBy.delete(id);
-          c.sched.at(endAt, () => this.restartIf(id, token));
-        }
-        return;
+      case "outage":
+        return this.crashEveryNode(ep, endAt, token);
+      case "pause":
+        return this.pauseNode(ep, endAt, token);
+      default:
+        return this.startNetworkFault(ep, endAt);
+    }
+  }
+
+  /** crash, machine-crash (unsynced writes may be lost) or wipe of one node, restarted at endAt. */
+  private crashNode(ep: Episode, endAt: number, token: object): void {
+    const c = this.cluster;
+    const id = this.node(ep.node);
+    const p = c.process(id);
+    if (!p.isUp) return;
+    if (ep.kind === "wipe") {
+      if (this.wipes >= this.limits.wipesMax) return;
+      this.wipes++;
+      p.wipe();
+    } else if (ep.kind === "machine-crash") p.crash(true, this.takeLoss(p.storage.unsyncedCount));
+    else p.crash(false);
+    this.span(`${ep.kind} ${id}`, ep.durMs);
+    this.downBy.set(id, token);
+    this.pausedBy.delete(id);
+    c.sched.at(endAt, () => this.restartIf(id, token));
+  }
+
+  /** power-loss or outage: every node crashes (one may be wiped) and restarts at endAt. */
+  private crashEveryNode(ep: Episode, endAt: number, token: object): void {
+    const c = this.cluster;
+    const latest = c.minted[c.minted.length - 1];
+    const target = ep.mask % 4 !== 3 && latest !== undefined ? latest.node : this.node(ep.node);
+    const wiped = ep.kind === "outage" && this.wipes < this.limits.wipesMax ? target : null;
+    if (wiped !== null) this.wipes++;
+    this.span(`${ep.kind} (every node)`, ep.durMs);
+    for (const id of c.members) {
+      const p = c.process(id);
+      if (!p.isUp) {
+        if (id === wiped) p.storage.wipe();
+        continue;
       }
-      case "pause": {
-        const id = this.node(ep.node);
-        const p = c.process(id);
-        if (!p.isUp || p.isPaused) return;
-        p.pause();
-        this.span(`pause ${id}`, ep.durMs);
-        this.pausedBy.set(id, token);
-        c.sched.at(endAt, () => {
-          if (this.pausedBy.get(id) !== token) return;
-          this.pausedBy.delete(id);
-          p.resume();
-        });
-        return;
-      }
+      if (id === wiped) p.wipe();
+      else p.crash(true, this.takeLoss(p.storage.unsyncedCount));
+      this.downBy.set(id, token);
+      this.pausedBy.delete(id);
+      c.sched.at(endAt, () => this.restartIf(id, token));
+    }
+  }
+
+  private pauseNode(ep: Episode, endAt: number, token: object): void {
+    const c = this.cluster;
+    const id = this.node(ep.node);
+    const p = c.process(id);
+    if (!p.isUp || p.isPaused) return;
+    p.pause();
+    this.span(`pause ${id}`, ep.durMs);
+    this.pausedBy.set(id, token);
+    c.sched.at(endAt, () => {
+      if (this.pausedBy.get(id) !== token) return;
+      this.pausedBy.delete(id);
+      p.resume();
+    });
+  }
+
+  /** clog, channel cuts and busy links, partitions: the network's part of an episode, until endAt. */
+  private startNetworkFault(ep: Episode, endAt: number): void {
+    const c = this.cluster;
+    switch (ep.kind) {
       case "clog":
         c.network.clog(this.node(ep.node), this.peerOf(ep), endAt);
         this.span(`clog ${this.node(ep.node)}-${this.peerOf(ep)}`, ep.durMs);

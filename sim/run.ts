@@ -64,6 +64,25 @@ export interface RunResult {
 /** Hook for scenarios: extra timed actions on the cluster (ms since boot). */
 type Timeline = (cluster: SimCluster, faults: FaultDriver, startMs: number) => void;
 
+/** The run's phases on the simulated clock, the drivers that act in them, and the convergence bound. */
+interface Phases {
+  readonly faults: FaultDriver;
+  readonly workload: Workload;
+  readonly end: number;
+  readonly owners: ReturnType<SystemUnderTest["ringOwners"]>;
+  readonly boundMs: number;
+  readonly quietMs: number;
+}
+
+/** What the cluster held when the run (before the probes) ended. */
+interface EndState {
+  readonly final: ReturnType<SimCluster["snapshot"]>;
+  readonly hintsAtEnd: RunRecord["hintsAtEnd"];
+  readonly upAtEnd: Set<NodeId>;
+  readonly quorums: RunRecord["quorums"];
+  readonly minted: RunRecord["minted"];
+}
+
 export function runSimulation(sut: SystemUnderTest, spec: RunSpec, schedule: FaultSchedule, trace: TraceOptions = {}, timeline?: Timeline): RunResult {
   const tracer = new Tracer(trace);
   tracer.describe = sut.describe ?? null;
@@ -73,6 +92,30 @@ export function runSimulation(sut: SystemUnderTest, spec: RunSpec, schedule: Fau
   const t0 = sched.now;
   if (tracer.on) tracer.emit(t0, "run", null, { spec, schedule }, trace.header);
   cluster.bootAll();
+  const phases = schedulePhases(sut, cluster, spec, schedule, tracer, t0, timeline);
+  let thrown = runUntilEnd(cluster, phases.end, t0, tracer);
+  const atEnd = endState(sut, cluster);
+  // Availability probes: every node coordinates a put and a get once all is quiet.
+  let probes: HistoryOp[] = [];
+  if (thrown === null && spec.probes !== false) ({ probes, thrown } = runProbes(cluster, spec, phases.end, t0));
+  const record = runRecord(spec, cluster, phases, atEnd, probes, t0);
+  const violations = thrown !== null ? [thrown] : checkAll(record);
+  if (tracer.on) for (const v of violations) tracer.emit(sched.now, "violation", null, { ...v });
+  return {
+    violations,
+    events: sched.eventsRun,
+    simulatedMs: sched.now - t0,
+    traceHash: tracer.digest(),
+    stats: runStats(cluster, phases, record, thrown !== null),
+    history: phases.workload.history,
+    cluster,
+    record,
+  };
+}
+
+/** Schedules the fault phase, the scenario's timeline, the workload and the heal. */
+function schedulePhases(sut: SystemUnderTest, cluster: SimCluster, spec: RunSpec, schedule: FaultSchedule, tracer: Tracer, t0: number, timeline?: Timeline): Phases {
+  const sched = cluster.sched;
   const faults = new FaultDriver(cluster, { wipesMax: spec.wipesMax });
   const faultStart = t0 + spec.warmupMs;
   const healAt = faultStart + spec.faultPhaseMs;
@@ -80,7 +123,6 @@ export function runSimulation(sut: SystemUnderTest, spec: RunSpec, schedule: Fau
   const owners = sut.ringOwners(cluster.members, spec.cluster.partitionCount);
   const boundMs = convergenceBoundMs(owners, spec.cluster.n, spec.cluster.timings);
   const quietMs = spec.quietAtLeastBound && Number.isFinite(boundMs) ? Math.max(spec.quietMs, boundMs) : spec.quietMs;
-  const end = readsUntil + quietMs;
   sched.at(faultStart, () => {
     faults.schedule(schedule, faultStart);
     if (spec.storageFaults !== undefined) faults.scheduleStorage(spec.storageFaults, faultStart);
@@ -93,93 +135,104 @@ export function runSimulation(sut: SystemUnderTest, spec: RunSpec, schedule: Fau
     if (tracer.on) tracer.emit(sched.now, "heal-all", null);
     faults.heal();
   });
-  // A node that throws (a failed assertion: a programmer error) is a finding, not a crash of
-  // the simulator: the run stops there and reports it with its seed.
-  let thrown: Violation | null = null;
+  return { faults, workload, end: readsUntil + quietMs, owners, boundMs, quietMs };
+}
+
+/**
+ * Runs the simulation to `end`. A node that throws (a failed assertion: a programmer error) is
+ * a finding, not a crash of the simulator: the run stops there and it is returned.
+ */
+function runUntilEnd(cluster: SimCluster, end: number, t0: number, tracer: Tracer): Violation | null {
+  const sched = cluster.sched;
   try {
     sched.runUntil(end);
+    return null;
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
     const where = (err.stack ?? "").split("\n").slice(1, 4).map((l) => l.trim()).join(" < ");
-    thrown = { property: "exception", detail: `at +${Math.round(sched.now - t0)}ms: ${err.message}${where ? ` (${where})` : ""}` };
     if (tracer.on) tracer.emit(sched.now, "exception", null, { message: err.message });
+    return { property: "exception", detail: `at +${Math.round(sched.now - t0)}ms: ${err.message}${where ? ` (${where})` : ""}` };
   }
+}
 
-  const final = cluster.snapshot();
-  const hintsAtEnd = sut.readHints ? new Map([...cluster.processes].map(([id, p]) => [id, sut.readHints!(p.storage.entries())])) : undefined;
-  const upAtEnd = new Set([...cluster.processes].filter(([, p]) => p.isUp).map(([id]) => id));
-  // Availability probes: every node coordinates a put and a get once all is quiet.
-  let probes: HistoryOp[] = [];
-  const quorums = cluster.quorums.slice();
-  const minted = cluster.minted.slice();
-  if (thrown === null && spec.probes !== false) {
-    probes = startProbes(cluster, spec.workload, cluster.rng.fork("probes"));
-    try {
-      const all = 2 * cluster.members.length;
-      sched.runUntil(end + 2 * spec.workload.clientTimeoutMs + 1, () => probes.length === all && probes.every((op) => op.completedAtMs !== null));
-    } catch (e) {
-      const err = e instanceof Error ? e : new Error(String(e));
-      thrown = { property: "exception", detail: `at +${Math.round(sched.now - t0)}ms (availability probes): ${err.message}` };
-    }
+function endState(sut: SystemUnderTest, cluster: SimCluster): EndState {
+  return {
+    final: cluster.snapshot(),
+    hintsAtEnd: sut.readHints ? new Map([...cluster.processes].map(([id, p]) => [id, sut.readHints!(p.storage.entries())])) : undefined,
+    upAtEnd: new Set([...cluster.processes].filter(([, p]) => p.isUp).map(([id]) => id)),
+    quorums: cluster.quorums.slice(),
+    minted: cluster.minted.slice(),
+  };
+}
+
+/** Every node coordinates a put and a get; runs until all have completed (or the client timeout). */
+function runProbes(cluster: SimCluster, spec: RunSpec, end: number, t0: number): { probes: HistoryOp[]; thrown: Violation | null } {
+  const sched = cluster.sched;
+  const probes = startProbes(cluster, spec.workload, cluster.rng.fork("probes"));
+  try {
+    const all = 2 * cluster.members.length;
+    sched.runUntil(end + 2 * spec.workload.clientTimeoutMs + 1, () => probes.length === all && probes.every((op) => op.completedAtMs !== null));
+    return { probes, thrown: null };
+  } catch (e) {
+    const err = e instanceof Error ? e : new Error(String(e));
+    return { probes, thrown: { property: "exception", detail: `at +${Math.round(sched.now - t0)}ms (availability probes): ${err.message}` } };
   }
-  const preference = new PreferenceModel(owners, spec.cluster.n);
-  const record: RunRecord = {
+}
+
+/** The history and the cluster's end state, as the checkers read them. */
+function runRecord(spec: RunSpec, cluster: SimCluster, phases: Phases, atEnd: EndState, probes: HistoryOp[], t0: number): RunRecord {
+  const preference = new PreferenceModel(phases.owners, spec.cluster.n);
+  const { timings } = spec.cluster;
+  return {
     members: cluster.members,
     n: spec.cluster.n,
     r: spec.cluster.r,
     w: spec.cluster.w,
     mode: spec.cluster.mode,
-    history: workload.history,
-    minted,
-    quorums,
+    history: phases.workload.history,
+    minted: atEnd.minted,
+    quorums: atEnd.quorums,
     suspicions: cluster.suspicions,
     wipes: new Map([...cluster.processes].map(([id, p]) => [id, p.storage.wipedAtMs])),
     flips: new Map([...cluster.processes].map(([id, p]) => [id, p.storage.corruptions])),
-    ...(hintsAtEnd ? { hintsAtEnd } : {}),
-    upAtEnd,
+    ...(atEnd.hintsAtEnd ? { hintsAtEnd: atEnd.hintsAtEnd } : {}),
+    upAtEnd: atEnd.upAtEnd,
     probes,
-    convergence: { boundMs, quietMs, readsAfterHeal: spec.workload.afterHeal !== "write" },
+    convergence: { boundMs: phases.boundMs, quietMs: phases.quietMs, readsAfterHeal: spec.workload.afterHeal !== "write" },
     replies: cluster.network.replies,
     exchanges: cluster.aeExchanges.completed,
     faults: {
-      settleMs: spec.cluster.timings.suspectAfterMs + spec.cluster.timings.heartbeatIntervalMs + spec.cluster.timings.requestTimeoutMs,
+      settleMs: timings.suspectAfterMs + timings.heartbeatIntervalMs + timings.requestTimeoutMs,
       spans: cluster.faultTimeline(),
       corruptions: [...cluster.processes].flatMap(([id, p]) => p.storage.corruptions.map((c) => ({ ...c, node: id }))),
     },
     startMs: t0,
-    final: final as ReadonlyMap<NodeId, ReadonlyMap<string, SiblingSet>>,
+    final: atEnd.final as ReadonlyMap<NodeId, ReadonlyMap<string, SiblingSet>>,
     primariesOf: (key) => preference.of(key).primaries,
     fallbacksOf: (key) => preference.of(key).fallbacks,
   };
-  const violations = thrown !== null ? [thrown] : checkAll(record);
+}
+
+function runStats(cluster: SimCluster, phases: Phases, record: RunRecord, threw: boolean): RunStats {
+  const { history } = phases.workload;
   let ok = 0;
   let failed = 0;
   let unknown = 0;
-  for (const op of workload.history) {
+  for (const op of history) {
     if (op.outcome === "ok") ok++;
     else if (op.outcome === "failed") failed++;
     else if (op.outcome === "unknown") unknown++;
   }
-  if (tracer.on) for (const v of violations) tracer.emit(sched.now, "violation", null, { ...v });
   return {
-    violations,
-    events: sched.eventsRun,
-    simulatedMs: sched.now - t0,
-    traceHash: tracer.digest(),
-    stats: {
-      ops: workload.history.length,
-      ok,
-      failed,
-      unknown,
-      messages: cluster.network.sent,
-      dropped: cluster.network.dropped,
-      duplicated: cluster.network.duplicated,
-      wipes: faults.wipesDone,
-      staleReads: thrown !== null ? 0 : staleReadCount(record),
-      nodeEvents: Object.fromEntries([...cluster.eventCounts].sort()),
-    },
-    history: workload.history,
-    cluster,
-    record,
+    ops: history.length,
+    ok,
+    failed,
+    unknown,
+    messages: cluster.network.sent,
+    dropped: cluster.network.dropped,
+    duplicated: cluster.network.duplicated,
+    wipes: phases.faults.wipesDone,
+    staleReads: threw ? 0 : staleReadCount(record),
+    nodeEvents: Object.fromEntries([...cluster.eventCounts].sort()),
   };
 }

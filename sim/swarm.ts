@@ -15,6 +15,7 @@ import { drawSchedule, scheduleArbitrary, type Episode, type EpisodeKind, type F
 import { CONFIG_DEFAULTS } from "../src/config/config.ts";
 import { Rng, fnv32 } from "./rng.ts";
 import type { RunSpec } from "./run.ts";
+import type { WorkloadSpec } from "./workload.ts";
 import type { ClockSpread } from "./clock.ts";
 
 interface SwarmOptions {
@@ -57,43 +58,11 @@ export function drawWorld(seed: number, options: SwarmOptions = {}): SwarmWorld 
       partitionCount: 16,
       bugs: options.bugs ?? [],
       timings,
-      latency: {
-        baseMinMs: 0.5,
-        baseMaxMs: 1 + rng.next() * 9,
-        jitterMs: rng.next() * 15,
-        spikeRate: rng.next() * 0.02,
-        spikeMs: 300,
-      },
-      storage: {
-        readMinMs: 0.1,
-        readMaxMs: 0.5 + rng.next() * 2,
-        writeMinMs: 0.5,
-        // Some seeds get slow disks: a longer window between a write and its sync.
-        writeMaxMs: rng.chance(0.3) ? 40 + rng.next() * 100 : 2 + rng.next() * 25,
-      },
+      latency: drawLatency(rng),
+      storage: drawStorageTimes(rng),
       clocks: drawClockSpread(seed, faultPhaseMs),
     },
-    workload: {
-      clients,
-      keys: Array.from({ length: keyCount }, (_, i) => `k${i}`),
-      thinkMinMs: 5,
-      thinkMaxMs: 30 + rng.next() * 200,
-      mix: {
-        blind: 0.1 + rng.next(),
-        rmw: 0.1 + rng.next(),
-        delete: rng.next() * 0.3,
-        read: 0.1 + rng.next() * 0.6,
-        reuse: rng.next() * 0.8,
-        stale: rng.next() * 0.3,
-        reuseDelete: rng.next() * 0.2,
-      },
-      afterHeal: "write",
-      perRequestQuorum: rng.chance(0.5) ? 0.3 : 0,
-      valuePadMax: rng.chance(0.2) ? 2000 : 40,
-      reaperKeys: drawReaperKeys(seed),
-      clientTimeoutMs: 4000,
-      opsMax: Infinity,
-    },
+    workload: drawWorkload(rng, seed, clients, keyCount),
     warmupMs: 300,
     faultPhaseMs,
     healPhaseMs: 3000, // drawStorageFaults is told this too
@@ -103,7 +72,62 @@ export function drawWorld(seed: number, options: SwarmOptions = {}): SwarmWorld 
     storageFaults: drawStorageFaults(seed, faultPhaseMs, 3000),
     channelFaults: drawChannelFaults(seed, faultPhaseMs),
   };
-  const shape: ScheduleShape = {
+  const shape = drawScheduleShape(rng, faultPhaseMs);
+  // Drawn last, so the draws above stay what they were before sync = false existed.
+  const sync = !rng.chance(0.3);
+  return { seed, spec: { ...spec, cluster: { ...spec.cluster, sync } }, shape, arbitrary: scheduleArbitrary(shape) };
+}
+
+/** Message latency: a base range, jitter and rare spikes. */
+function drawLatency(rng: Rng): RunSpec["cluster"]["latency"] {
+  return {
+    baseMinMs: 0.5,
+    baseMaxMs: 1 + rng.next() * 9,
+    jitterMs: rng.next() * 15,
+    spikeRate: rng.next() * 0.02,
+    spikeMs: 300,
+  };
+}
+
+/** Storage read and write times. */
+function drawStorageTimes(rng: Rng): RunSpec["cluster"]["storage"] {
+  return {
+    readMinMs: 0.1,
+    readMaxMs: 0.5 + rng.next() * 2,
+    writeMinMs: 0.5,
+    // Some seeds get slow disks: a longer window between a write and its sync.
+    writeMaxMs: rng.chance(0.3) ? 40 + rng.next() * 100 : 2 + rng.next() * 25,
+  };
+}
+
+/** The clients' think times, operation mix and values. */
+function drawWorkload(rng: Rng, seed: number, clients: number, keyCount: number): WorkloadSpec {
+  return {
+    clients,
+    keys: Array.from({ length: keyCount }, (_, i) => `k${i}`),
+    thinkMinMs: 5,
+    thinkMaxMs: 30 + rng.next() * 200,
+    mix: {
+      blind: 0.1 + rng.next(),
+      rmw: 0.1 + rng.next(),
+      delete: rng.next() * 0.3,
+      read: 0.1 + rng.next() * 0.6,
+      reuse: rng.next() * 0.8,
+      stale: rng.next() * 0.3,
+      reuseDelete: rng.next() * 0.2,
+    },
+    afterHeal: "write",
+    perRequestQuorum: rng.chance(0.5) ? 0.3 : 0,
+    valuePadMax: rng.chance(0.2) ? 2000 : 40,
+    reaperKeys: drawReaperKeys(seed),
+    clientTimeoutMs: 4000,
+    opsMax: Infinity,
+  };
+}
+
+/** The fault schedule's shape: how many episodes, of which kinds, how long; drop and duplicate rates. */
+function drawScheduleShape(rng: Rng, faultPhaseMs: number): ScheduleShape {
+  return {
     faultPhaseMs,
     episodesMax: 10,
     dropRateMax: rng.chance(0.5) ? 0.1 : 0,
@@ -124,9 +148,6 @@ export function drawWorld(seed: number, options: SwarmOptions = {}): SwarmWorld 
       clog: 1,
     },
   };
-  // Drawn last, so the draws above stay what they were before sync = false existed.
-  const sync = !rng.chance(0.3);
-  return { seed, spec: { ...spec, cluster: { ...spec.cluster, sync } }, shape, arbitrary: scheduleArbitrary(shape) };
 }
 
 /**

@@ -97,23 +97,45 @@ interface Trial {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** What the lab's delay hooks share: the trials by key and by request id, and the simulated clock. */
+interface LabBook {
+  readonly byKey: Map<string, Trial>;
+  readonly byReq: Map<string, Trial>;
+  readonly now: () => number;
+}
+
+/** A finished read, scored once the run is over. */
+interface DoneRead {
+  readonly trial: Trial;
+  readonly readStartMs: number;
+  readonly readLatencyMs: number;
+  readonly seen: boolean;
+  readonly used: readonly NodeId[];
+}
+
 export function runPbsOnNode(opts: PbsOptions): PbsRun {
-  const { n, r, w, fit } = opts;
   const wars = opts.path === "wars";
   const rng = new Rng(opts.seed, fnv32("pbs-lab"));
   const legRng = rng.fork("legs");
   const planRng = rng.fork("plan");
-  const byKey = new Map<string, Trial>();
-  const byReq = new Map<string, Trial>();
   let clusterRef: SimCluster | null = null;
-  const now = (): number => clusterRef!.sched.now;
+  const book: LabBook = { byKey: new Map(), byReq: new Map(), now: () => clusterRef!.sched.now };
+  const spec = labSpec(opts, messageDelayFor(book, opts.fit, legRng), storageDelayFor(book));
+  const cluster = new SimCluster(spec, mecdb, new Tracer({}));
+  clusterRef = cluster;
+  cluster.bootAll();
+  const { done, failed } = runTrials(cluster, spec, opts, book, planRng);
+  return { ...scoreReads(done, wars), failed, events: cluster.sched.eventsRun };
+}
 
+/** Delays each trial's messages by its WARS legs (recording arrivals); holds repairs; others 0 ms. */
+function messageDelayFor(book: LabBook, fit: Fit, legRng: Rng): (from: NodeId, to: NodeId, bytes: Uint8Array) => number {
+  const { byKey, byReq, now } = book;
   const leg = (trial: Trial, which: Leg, replica: NodeId, dc: number): number => {
     const extra = trial.dcOf.get(replica) === dc ? 0 : fit.remoteExtraMs;
     return sample(fit.legs[which], legRng) + extra;
   };
-
-  const messageDelay = (from: NodeId, to: NodeId, bytes: Uint8Array): number => {
+  return (from, to, bytes) => {
     const info = mecdb.describeMessage(bytes);
     if (info === null) return 0;
     switch (info.type) {
@@ -150,21 +172,28 @@ export function runPbsOnNode(opts: PbsOptions): PbsRun {
         return 0;
     }
   };
+}
 
-  const storageDelay = (node: string, op: StorageOp): number => {
+/** Storage takes 0 ms; records the first storage write of each trial's key per node. */
+function storageDelayFor(book: LabBook): (node: string, op: StorageOp) => number {
+  return (node, op) => {
     const keys = op.type === "put" ? [op.key] : op.type === "batch" ? op.puts.map(([k]) => k) : [];
     for (const sk of keys) {
       const parsed = parseObjectKey(sk);
-      const trial = parsed === null ? undefined : byKey.get(parsed.key);
-      if (trial !== undefined && !trial.applied.has(node)) trial.applied.set(node, now());
+      const trial = parsed === null ? undefined : book.byKey.get(parsed.key);
+      if (trial !== undefined && !trial.applied.has(node)) trial.applied.set(node, book.now());
     }
     return 0;
   };
+}
 
-  const size = wars ? n + 2 : n;
-  const spec: ClusterSpec = {
+/** The simulated cluster for a path: no failure detection, handoff or anti-entropy to interfere. */
+function labSpec(opts: PbsOptions, messageDelay: (from: NodeId, to: NodeId, bytes: Uint8Array) => number, storageDelay: (node: string, op: StorageOp) => number): ClusterSpec {
+  const { n, r, w } = opts;
+  const wars = opts.path === "wars";
+  return {
     seed: opts.seed,
-    size,
+    size: wars ? n + 2 : n,
     n: wars ? n + 1 : n,
     r,
     w: wars ? w + 1 : w,
@@ -182,10 +211,41 @@ export function runPbsOnNode(opts: PbsOptions): PbsRun {
     latency: { baseMinMs: 0, baseMaxMs: 0, jitterMs: 0, spikeRate: 0, spikeMs: 0, sampleMs: messageDelay },
     storage: { readMinMs: 0, readMaxMs: 0, writeMinMs: 0, writeMaxMs: 0, sampleMs: storageDelay },
   };
-  const cluster = new SimCluster(spec, mecdb, new Tracer({}));
-  clusterRef = cluster;
-  cluster.bootAll();
+}
 
+/** Trial i's key, coordinators and datacenters (drawn from `planRng`). */
+function planTrial(i: number, cluster: SimCluster, spec: ClusterSpec, opts: PbsOptions, planRng: Rng): Trial {
+  const { n, fit } = opts;
+  const wars = opts.path === "wars";
+  const key = `pbs-${i}`;
+  const primaries = mecdb.primaries(cluster.members, spec.partitionCount, spec.n, key);
+  const wan = fit.remoteExtraMs > 0;
+  // Replicas in datacenter order: wars = the N primaries after the minting one; native = all N.
+  const replicas = wars ? primaries.slice(1) : cluster.members;
+  const writeDc = wan || !wars ? planRng.int(0, n - 1) : -1;
+  const readDc = wan || !wars ? planRng.int(0, n - 1) : -1;
+  const proxy = cluster.members.find((m) => !primaries.includes(m)) ?? null;
+  return {
+    key,
+    value: `${key}=v`,
+    writeCoord: wars ? proxy! : replicas[writeDc]!,
+    readCoord: wars ? proxy! : replicas[readDc]!,
+    minter: wars ? primaries[0]! : null,
+    dcOf: new Map(replicas.map((node, dc) => [node, dc])),
+    writeDc,
+    readDc,
+    t0Ms: T0_GRID_MS[i % T0_GRID_MS.length]!,
+    applied: new Map(),
+    replicateArrival: new Map(),
+    getArrival: new Map(),
+    writeStartMs: 0,
+    commitMs: 0,
+  };
+}
+
+/** Runs every trial (write, wait for the commit, read t0 ms later) to the end of the simulation. */
+function runTrials(cluster: SimCluster, spec: ClusterSpec, opts: PbsOptions, book: LabBook, planRng: Rng): { done: DoneRead[]; failed: number } {
+  const { now } = book;
   let failed = 0;
   let finished = 0;
   const every = opts.progressEvery ?? 10_000;
@@ -193,37 +253,9 @@ export function runPbsOnNode(opts: PbsOptions): PbsRun {
     finished++;
     if (opts.onProgress !== undefined && finished % every === 0) opts.onProgress(finished, opts.trials);
   };
-
-  const plan = (i: number): Trial => {
-    const key = `pbs-${i}`;
-    const primaries = mecdb.primaries(cluster.members, spec.partitionCount, spec.n, key);
-    const wan = fit.remoteExtraMs > 0;
-    // Replicas in datacenter order: wars = the N primaries after the minting one; native = all N.
-    const replicas = wars ? primaries.slice(1) : cluster.members;
-    const writeDc = wan || !wars ? planRng.int(0, n - 1) : -1;
-    const readDc = wan || !wars ? planRng.int(0, n - 1) : -1;
-    const proxy = cluster.members.find((m) => !primaries.includes(m)) ?? null;
-    return {
-      key,
-      value: `${key}=v`,
-      writeCoord: wars ? proxy! : replicas[writeDc]!,
-      readCoord: wars ? proxy! : replicas[readDc]!,
-      minter: wars ? primaries[0]! : null,
-      dcOf: new Map(replicas.map((node, dc) => [node, dc])),
-      writeDc,
-      readDc,
-      t0Ms: T0_GRID_MS[i % T0_GRID_MS.length]!,
-      applied: new Map(),
-      replicateArrival: new Map(),
-      getArrival: new Map(),
-      writeStartMs: 0,
-      commitMs: 0,
-    };
-  };
-
   // A trial's threshold needs every replica's apply time, some of which come after its read:
   // it is computed once the run is over.
-  const done: { trial: Trial; readStartMs: number; readLatencyMs: number; seen: boolean; used: readonly NodeId[] }[] = [];
+  const done: DoneRead[] = [];
   const read = (trial: Trial): void => {
     const readStartMs = now();
     cluster.process(trial.readCoord).request({ type: "get", key: trial.key }, (out) => {
@@ -236,10 +268,9 @@ export function runPbsOnNode(opts: PbsOptions): PbsRun {
       done.push({ trial, readStartMs, readLatencyMs: now() - readStartMs, seen, used: out.replicas });
     });
   };
-
   const start = (i: number): void => {
-    const trial = plan(i);
-    byKey.set(trial.key, trial);
+    const trial = planTrial(i, cluster, spec, opts, planRng);
+    book.byKey.set(trial.key, trial);
     trial.writeStartMs = now();
     const op = { type: "put" as const, key: trial.key, value: encoder.encode(trial.value), contentType: "text/plain", context: null };
     cluster.process(trial.writeCoord).request(op, (out) => {
@@ -252,11 +283,14 @@ export function runPbsOnNode(opts: PbsOptions): PbsRun {
       cluster.sched.after(trial.t0Ms, () => read(trial));
     });
   };
-
   const t0 = cluster.sched.now + 100; // after boot
   for (let i = 0; i < opts.trials; i++) cluster.sched.at(t0 + i * TRIAL_SPACING_MS, () => start(i));
   cluster.sched.runUntil(t0 + opts.trials * TRIAL_SPACING_MS + 3 * HELD_MS);
+  return { done, failed };
+}
 
+/** Each read's staleness threshold T* from the recorded events, and whether the real read agreed. */
+function scoreReads(done: readonly DoneRead[], wars: boolean): { outcomes: TrialOutcome[]; staleReads: number; mismatches: number } {
   const outcomes: TrialOutcome[] = [];
   let staleReads = 0;
   let mismatches = 0;
@@ -276,5 +310,5 @@ export function runPbsOnNode(opts: PbsOptions): PbsRun {
     if (!d.seen !== trial.t0Ms < threshold) mismatches++;
     outcomes.push({ thresholdMs: threshold, writeLatencyMs: trial.commitMs - trial.writeStartMs, readLatencyMs: d.readLatencyMs });
   }
-  return { outcomes, staleReads, mismatches, failed, events: cluster.sched.eventsRun };
+  return { outcomes, staleReads, mismatches };
 }

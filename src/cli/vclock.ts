@@ -21,19 +21,25 @@ function shown(s: string): string {
   return JSON.stringify(s.length > 80 ? `${s.slice(0, 77)}...` : s);
 }
 
+/** How a subcommand reports bad input (one line on stderr, exit code 2) and reads a header argument. */
+interface VclockArgs {
+  readonly badInput: (message: string) => void;
+  /** Decode a header argument, or report it and return undefined. */
+  readonly headerArg: (header: string) => VClock | undefined;
+}
+
 export function registerVclock(program: Command, outcome: CommandOutcome): void {
   const badInput = (message: string): void => {
     process.stderr.write(`mec: ${message}\n`);
     outcome.exitCode = 2;
   };
-
-  /** Decode a header argument, or report it and return undefined. */
   const headerArg = (header: string): VClock | undefined => {
     const r = decodeVclock(header);
     if (r.ok) return r.clock;
     badInput(`bad header ${shown(header)}: ${formatVclockError(r.error)}`);
     return undefined;
   };
+  const args: VclockArgs = { badInput, headerArg };
 
   const vclock = program
     .command("vclock")
@@ -51,7 +57,13 @@ export function registerVclock(program: Command, outcome: CommandOutcome): void 
       }
       outcome.exitCode = 2;
     });
+  addDecode(vclock, args);
+  addEncode(vclock, args);
+  addCompare(vclock, args);
+  addMerge(vclock, args);
+}
 
+function addDecode(vclock: Command, { headerArg }: VclockArgs): void {
   vclock
     .command("decode")
     .description("print the clock of a header as JSON: {actor: {counter, timestamp}} (timestamps in ns, as strings)")
@@ -60,7 +72,9 @@ export function registerVclock(program: Command, outcome: CommandOutcome): void 
       const clock = headerArg(header);
       if (clock !== undefined) process.stdout.write(`${clockToJsonText(clock)}\n`);
     });
+}
 
+function addEncode(vclock: Command, { badInput }: VclockArgs): void {
   vclock
     .command("encode")
     .description("print the header of a clock given as JSON (the output of `mec vclock decode`)")
@@ -81,7 +95,9 @@ export function registerVclock(program: Command, outcome: CommandOutcome): void 
       }
       process.stdout.write(`${encodeVclock(r.clock, { canonical: opts.canonical === true })}\n`);
     });
+}
 
+function addCompare(vclock: Command, { headerArg }: VclockArgs): void {
   vclock
     .command("compare")
     .description("print how clock A stands relative to clock B: equal, before, after or concurrent")
@@ -94,7 +110,9 @@ export function registerVclock(program: Command, outcome: CommandOutcome): void 
       if (cb === undefined) return;
       process.stdout.write(`${compare(ca, cb)}\n`);
     });
+}
 
+function addMerge(vclock: Command, { badInput, headerArg }: VclockArgs): void {
   vclock
     .command("merge")
     .description("print the merge (pointwise maximum) of two or more clocks as a canonical header")

@@ -221,6 +221,15 @@ function describeBody(text: string): string {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+type Log = (text: string) => void;
+
+/** How a supervisor is told to stop: the first signal's name once one came, and a promise that wakes the waiters. */
+interface StopState {
+  readonly signalled: () => string | null;
+  readonly woken: Promise<void>;
+  readonly dispose: () => void;
+}
+
 /**
  * Runs the cluster until SIGINT/SIGTERM (or `stopSignal` resolves); resolves with the exit
  * code: 0 after a clean stop, 1 if a node failed to boot.
@@ -230,61 +239,87 @@ export async function runCluster(opts: ClusterOptions, stopSignal?: Promise<unkn
   const err = opts.err ?? ((s: string) => void process.stderr.write(s));
   const bind = opts.bind ?? "127.0.0.1";
   const specs = clusterSpecs(opts);
+  const dir = writeClusterConfigs(opts, specs, bind);
+  out(`Starting ${specs.length} MecDB node${specs.length === 1 ? "" : "s"} in ${dir} ...\n`);
+  const children = specs.map(spawnNode);
+  const stop = listenForStop(children, stopSignal);
+  try {
+    const booted = await waitUntilReady(children, bind, opts, stop, err);
+    if (booted !== "ready") return booted;
+    reportReady(specs, out);
+    await superviseUntilStopped(children, stop, out, err);
+    return 0;
+  } finally {
+    stop.dispose();
+    for (const c of children) if (c.exit === null) c.proc.kill("SIGKILL");
+  }
+}
+
+/** Makes DIR and the nodes' keys, writes one config per node; returns DIR's absolute path. */
+function writeClusterConfigs(opts: ClusterOptions, specs: readonly ClusterNodeSpec[], bind: string): string {
   const dir = resolve(opts.dir);
   mkdirSync(dir, { recursive: true });
   const publicKeys = ensureNodeKeys(specs);
   for (const spec of specs) writeFileSync(spec.configPath, clusterNodeToml(spec, specs, bind, opts.extraToml ?? {}, publicKeys));
-  out(`Starting ${specs.length} MecDB node${specs.length === 1 ? "" : "s"} in ${dir} ...\n`);
+  return dir;
+}
 
-  const children: Child[] = specs.map((spec) => {
-    const logFd = openSync(spec.logPath, "a");
-    // Each node in its own process group (detached), so a terminal's Ctrl-C reaches only the
-    // supervisor, which stops the nodes once (SIGTERM); an IPC channel lets a node notice when
-    // the supervisor dies without stopping it, and stop itself.
-    const proc = spawn(process.execPath, [...mecEntryArgs(), "--config", spec.configPath], { stdio: ["ignore", logFd, "pipe", "ipc"], detached: true, env: process.env });
-    closeSync(logFd);
-    const child: Child = { spec, proc, stderr: "", exited: Promise.resolve({ code: null, signal: null }), exit: null };
-    proc.stderr?.on("data", (chunk: Buffer) => {
-      child.stderr = (child.stderr + chunk.toString("utf8")).slice(-20_000);
-      try {
-        const fd = openSync(spec.logPath, "a");
-        writeSync(fd, chunk);
-        closeSync(fd);
-      } catch {
-        // the log is best effort
-      }
-    });
-    child.exited = new Promise((res) => {
-      proc.on("exit", (code, signal) => {
-        child.exit = { code, signal };
-        res({ code, signal });
-      });
-      proc.on("error", (e) => {
-        child.stderr += `\n${e.message}`;
-        child.exit = { code: 1, signal: null };
-        res({ code: 1, signal: null });
-      });
-    });
-    return child;
-  });
-
-  const stopAll = async (): Promise<void> => {
-    for (const c of children) if (c.exit === null) c.proc.kill("SIGTERM");
-    let timer: NodeJS.Timeout | undefined;
-    const grace = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), STOP_GRACE_MS)));
+/** Spawns one node process; its stderr is kept (the last 20 kB) and appended to its log. */
+function spawnNode(spec: ClusterNodeSpec): Child {
+  const logFd = openSync(spec.logPath, "a");
+  // Each node in its own process group (detached), so a terminal's Ctrl-C reaches only the
+  // supervisor, which stops the nodes once (SIGTERM); an IPC channel lets a node notice when
+  // the supervisor dies without stopping it, and stop itself.
+  const proc = spawn(process.execPath, [...mecEntryArgs(), "--config", spec.configPath], { stdio: ["ignore", logFd, "pipe", "ipc"], detached: true, env: process.env });
+  closeSync(logFd);
+  const child: Child = { spec, proc, stderr: "", exited: Promise.resolve({ code: null, signal: null }), exit: null };
+  proc.stderr?.on("data", (chunk: Buffer) => {
+    child.stderr = (child.stderr + chunk.toString("utf8")).slice(-20_000);
     try {
-      for (const c of children) {
-        if ((await Promise.race([c.exited, grace])) === "timeout" && c.exit === null) {
-          err(`${c.spec.name} did not stop within ${STOP_GRACE_MS / 1000} s: killing it\n`);
-          c.proc.kill("SIGKILL");
-          await c.exited;
-        }
-      }
-    } finally {
-      clearTimeout(timer);
+      const fd = openSync(spec.logPath, "a");
+      writeSync(fd, chunk);
+      closeSync(fd);
+    } catch {
+      // the log is best effort
     }
-  };
+  });
+  child.exited = new Promise((res) => {
+    proc.on("exit", (code, signal) => {
+      child.exit = { code, signal };
+      res({ code, signal });
+    });
+    proc.on("error", (e) => {
+      child.stderr += `\n${e.message}`;
+      child.exit = { code: 1, signal: null };
+      res({ code: 1, signal: null });
+    });
+  });
+  return child;
+}
 
+/** SIGTERM to every running node, SIGKILL to those still running after the grace period. */
+async function stopAll(children: readonly Child[], err: Log): Promise<void> {
+  for (const c of children) if (c.exit === null) c.proc.kill("SIGTERM");
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), STOP_GRACE_MS)));
+  try {
+    for (const c of children) {
+      if ((await Promise.race([c.exited, grace])) === "timeout" && c.exit === null) {
+        err(`${c.spec.name} did not stop within ${STOP_GRACE_MS / 1000} s: killing it\n`);
+        c.proc.kill("SIGKILL");
+        await c.exited;
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Listens for SIGINT/SIGTERM, `stopSignal` and (started with an IPC channel) the parent going
+ * away; the first wakes the supervisor, a second one kills the nodes at once.
+ */
+function listenForStop(children: readonly Child[], stopSignal: Promise<unknown> | undefined): StopState {
   let signalled: string | null = null;
   let wake: () => void = () => {};
   const woken = new Promise<void>((r) => (wake = r));
@@ -306,71 +341,80 @@ export async function runCluster(opts: ClusterOptions, stopSignal?: Promise<unkn
     process.on("disconnect", onDisconnect);
     process.channel.unref();
   }
-
-  try {
-    // Wait until every node answers /health as itself, or one of them dies, or we are told
-    // to stop. Something else answering on a node's port is never taken for the node; it is
-    // remembered: the node will fail to bind that port and exit, and the report says both.
-    const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
-    const ready = new Set<string>();
-    const foreign = new Map<string, string>();
-    const reportForeign = (): void => {
-      for (const [name, what] of foreign) err(`${name}: ${specs.find((s) => s.name === name)!.url} is answered by another program: ${what}\n`);
-    };
-    while (ready.size < children.length) {
-      const dead = children.find((c) => c.exit !== null);
-      if (dead) {
-        await sleep(50); // let the last stderr chunks arrive
-        reportForeign();
-        err(`${dead.spec.name} exited during boot (${dead.exit!.signal ?? `code ${dead.exit!.code}`}). Its stderr:\n`);
-        err(dead.stderr.trim() === "" ? "  (empty; see the log)\n" : tail(dead.stderr, 20));
-        err(`Log: ${dead.spec.logPath}\n`);
-        await stopAll();
-        return 1;
-      }
-      if (signalled !== null) {
-        await stopAll();
-        return 0;
-      }
-      if (Date.now() > deadline) {
-        const waiting = children.filter((c) => !ready.has(c.spec.name)).map((c) => `${c.spec.name} (log: ${c.spec.logPath})`);
-        reportForeign();
-        err(`nodes not ready after ${(opts.readyTimeoutMs ?? 60_000) / 1000} s: ${waiting.join(", ")}\n`);
-        await stopAll();
-        return 1;
-      }
-      await Promise.all(
-        children.filter((c) => !ready.has(c.spec.name)).map(async (c) => {
-          const h = await checkHealth(c.spec.url, { id: nodeIdOf(bind, c.spec.port), name: c.spec.name });
-          if (h.state === "ready") ready.add(c.spec.name);
-          if (h.state === "foreign") foreign.set(c.spec.name, h.what);
-          else foreign.delete(c.spec.name); // it went away: the node may bind the port yet
-        }),
-      );
-      if (ready.size < children.length) await Promise.race([sleep(100), woken]);
-    }
-
-    const width = Math.max(...specs.map((s) => s.name.length));
-    out(`\nMecDB cluster ready: ${specs.length} node${specs.length === 1 ? "" : "s"} (N, R, W from the configs; defaults 3/2/2).\n\n`);
-    for (const s of specs) out(`  ${s.name.padEnd(width)}  ${s.url}   cluster port ${s.port} (+1)   log ${s.logPath}\n`);
-    out(`\n${examples(specs)}\n\nPress Ctrl-C to stop the cluster.\n`);
-
-    // Running: report nodes that die; stop on a signal.
-    for (const c of children) {
-      void c.exited.then((e) => {
-        if (signalled === null) err(`\n${c.spec.name} exited (${e.signal ?? `code ${e.code}`}); the others keep running. Log: ${c.spec.logPath}\n${tail(c.stderr, 10)}`);
-      });
-    }
-    await woken;
-    out(`\nStopping the cluster (${signalled}) ...\n`);
-    await stopAll();
-    const unclean = children.filter((c) => c.exit !== null && c.exit.code !== 0 && c.exit.signal === null);
-    out(`Cluster stopped.${unclean.length > 0 ? ` (${unclean.map((c) => `${c.spec.name}: code ${c.exit!.code}`).join(", ")})` : ""}\n`);
-    return 0;
-  } finally {
+  const dispose = (): void => {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     process.off("disconnect", onDisconnect);
-    for (const c of children) if (c.exit === null) c.proc.kill("SIGKILL");
+  };
+  return { signalled: () => signalled, woken, dispose };
+}
+
+/**
+ * Waits until every node answers /health as itself, or one of them dies, or we are told to
+ * stop. Something else answering on a node's port is never taken for the node; it is
+ * remembered: the node will fail to bind that port and exit, and the report says both.
+ * Resolves "ready", or the exit code after stopping the nodes.
+ */
+async function waitUntilReady(children: readonly Child[], bind: string, opts: ClusterOptions, stop: StopState, err: Log): Promise<"ready" | number> {
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
+  const ready = new Set<string>();
+  const foreign = new Map<string, string>();
+  const reportForeign = (): void => {
+    for (const [name, what] of foreign) err(`${name}: ${children.find((c) => c.spec.name === name)!.spec.url} is answered by another program: ${what}\n`);
+  };
+  while (ready.size < children.length) {
+    const dead = children.find((c) => c.exit !== null);
+    if (dead) {
+      await sleep(50); // let the last stderr chunks arrive
+      reportForeign();
+      err(`${dead.spec.name} exited during boot (${dead.exit!.signal ?? `code ${dead.exit!.code}`}). Its stderr:\n`);
+      err(dead.stderr.trim() === "" ? "  (empty; see the log)\n" : tail(dead.stderr, 20));
+      err(`Log: ${dead.spec.logPath}\n`);
+      await stopAll(children, err);
+      return 1;
+    }
+    if (stop.signalled() !== null) {
+      await stopAll(children, err);
+      return 0;
+    }
+    if (Date.now() > deadline) {
+      const waiting = children.filter((c) => !ready.has(c.spec.name)).map((c) => `${c.spec.name} (log: ${c.spec.logPath})`);
+      reportForeign();
+      err(`nodes not ready after ${(opts.readyTimeoutMs ?? 60_000) / 1000} s: ${waiting.join(", ")}\n`);
+      await stopAll(children, err);
+      return 1;
+    }
+    await Promise.all(
+      children.filter((c) => !ready.has(c.spec.name)).map(async (c) => {
+        const h = await checkHealth(c.spec.url, { id: nodeIdOf(bind, c.spec.port), name: c.spec.name });
+        if (h.state === "ready") ready.add(c.spec.name);
+        if (h.state === "foreign") foreign.set(c.spec.name, h.what);
+        else foreign.delete(c.spec.name); // it went away: the node may bind the port yet
+      }),
+    );
+    if (ready.size < children.length) await Promise.race([sleep(100), stop.woken]);
   }
+  return "ready";
+}
+
+/** Prints the nodes' URLs, ports and logs, and curl examples. */
+function reportReady(specs: readonly ClusterNodeSpec[], out: Log): void {
+  const width = Math.max(...specs.map((s) => s.name.length));
+  out(`\nMecDB cluster ready: ${specs.length} node${specs.length === 1 ? "" : "s"} (N, R, W from the configs; defaults 3/2/2).\n\n`);
+  for (const s of specs) out(`  ${s.name.padEnd(width)}  ${s.url}   cluster port ${s.port} (+1)   log ${s.logPath}\n`);
+  out(`\n${examples(specs)}\n\nPress Ctrl-C to stop the cluster.\n`);
+}
+
+/** Running: reports nodes that die; on a signal stops them all and says how they ended. */
+async function superviseUntilStopped(children: readonly Child[], stop: StopState, out: Log, err: Log): Promise<void> {
+  for (const c of children) {
+    void c.exited.then((e) => {
+      if (stop.signalled() === null) err(`\n${c.spec.name} exited (${e.signal ?? `code ${e.code}`}); the others keep running. Log: ${c.spec.logPath}\n${tail(c.stderr, 10)}`);
+    });
+  }
+  await stop.woken;
+  out(`\nStopping the cluster (${stop.signalled()}) ...\n`);
+  await stopAll(children, err);
+  const unclean = children.filter((c) => c.exit !== null && c.exit.code !== 0 && c.exit.signal === null);
+  out(`Cluster stopped.${unclean.length > 0 ? ` (${unclean.map((c) => `${c.spec.name}: code ${c.exit!.code}`).join(", ")})` : ""}\n`);
 }

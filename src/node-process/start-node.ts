@@ -136,11 +136,16 @@ function clusterApi(host: NodeHost, nodeConfig: NodeConfig): ClusterApi {
   };
 }
 
+type Secrets = ReturnType<typeof readSecrets>;
+type Cleanups = (() => Promise<void> | void)[];
+type ReadyEvent = Extract<NodeEvent, { type: "ready" }>;
+type ExitOutcome = { code: number; message: string };
+
 export async function startNode(config: MecConfig, opts: StartNodeOptions = {}): Promise<RunningNode> {
   const seed = opts.seed ?? randomInt(0, 2 ** 32 - 1);
   const nodeConfig = toNodeConfig(config, seed);
   const logger = opts.logger ?? createLogger({ level: config.logLevel, bindings: { node: config.name, id: nodeConfig.id } });
-  const cleanups: (() => Promise<void> | void)[] = [];
+  const cleanups: Cleanups = [];
   const cleanup = async (): Promise<void> => {
     for (const fn of cleanups.splice(0).reverse()) {
       try {
@@ -157,87 +162,16 @@ export async function startNode(config: MecConfig, opts: StartNodeOptions = {}):
     for (const w of exposureWarnings(config, secrets)) logger.warn(`security: ${w}`);
     const storage = await LevelStorage.open(config.root, { sync: config.sync });
     cleanups.push(() => storage.close());
-
-    const transport = await ZmqTransport.start({
-      selfId: nodeConfig.id,
-      bind: config.bind,
-      port: config.port,
-      peers: nodeConfig.members,
-      classify: classifyPeerMessage,
-      maxMessageBytes: config.maxMessageBytes,
-      ...(secrets.curve === undefined ? {} : { curve: secrets.curve }),
-      onWarning: (msg, fields) => logger.warn(fields, `transport: ${msg}`),
-    });
+    const transport = await startTransport(config, nodeConfig, secrets, logger);
     cleanups.push(() => transport.close());
-
     const stats = new NodeStats({ nodeId: nodeConfig.id, name: config.name });
-    const security = new SecurityMetrics(stats.registry, () => transport.stats);
-    let readyEvent: Extract<NodeEvent, { type: "ready" }> | null = null;
-    let signalReady: () => void = () => {};
-    let signalBootFailed: (err: Error) => void = () => {};
-    let signalExit: (outcome: { code: number; message: string }) => void = () => {};
-    const exit = new Promise<{ code: number; message: string }>((resolve) => (signalExit = resolve));
-    const ready = new Promise<void>((resolve, reject) => {
-      signalReady = resolve;
-      signalBootFailed = reject;
-    });
-    const ports: Ports = { clock: new SystemClock(), transport, storage, log: pinoLogPort(logger) };
-    const host = new NodeHost(createNode(nodeConfig), ports, {
-      onEvent(event, now) {
-        stats.onEvent(event, now);
-        security.onEvent(event);
-        if (event.type === "ready" && readyEvent === null) {
-          readyEvent = event;
-          signalReady();
-        }
-        // A corrupt store (e.g. a damaged table block): startNode fails, `mec` exits 1 with the message.
-        if (event.type === "boot-failed") signalBootFailed(new Error(`cannot boot from root ${storage.root}: ${event.message}`));
-        if (event.type === "join-refused") signalExit({ code: 1, message: event.message });
-        // Left: a few heartbeats more, so the last completion marks reach the others by gossip.
-        if (event.type === "left") setTimeout(() => signalExit({ code: 0, message: "left the cluster" }), 3 * config.heartbeatIntervalMs).unref();
-      },
-    });
+    const booting = createHost(config, nodeConfig, storage, transport, stats, logger);
+    const host = booting.host;
     cleanups.push(() => host.stop());
-
-    const handle: NodeApiHandle = {
-      request: (op) => host.requestAsync(op),
-      nodeId: nodeConfig.id,
-      name: config.name,
-      limits: { n: config.n, r: config.r, w: config.w, maxBodyBytes: config.maxBodyBytes, maxKeyBytes: config.maxKeyBytes },
-      isReady: () => readyEvent !== null,
-      cluster: clusterApi(host, nodeConfig),
-      health: () => ({
-        status: readyEvent === null ? "starting" : stats.storageFailingReason !== null ? "storage-failing" : "ok",
-        actor: readyEvent?.actor ?? null,
-      }),
-    };
-
     host.start();
-    const readyTimeoutMs = opts.readyTimeoutMs ?? 30_000;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      ready,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`node did not become ready within ${readyTimeoutMs} ms (see the log)`)), readyTimeoutMs);
-      }),
-    ]).finally(() => clearTimeout(timer));
-    const actor = (readyEvent as Extract<NodeEvent, { type: "ready" }> | null)?.actor ?? "";
-
-    const http = buildHttpServer(handle, stats, {
-      logger,
-      requestLogging: opts.requestLogging ?? false,
-      connection: { requestTimeoutMs: config.httpRequestTimeoutMs, idleTimeoutMs: config.httpIdleTimeoutMs, tls: secrets.tls },
-      ...(secrets.tokens === undefined ? {} : { authTokens: secrets.tokens }),
-    });
-    cleanups.push(() => http.close());
-    try {
-      await http.listen({ host: config.bind, port: config.httpPort, listenTextResolver: () => "" });
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      const why = code === "EADDRINUSE" ? "already in use" : (err as Error).message;
-      throw new Error(`cannot listen for HTTP on ${config.bind}:${config.httpPort}: ${why}`);
-    }
-    const url = `${secrets.tls === null ? "http" : "https"}://${httpHost(config.bind)}:${config.httpPort}`;
+    const actor = (await awaitReady(booting.ready, opts.readyTimeoutMs ?? 30_000)).actor;
+    const handle = apiHandle(host, config, nodeConfig, stats, booting.readyEvent);
+    const { http, url } = await listenHttp(handle, stats, config, secrets, logger, opts, cleanups);
     logger.info({ url, actor, members: nodeConfig.members, port: config.port, dataPort: config.port + 1 }, "node ready");
 
     let stopping: Promise<void> | null = null;
@@ -252,7 +186,7 @@ export async function startNode(config: MecConfig, opts: StartNodeOptions = {}):
       logger,
       url,
       actor,
-      exit,
+      exit: booting.exit,
       stop(): Promise<void> {
         stopping ??= (async () => {
           logger.info({ transport: transport.stats }, "node stopping");
@@ -266,4 +200,97 @@ export async function startNode(config: MecConfig, opts: StartNodeOptions = {}):
     await cleanup();
     throw err;
   }
+}
+
+function startTransport(config: MecConfig, nodeConfig: NodeConfig, secrets: Secrets, logger: Logger): Promise<ZmqTransport> {
+  return ZmqTransport.start({
+    selfId: nodeConfig.id,
+    bind: config.bind,
+    port: config.port,
+    peers: nodeConfig.members,
+    classify: classifyPeerMessage,
+    maxMessageBytes: config.maxMessageBytes,
+    ...(secrets.curve === undefined ? {} : { curve: secrets.curve }),
+    onWarning: (msg, fields) => logger.warn(fields, `transport: ${msg}`),
+  });
+}
+
+/**
+ * The node's host on real ports, not yet started. `ready` resolves on the node's first "ready"
+ * event (kept in `readyEvent()`) and rejects on "boot-failed"; `exit` resolves when the node
+ * asks its process to end (it left, or its join was refused).
+ */
+function createHost(config: MecConfig, nodeConfig: NodeConfig, storage: LevelStorage, transport: ZmqTransport, stats: NodeStats, logger: Logger): { host: NodeHost; ready: Promise<ReadyEvent>; readyEvent: () => ReadyEvent | null; exit: Promise<ExitOutcome> } {
+  const security = new SecurityMetrics(stats.registry, () => transport.stats);
+  let readyEvent: ReadyEvent | null = null;
+  let signalReady: (event: ReadyEvent) => void = () => {};
+  let signalBootFailed: (err: Error) => void = () => {};
+  let signalExit: (outcome: ExitOutcome) => void = () => {};
+  const exit = new Promise<ExitOutcome>((resolve) => (signalExit = resolve));
+  const ready = new Promise<ReadyEvent>((resolve, reject) => {
+    signalReady = resolve;
+    signalBootFailed = reject;
+  });
+  const ports: Ports = { clock: new SystemClock(), transport, storage, log: pinoLogPort(logger) };
+  const host = new NodeHost(createNode(nodeConfig), ports, {
+    onEvent(event, now) {
+      stats.onEvent(event, now);
+      security.onEvent(event);
+      if (event.type === "ready" && readyEvent === null) {
+        readyEvent = event;
+        signalReady(event);
+      }
+      // A corrupt store (e.g. a damaged table block): startNode fails, `mec` exits 1 with the message.
+      if (event.type === "boot-failed") signalBootFailed(new Error(`cannot boot from root ${storage.root}: ${event.message}`));
+      if (event.type === "join-refused") signalExit({ code: 1, message: event.message });
+      // Left: a few heartbeats more, so the last completion marks reach the others by gossip.
+      if (event.type === "left") setTimeout(() => signalExit({ code: 0, message: "left the cluster" }), 3 * config.heartbeatIntervalMs).unref();
+    },
+  });
+  return { host, ready, readyEvent: () => readyEvent, exit };
+}
+
+function awaitReady(ready: Promise<ReadyEvent>, readyTimeoutMs: number): Promise<ReadyEvent> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    ready,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`node did not become ready within ${readyTimeoutMs} ms (see the log)`)), readyTimeoutMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** What the HTTP API sees of the node. */
+function apiHandle(host: NodeHost, config: MecConfig, nodeConfig: NodeConfig, stats: NodeStats, readyEvent: () => ReadyEvent | null): NodeApiHandle {
+  return {
+    request: (op) => host.requestAsync(op),
+    nodeId: nodeConfig.id,
+    name: config.name,
+    limits: { n: config.n, r: config.r, w: config.w, maxBodyBytes: config.maxBodyBytes, maxKeyBytes: config.maxKeyBytes },
+    isReady: () => readyEvent() !== null,
+    cluster: clusterApi(host, nodeConfig),
+    health: () => ({
+      status: readyEvent() === null ? "starting" : stats.storageFailingReason !== null ? "storage-failing" : "ok",
+      actor: readyEvent()?.actor ?? null,
+    }),
+  };
+}
+
+/** Builds the HTTP server (its close joins `cleanups`) and listens on the configured port. */
+async function listenHttp(handle: NodeApiHandle, stats: NodeStats, config: MecConfig, secrets: Secrets, logger: Logger, opts: StartNodeOptions, cleanups: Cleanups): Promise<{ http: FastifyInstance; url: string }> {
+  const http = buildHttpServer(handle, stats, {
+    logger,
+    requestLogging: opts.requestLogging ?? false,
+    connection: { requestTimeoutMs: config.httpRequestTimeoutMs, idleTimeoutMs: config.httpIdleTimeoutMs, tls: secrets.tls },
+    ...(secrets.tokens === undefined ? {} : { authTokens: secrets.tokens }),
+  });
+  cleanups.push(() => http.close());
+  try {
+    await http.listen({ host: config.bind, port: config.httpPort, listenTextResolver: () => "" });
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    const why = code === "EADDRINUSE" ? "already in use" : (err as Error).message;
+    throw new Error(`cannot listen for HTTP on ${config.bind}:${config.httpPort}: ${why}`);
+  }
+  return { http, url: `${secrets.tls === null ? "http" : "https"}://${httpHost(config.bind)}:${config.httpPort}` };
 }

@@ -21,7 +21,7 @@ import type { Sibling, SiblingSet, VClock } from "../../core/versioning/index.ts
 import { KEY_ACTORS_MAX } from "../../core/replica/write-guard.ts";
 import { decodeVclock, encodeVclock, formatVclockError, isTombstoneOnly, liveSiblings } from "../../core/versioning/index.ts";
 import { writeAnswer } from "../../api/write-answer.ts";
-import type { HealthBody, HealthStatus, NodeApiHandle } from "./handle.ts";
+import type { ClusterApi, HealthBody, HealthStatus, NodeApiHandle } from "./handle.ts";
 import type { NodeStats, RequestOp } from "./stats.ts";
 import { randomBytes } from "node:crypto";
 import { CLIENT_ID_HEADER, CONTENT_TYPE_HEADER, DEFAULT_CONTENT_TYPE, LAST_MODIFIED_HEADER, SIBLINGS_HEADER, TIMESTAMP_HEADER, VCLOCK_HEADER } from "../../http-api/headers.ts";
@@ -307,7 +307,30 @@ function notReadyError(status: HealthStatus): HttpError {
 }
 
 export function buildHttpServer(handle: NodeApiHandle, stats: NodeStats, opts: HttpServerOptions = {}): FastifyInstance {
-  const { n, maxBodyBytes, maxKeyBytes } = handle.limits;
+  const limits = handle.limits;
+  const app = createFastify(limits.maxBodyBytes, stats, opts);
+  if (opts.authTokens !== undefined) requireBearerToken(app, opts.authTokens);
+  app.addHook("onResponse", (request, reply, done) => {
+    stats.recordRequest(requestOpOf(request.method, request.url), reply.statusCode, reply.elapsedTime);
+    done();
+  });
+  setErrorHandlers(app, limits.maxBodyBytes);
+  addStatusRoutes(app, handle, stats);
+  if (handle.cluster !== undefined) addClusterRoutes(app, handle.cluster);
+  const serveKey = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const { op, returnBody } = parseKeyRequest(request, limits);
+    if (!handle.isReady()) throw notReadyError("starting");
+    const result = await handle.request(op);
+    if (!result.ok) throw resultError(result);
+    return sendKeyResult(reply, result, returnBody);
+  };
+  app.route({ method: MEC_METHODS.filter((m) => m !== "HEAD"), url: "/mec/*", handler: serveKey });
+  app.route({ method: MEC_METHODS.filter((m) => m !== "HEAD"), url: "/mec", handler: serveKey });
+  return app;
+}
+
+/** The Fastify instance: logger, body limit, connection limits, and a body parser that keeps raw bytes. */
+function createFastify(maxBodyBytes: number, stats: NodeStats, opts: HttpServerOptions): FastifyInstance {
   const logger = opts.logger ?? false;
   const isInstance = typeof logger === "object" && logger !== null && typeof (logger as { child?: unknown }).child === "function";
   const app = Fastify({
@@ -329,21 +352,21 @@ export function buildHttpServer(handle: NodeApiHandle, stats: NodeStats, opts: H
   // Every body is raw bytes, whatever its Content-Type (JSON included: never reparsed).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: maxBodyBytes }, (_req, body, done) => done(null, body));
+  return app;
+}
 
-  if (opts.authTokens !== undefined) {
-    const auth = new BearerAuth(opts.authTokens);
-    app.addHook("onRequest", (request, reply, done) => {
-      if (auth.allows(request.url.split("?")[0] ?? "", request.headers.authorization)) return done();
-      reply.header("www-authenticate", 'Bearer realm="mec"');
-      void sendError(reply, new HttpError(401, "unauthorized", "missing or wrong bearer token (Authorization: Bearer <token>)"));
-    });
-  }
-
-  app.addHook("onResponse", (request, reply, done) => {
-    stats.recordRequest(requestOpOf(request.method, request.url), reply.statusCode, reply.elapsedTime);
-    done();
+/** Answers 401 (with a Bearer challenge) to every request the tokens do not allow. */
+function requireBearerToken(app: FastifyInstance, authTokens: NonNullable<HttpServerOptions["authTokens"]>): void {
+  const auth = new BearerAuth(authTokens);
+  app.addHook("onRequest", (request, reply, done) => {
+    if (auth.allows(request.url.split("?")[0] ?? "", request.headers.authorization)) return done();
+    reply.header("www-authenticate", 'Bearer realm="mec"');
+    void sendError(reply, new HttpError(401, "unauthorized", "missing or wrong bearer token (Authorization: Bearer <token>)"));
   });
+}
 
+/** Our JSON error shape for thrown errors, Fastify's own 4xx, unknown routes and wrong methods. */
+function setErrorHandlers(app: FastifyInstance, maxBodyBytes: number): void {
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
     if (error instanceof HttpError) return sendError(reply, error);
     const status = typeof error.statusCode === "number" ? error.statusCode : 500;
@@ -369,7 +392,10 @@ export function buildHttpServer(handle: NodeApiHandle, stats: NodeStats, opts: H
     }
     return sendError(reply, new HttpError(404, "not-found", `no route ${request.method} ${path.slice(0, 200)}`));
   });
+}
 
+/** GET /health, /ping, /stats and /metrics. */
+function addStatusRoutes(app: FastifyInstance, handle: NodeApiHandle, stats: NodeStats): void {
   // Readiness and identity. /health always answers JSON (200 ready, 503 not); /ping is the
   // original's plain check: 200 pong only when ready.
   const healthBody = (): HealthBody => {
@@ -392,89 +418,83 @@ export function buildHttpServer(handle: NodeApiHandle, stats: NodeStats, opts: H
     return reply.type("application/json; charset=utf-8").send(JSON.stringify(snapshot));
   });
 
-  const cluster = handle.cluster;
-  if (cluster !== undefined) {
-    const json = (reply: FastifyReply, code: number, body: unknown): FastifyReply => reply.code(code).type("application/json; charset=utf-8").send(JSON.stringify(body));
-    app.get("/cluster", (_request, reply) => json(reply, 200, cluster.view()));
-    app.post("/cluster/leave", (_request, reply) => {
-      const refused = cluster.leave();
-      if (refused !== null) return sendError(reply, new HttpError(409, "conflict", refused));
-      return json(reply, 202, { leaving: true, ...cluster.view() });
-    });
-    app.post("/cluster/remove/:node", (request, reply) => {
-      const node = (request.params as { node: string }).node;
-      const outcome = cluster.remove(node);
-      if (outcome !== null) return sendError(reply, new HttpError(outcome.unknown ? 404 : 409, outcome.unknown ? "not-found" : "conflict", outcome.refused));
-      return json(reply, 202, { removed: node, ...cluster.view() });
-    });
-  }
-
   app.get("/metrics", async (_request, reply) => {
     const text = await stats.metrics();
     return reply.type(stats.metricsContentType).send(text);
   });
+}
 
-  const serveKey = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
-    const rawKey = rawKeyOf(request.raw.url ?? request.url);
-    if (rawKey === null) throw new HttpError(400, "bad-key", "path must be /mec/<key>");
-    const decoded = decodeKey(rawKey, maxKeyBytes);
-    if (!decoded.ok) throw new HttpError(400, "bad-key", decoded.message);
-    const key = decoded.key;
+/** GET /cluster and the membership commands POST /cluster/leave and /cluster/remove/:node. */
+function addClusterRoutes(app: FastifyInstance, cluster: ClusterApi): void {
+  const json = (reply: FastifyReply, code: number, body: unknown): FastifyReply => reply.code(code).type("application/json; charset=utf-8").send(JSON.stringify(body));
+  app.get("/cluster", (_request, reply) => json(reply, 200, cluster.view()));
+  app.post("/cluster/leave", (_request, reply) => {
+    const refused = cluster.leave();
+    if (refused !== null) return sendError(reply, new HttpError(409, "conflict", refused));
+    return json(reply, 202, { leaving: true, ...cluster.view() });
+  });
+  app.post("/cluster/remove/:node", (request, reply) => {
+    const node = (request.params as { node: string }).node;
+    const outcome = cluster.remove(node);
+    if (outcome !== null) return sendError(reply, new HttpError(outcome.unknown ? 404 : 409, outcome.unknown ? "not-found" : "conflict", outcome.refused));
+    return json(reply, 202, { removed: node, ...cluster.view() });
+  });
+}
 
-    let op: ClientOp;
-    let returnBody = false;
-    let context: VClock | null = null;
-    switch (request.method) {
-      case "GET":
-      case "HEAD": {
-        const r = quorumParam(request, "r", n);
-        quorumParam(request, "w", n);
-        op = r === undefined ? { type: "get", key } : { type: "get", key, r };
-        break;
-      }
-      case "PUT":
-      case "POST": {
-        quorumParam(request, "r", n);
-        const w = quorumParam(request, "w", n);
-        returnBody = returnBodyParam(request);
-        context = contextOf(request);
-        const body = request.body;
-        const value = Buffer.isBuffer(body) ? new Uint8Array(body.buffer, body.byteOffset, body.byteLength) : new Uint8Array(0);
-        const ctHeader = request.headers["content-type"];
-        const contentType = typeof ctHeader === "string" && ctHeader.length > 0 ? ctHeader : DEFAULT_CONTENT_TYPE;
-        op = { type: "put", key, value, contentType, context, ...(w === undefined ? {} : { w }), ...clientIdOf(request) };
-        break;
-      }
-      case "DELETE": {
-        quorumParam(request, "r", n);
-        const w = quorumParam(request, "w", n);
-        context = contextOf(request);
-        op = { type: "delete", key, context, ...(w === undefined ? {} : { w }), ...clientIdOf(request) };
-        break;
-      }
-      default:
-        throw new HttpError(405, "method-not-allowed", `${request.method} is not supported on /mec/:key`);
+/**
+ * Reads a /mec/<key> request into the client operation it asks for (throws HttpError on a bad
+ * key, parameter, context or method), and whether the answer should carry the stored set.
+ */
+function parseKeyRequest(request: FastifyRequest, limits: NodeApiHandle["limits"]): { op: ClientOp; returnBody: boolean } {
+  const { n, maxKeyBytes } = limits;
+  const rawKey = rawKeyOf(request.raw.url ?? request.url);
+  if (rawKey === null) throw new HttpError(400, "bad-key", "path must be /mec/<key>");
+  const decoded = decodeKey(rawKey, maxKeyBytes);
+  if (!decoded.ok) throw new HttpError(400, "bad-key", decoded.message);
+  const key = decoded.key;
+  switch (request.method) {
+    case "GET":
+    case "HEAD": {
+      const r = quorumParam(request, "r", n);
+      quorumParam(request, "w", n);
+      return { op: r === undefined ? { type: "get", key } : { type: "get", key, r }, returnBody: false };
     }
-
-    if (!handle.isReady()) throw notReadyError("starting");
-    const result = await handle.request(op);
-    if (!result.ok) throw resultError(result);
-    if (result.type === "get") return sendSet(reply, result.set);
-    if (returnBody) {
-      // Like GET, with the stored set's clock (the client now sees every sibling).
-      return sendSet(reply, result.set);
+    case "PUT":
+    case "POST": {
+      quorumParam(request, "r", n);
+      const w = quorumParam(request, "w", n);
+      const returnBody = returnBodyParam(request);
+      const context = contextOf(request);
+      const body = request.body;
+      const value = Buffer.isBuffer(body) ? new Uint8Array(body.buffer, body.byteOffset, body.byteLength) : new Uint8Array(0);
+      const ctHeader = request.headers["content-type"];
+      const contentType = typeof ctHeader === "string" && ctHeader.length > 0 ? ctHeader : DEFAULT_CONTENT_TYPE;
+      return { op: { type: "put", key, value, contentType, context, ...(w === undefined ? {} : { w }), ...clientIdOf(request) }, returnBody };
     }
-    // src/api/write-answer.ts decides: the stored set's clock when the written value is the
-    // only live one; no clock (and the sibling count) when it left siblings the client was
-    // not shown.
-    const answer = writeAnswer(result);
-    if (answer.clock !== null) reply.header(VCLOCK_HEADER, encodeVclock(answer.clock));
-    reply.header(SIBLINGS_HEADER, String(answer.liveSiblings));
-    if (answer.status === 204) return reply.code(204).send();
-    return reply.code(200).header("content-length", "0").send();
-  };
+    case "DELETE": {
+      quorumParam(request, "r", n);
+      const w = quorumParam(request, "w", n);
+      const context = contextOf(request);
+      return { op: { type: "delete", key, context, ...(w === undefined ? {} : { w }), ...clientIdOf(request) }, returnBody: false };
+    }
+    default:
+      throw new HttpError(405, "method-not-allowed", `${request.method} is not supported on /mec/:key`);
+  }
+}
 
-  app.route({ method: MEC_METHODS.filter((m) => m !== "HEAD"), url: "/mec/*", handler: serveKey });
-  app.route({ method: MEC_METHODS.filter((m) => m !== "HEAD"), url: "/mec", handler: serveKey });
-  return app;
+/** Answers a successful client operation: the sibling set for a read, headers only for a write. */
+function sendKeyResult(reply: FastifyReply, result: Extract<ClientResult, { ok: true }>, returnBody: boolean): FastifyReply {
+  if (result.type === "get") return sendSet(reply, result.set);
+  if (returnBody) {
+    // Like GET, with the stored set's clock (the client now sees every sibling).
+    return sendSet(reply, result.set);
+  }
+  // src/api/write-answer.ts decides: the stored set's clock when the written value is the
+  // only live one; no clock (and the sibling count) when it left siblings the client was
+  // not shown.
+  const answer = writeAnswer(result);
+  if (answer.clock !== null) reply.header(VCLOCK_HEADER, encodeVclock(answer.clock));
+  reply.header(SIBLINGS_HEADER, String(answer.liveSiblings));
+  if (answer.status === 204) return reply.code(204).send();
+  return reply.code(200).header("content-length", "0").send();
 }
