@@ -131,7 +131,8 @@ const isInt = (x: unknown, min: number): x is number => typeof x === "number" &&
 function reportProblem(v: unknown): string | null {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return "not an object";
   const r = v as Record<string, unknown>;
-  for (const k of ["seeds", "events", "simulatedMs", "wallMs", "count", "workers", "shrinkRuns"] as const) if (!isInt(r[k], 0)) return `"${k}" is not a non-negative integer`;
+  for (const k of ["seeds", "events", "wallMs", "count", "workers", "shrinkRuns"] as const) if (!isInt(r[k], 0)) return `"${k}" is not a non-negative integer`;
+  if (typeof r.simulatedMs !== "number" || !(r.simulatedMs >= 0) || !Number.isFinite(r.simulatedMs)) return `"simulatedMs" is not a non-negative number`;
   if (!isInt(r["first"], 0)) return `"first" is missing (a report of one seed or a scenario, or of an older mec?)`;
   if (typeof r["version"] !== "string") return `"version" is not a string`;
   if (typeof r["shrink"] !== "boolean") return `"shrink" is not a boolean`;

@@ -302,7 +302,7 @@ async function runManySeedsCommand(opts: SimOptions, args: SimArgs, count: numbe
   results.sort((a, b) => a.seed - b.seed);
   for (const r of results) {
     report.events += r.events;
-    report.simulatedMs += r.simulatedMs;
+    report.simulatedMs += Math.round(r.simulatedMs); // whole ms: sums are exact, so merged shards equal one run
     const v = r.violations[0];
     if (v === undefined) continue;
     report.failures.push({ seed: r.seed, property: v.property, detail: v.detail, replay: replayCommand(r.seed, bugs), config: r.config, episodes: r.schedule.episodes.length });
