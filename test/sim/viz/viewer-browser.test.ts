@@ -117,8 +117,9 @@ describe("trace viewer in chromium: ownership handoff", () => {
     const firstTransfer = lines.findIndex((l, i) => i > epoch1 && l.ev === "node-event" && (l["event"] as { type: string }).type === "transfer-started");
     await page.click("#next-transfer");
     await page.waitForFunction((n) => document.body.dataset["step"] === String(n), firstTransfer);
+    const firstSend = lines.findIndex((l, i) => i > firstTransfer && l.ev === "send" && String(l["type"]).startsWith("transfer"));
     await page.click("#next-transfer");
-    await page.waitForFunction((n) => Number(document.body.dataset["step"]) > n, firstTransfer);
+    await page.waitForFunction((n) => document.body.dataset["step"] === String(n), firstSend);
     expect(await page.locator("#diagram").innerText()).toMatch(/transfer p\d+: \d+ objects?/);
     expect(await page.locator("#handoff .row.transfer.active").count()).toBe(1);
 
