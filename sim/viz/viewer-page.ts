@@ -85,7 +85,7 @@ function objectsTable(objs, hint) {
   return h + "</table>";
 }
 function ringLine(n) {
-  if (!n.ring) return "";
+  if (!n.ring || (n.ring.epoch === 0 && !n.ring.pendingTransfers && !(n.transfers || []).length)) return ""; // a fixed ring: nothing to say
   const active = (n.transfers || []).map((t) => "p" + t.partition + " → " + t.to + " (" + t.sent + " sent, " + t.remaining + " left)").join(", ");
   return '<div class="xfer">ring epoch ' + esc(n.ring.epoch) + (n.ring.pendingTransfers ? " · " + esc(n.ring.pendingTransfers) + " transfers planned" : "") + (active ? " · sending " + esc(active) : "") + "</div>";
 }

@@ -73,6 +73,17 @@ describe("ownership handoff in traces", () => {
     expect(traceToSvg(buildModel(handoffTraceLines()), { fromMs: 0, toMs: 1e9 })).toBe(svg);
   });
 
+  it("--key keeps the transfers that carry the key, with their acks", () => {
+    const model = buildModel(handoffTraceLines());
+    const carrier = model.messages.find((m) => m.type === "transfer" && (m.carries?.keys?.length ?? 0) > 0)!;
+    const key = carrier.carries!.keys![0]!;
+    const svg = traceToSvg(model, { key, fromMs: 0, toMs: 1e9 });
+    const carrying = model.messages.filter((m) => m.type === "transfer" && m.carries?.keys?.includes(key));
+    expect((svg.match(/<line [^>]*class="xfer"/g) ?? []).length).toBe(carrying.reduce((n, m) => n + m.deliveries.length + (m.drop !== null ? 1 : 0), 0));
+    expect(svg).toContain('class="xfer-ack"');
+    expect(svg).not.toContain(">ring-gossip<");
+  });
+
   it("a trace without membership changes has an empty handoff model and no handoff drawing", () => {
     const model = buildModel(parseTraceLines(readFileSync(join(FIXTURES, "concurrent-writes.jsonl"), "utf8")));
     expect(model.handoff).toEqual({ adoptions: [], epochs: [], transfers: [], marks: [] });

@@ -58,6 +58,9 @@ describe("viewer API", () => {
     const ready = last.find((n) => n.up)!;
     expect(ready.phase).toBe("ready");
     expect(ready.pending).not.toBeNull();
+    // A fixed member list: the configured ring (epoch 0), no transfers.
+    expect(ready.ring).toEqual({ epoch: 0, pendingTransfers: 0 });
+    expect(ready.transfers).toEqual([]);
   });
 
   it("GET /api/svg?step=N: the diagram around the step, the step highlighted", async () => {
