@@ -40,6 +40,7 @@ const NOTE_W = 640;
 const PX_PER_MS = 3;
 const ROW_MIN = 15;
 const ROW_MAX = 48;
+const FIRST_LANE_MARK_ROOM = 140;
 
 function esc(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -245,10 +246,12 @@ function layout(model: TraceModel, opts: SvgOptions): Scene {
   times.push(win.fromT);
   if (times.length === 1) times.push(win.toT);
   const axis = new Axis(times, TOP + 16);
-  const x = new Map(sel.lanes.map((l, i) => [l, LEFT + 40 + i * LANE_GAP]));
+  // Marks on the first lane are written left of it: room for them beside the time axis.
+  const firstX = LEFT + 40 + (marks.some((k) => k.node === sel.lanes[0]) ? FIRST_LANE_MARK_ROOM : 0);
+  const x = new Map(sel.lanes.map((l, i) => [l, firstX + i * LANE_GAP]));
   return {
     model, opts, win, lanes: sel.lanes, messages, ops, spans, formations, marks, epochs, focusT, axis,
-    notesX: LEFT + 40 + Math.max(0, sel.lanes.length - 1) * LANE_GAP + 120,
+    notesX: firstX + Math.max(0, sel.lanes.length - 1) * LANE_GAP + 120,
     bottom: axis.bottom + 30,
     inWin, clampT,
     lx: (lane) => x.get(lane) ?? LEFT,
@@ -330,13 +333,14 @@ function drawMessage(sc: Scene, m: Message, out: string[]): void {
 /** Ring epochs: a dashed line across every lane where the epoch was first adopted, and what changed. */
 function drawEpochs(sc: Scene): string[] {
   const out: string[] = [];
-  const right = LEFT + 40 + Math.max(0, sc.lanes.length - 1) * LANE_GAP + 30;
+  const right = sc.notesX - 100;
   for (const e of sc.epochs) {
     const y = sc.axis.y(e.t);
     const moved = e.moved !== null ? `, ${e.moved} of ${e.partitions} partitions change owner` : "";
     const text = `ring epoch ${e.epoch}${e.change !== "" ? `: ${e.change}` : ""} (${e.node} first${moved}; ${e.pending} to hand off)`;
     out.push(`<line x1="${LEFT + 16}" y1="${num(y)}" x2="${right}" y2="${num(y)}" class="epoch"><title>${esc(`${text} at ${ms(e.t)}`)}</title></line>`);
-    out.push(`<text x="${LEFT + 20}" y="${num(y - 3)}" class="epoch">${esc(clip(text, 110))}</text>`);
+    // Right of the last lane: no arrows or marks there.
+    out.push(`<text x="${sc.lx(sc.lanes[sc.lanes.length - 1] ?? "") + 24}" y="${num(y - 3)}" class="epoch">${esc(clip(text, 110))}</text>`);
   }
   return out;
 }
