@@ -8,7 +8,7 @@
 // handoff, when the trace has any: partition transfers are thick magenta arrows labelled with
 // the partition and object count (their acks thin and dotted), each ring epoch is a dashed line
 // across all lanes where a node first adopted it, and a transfers summary sits under the
-// diagram; a trace without them draws exactly what it drew before.
+// diagram; a trace without them draws none of it (not even the legend entry or the styles).
 //
 // Time is drawn on a stretched axis: every drawn event gets a row, rows are spaced by the
 // time between them (3 px per ms) but never closer than a label needs nor further than 48 px,
