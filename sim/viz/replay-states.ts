@@ -40,7 +40,7 @@ export interface NodeState {
   readonly actor: string | null;
   readonly suspected: readonly string[];
   readonly pending: { readonly get: number; readonly put: number; readonly replicate: number } | null;
-  /** The cluster state's epoch this node holds and how many transfers it still asks for (null: unknown). */
+  /** The epoch of the cluster state this node holds and how many transfers that state still plans, cluster-wide (null: unknown). */
   readonly ring: { readonly epoch: number; readonly pendingTransfers: number } | null;
   /** Transfers this node is sending now. */
   readonly transfers: readonly { readonly partition: number; readonly to: string; readonly sent: number; readonly remaining: number }[];

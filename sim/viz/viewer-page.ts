@@ -87,7 +87,7 @@ function objectsTable(objs, hint) {
 function ringLine(n) {
   if (!n.ring || (n.ring.epoch === 0 && !n.ring.pendingTransfers && !(n.transfers || []).length)) return ""; // a fixed ring: nothing to say
   const active = (n.transfers || []).map((t) => "p" + t.partition + " → " + t.to + " (" + t.sent + " sent, " + t.remaining + " left)").join(", ");
-  return '<div class="xfer">ring epoch ' + esc(n.ring.epoch) + (n.ring.pendingTransfers ? " · " + esc(n.ring.pendingTransfers) + " transfers planned" : "") + (active ? " · sending " + esc(active) : "") + "</div>";
+  return '<div class="xfer">ring epoch ' + esc(n.ring.epoch) + (n.ring.pendingTransfers ? " · " + esc(n.ring.pendingTransfers) + " transfers still planned (cluster-wide, as this node knows)" : "") + (active ? " · sending " + esc(active) : "") + "</div>";
 }
 function renderHandoff() {
   const h = info.handoff;
