@@ -91,3 +91,28 @@ describe("ownership handoff in traces", () => {
     for (const s of ["xfer", "epoch", "Ownership handoff", "transfer (thick)", "c2185b"]) expect(svg).not.toContain(s);
   });
 });
+
+describe("ownership handoff from odd traces", () => {
+  it("tolerates partial handoff lines: no start event, no summary on a transfer send, a ring-changed without lists", () => {
+    const lines = parseTraceLines(
+      [
+        { t: 0, ev: "run", node: null, spec: { cluster: { size: 2 } } },
+        { t: 1, ev: "node-event", node: "n1", event: { type: "ring-changed", epoch: 3 } },
+        { t: 2, ev: "send", node: "n1", to: "n2", id: 1, type: "transfer", reqId: "r1" },
+        { t: 3, ev: "deliver", node: "n2", from: "n1", id: 1 },
+        { t: 4, ev: "send", node: "n1", to: "n2", id: 2, type: "transfer", reqId: "r2", carries: { keys: ["a"], transfer: { partition: 1, objects: 1, last: true } } },
+        { t: 5, ev: "drop", node: "n1", to: "n2", id: 2, reason: "loss" },
+        { t: 6, ev: "node-event", node: "n1", event: { type: "transfer-done", partition: 1, to: "n2" } },
+        { t: 7, ev: "node-event", node: "n2", event: { type: "left" } },
+      ].map((l) => JSON.stringify(l)).join("\n"),
+    );
+    const model = buildModel(lines);
+    expect(model.handoff.epochs).toEqual([{ epoch: 3, t: 1, step: 1, node: "n1", change: "", pending: 0, moved: null, partitions: 0 }]);
+    expect(model.handoff.transfers).toHaveLength(1);
+    expect(model.handoff.transfers[0]).toMatchObject({ partition: 1, from: "n1", to: "n2", attempts: 0, batches: 1, dropped: 1, objects: null, doneT: 6 });
+    expect(transferSummaryText(summariseTransfers(model.handoff))).toBe("1 transfer (1 done, 0 unfinished), 0 objects moved in 1 batch (1 dropped); ring epoch 3");
+    const svg = traceToSvg(model, { fromMs: 0, toMs: 10 });
+    expect(svg).toContain("left the cluster");
+    expect(svg).toContain("p1 n1 -&gt; n2: done at 6 ms, 0 objects, 1 batch (1 dropped)");
+  });
+});
