@@ -3,6 +3,8 @@
 //                               (mec trace svg, then rsvg-convert from Debian's librsvg2-bin)
 //   docs/viewer-overwrite.png   the trace viewer on a failing planted-bug seed (--bug overwrite),
 //                               at the write the violation names (Debian's chromium via playwright-core)
+//   docs/handoff.png            the diagram of the hand-made handoff trace (test/sim/viz/fixtures/handoff.jsonl):
+//                               n4 joins, transfers as thick arrows, the ring epoch line, the transfers summary
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,6 +26,8 @@ const mec = (...args: string[]): void => {
 mec("sim", "--scenario", "scenarios/concurrent_writes_make_siblings.toml", "--trace", join(tmp, "cw.jsonl"));
 mec("trace", "svg", join(tmp, "cw.jsonl"), "-o", join(tmp, "cw.svg"), "--to-ms", "322");
 execFileSync("rsvg-convert", [join(tmp, "cw.svg"), "-o", "docs/concurrent-writes.png"]);
+mec("trace", "svg", "test/sim/viz/fixtures/handoff.jsonl", "-o", join(tmp, "handoff.svg"), "--from-ms", "95", "--to-ms", "120");
+execFileSync("rsvg-convert", [join(tmp, "handoff.svg"), "-o", "docs/handoff.png"]);
 
 const SEED = process.env["SEED"] ?? "23";
 mec("sim", "--seed", SEED, "--bug", "overwrite", "--no-shrink", "--trace", join(tmp, "bug.jsonl"));
@@ -43,4 +47,4 @@ await page.screenshot({ path: "docs/viewer-overwrite.png" });
 await context.close();
 await app.close();
 rmSync(tmp, { recursive: true, force: true });
-console.log("wrote docs/concurrent-writes.png and docs/viewer-overwrite.png");
+console.log("wrote docs/concurrent-writes.png, docs/handoff.png and docs/viewer-overwrite.png");

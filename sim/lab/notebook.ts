@@ -15,6 +15,11 @@ export { drawWorld, worldSchedule, describeWorld } from "../swarm.ts";
 export { runSimulation } from "../run.ts";
 export { mecdb } from "../mecdb.ts";
 export { BUG_NAMES } from "../../src/core/types.ts";
+export { createRing, joinRing, leaveRing, preferenceList, partitionOf } from "../../src/core/ring/index.ts";
+export { initialState, applyChange, plannedTransfers, markDone, mergeStates, pendingPartitions, servingPreferences, targetPrimaries, displayedStatus } from "../../src/core/membership/cluster-state.ts";
+export { buildModel, parseTraceLines } from "../viz/model.ts";
+export { traceToSvg } from "../viz/svg.ts";
+export { summariseTransfers, transferSummaryText } from "../viz/transfers.ts";
 
 function escapeHtml(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");

@@ -1,6 +1,7 @@
 // What MecDB's messages and stored objects carry, summarised for the trace (only when tracing):
 // the key, the sibling set's clock and dots, a write's causal context. The space-time diagram
-// labels arrows with it and finds the moment siblings form from it. Binds to MecDB's codecs,
+// labels arrows with it and finds the moment siblings form from it; an ownership transfer
+// batch also says its partition, object count and whether it is the last. Binds to MecDB's codecs,
 // like sim/mecdb.ts; a decode failure gives no summary (never an exception).
 import { decodeMessage, type PeerMessage } from "../../src/core/messages.ts";
 import { parseHintKey, parseObjectKey } from "../../src/core/replica/keys.ts";
@@ -20,8 +21,10 @@ interface CarriedSummary {
   readonly set?: SetSummary;
   /** A write's context (put): the clock the client had seen; {} = blind. */
   readonly ctx?: Record<string, number>;
-  /** Keys of a multi-object message (anti-entropy). */
+  /** Keys of a multi-object message (anti-entropy, ownership transfer). */
   readonly keys?: string[];
+  /** An ownership transfer batch: its partition, how many objects it carries, and whether it is the final batch. */
+  readonly transfer?: { readonly partition: number; readonly objects: number; readonly last: boolean };
 }
 
 function summariseSet(set: SiblingSet): SetSummary {
@@ -68,6 +71,10 @@ function carried(msg: PeerMessage): CarriedSummary | null {
     case "ae-sync":
     case "ae-sync-reply":
       return msg.objects.length > 0 ? { keys: msg.objects.map(([k]) => k) } : null;
+    case "transfer": {
+      const transfer = { partition: msg.partition, objects: msg.objects.length, last: msg.last };
+      return msg.objects.length > 0 ? { keys: msg.objects.map(([k]) => k), transfer } : { transfer };
+    }
     default:
       return null;
   }

@@ -1,8 +1,11 @@
 // The trace as a picture needs it: parses trace lines (sim/trace.ts) into lanes, messages
 // (send -> deliveries or drop), node spans (down, paused, wiped), network cuts and clogs,
-// client operations, the moments siblings form, and the violations. Pure: text in, model out;
+// client operations, the moments siblings form, the violations, and ownership handoff (ring
+// epochs and partition transfers: transfers.ts). Pure: text in, model out;
 // it reads nothing but the trace. Causality here is its own tiny model (clocks as
 // {actor: counter}), never the store's code.
+
+import { buildHandoffModel, type HandoffModel } from "./transfers.ts";
 
 export class TraceError extends Error {}
 
@@ -26,6 +29,8 @@ interface Carried {
   readonly set?: SetSummary;
   readonly ctx?: Clock;
   readonly keys?: readonly string[];
+  /** An ownership transfer batch (its keys are in `keys`). */
+  readonly transfer?: { readonly partition: number; readonly objects: number; readonly last: boolean };
 }
 
 export interface Message {
@@ -85,7 +90,7 @@ interface Formation {
   readonly siblings: readonly string[];
 }
 
-interface NodeMark {
+export interface NodeMark {
   readonly t: number;
   readonly step: number;
   readonly node: string;
@@ -106,6 +111,8 @@ export interface TraceModel {
   readonly violations: readonly { property: string; detail: string; step: number }[];
   /** Actor -> short name: "n2" (or "n2#2" for a node's second incarnation). */
   readonly actorNames: ReadonlyMap<string, string>;
+  /** Ring epochs and partition transfers (empty for a run without membership changes). */
+  readonly handoff: HandoffModel;
 }
 
 /** Parses trace text (one JSON object per line); a bad line is a TraceError naming it. */
@@ -196,11 +203,12 @@ class ModelBuilder {
     for (const s of this.spans) if (s.toT === Infinity) s.toT = this.endT;
     const actorNames = new Map<string, string>();
     for (const [n, actors] of this.incarnations) actors.forEach((a, i) => actorNames.set(a, i === 0 ? n : `${n}#${i + 1}`));
+    const handoff = buildHandoffModel(this.lines, this.messages);
     return {
       lines: this.lines, header: this.lines[0] as unknown as Record<string, unknown>, nodes: this.nodes,
       clients: [...this.clients].sort((a, b) => a - b).map((c) => `c${c}`), endT: this.endT,
       messages: [...this.messages.values()], spans: this.spans, ops: [...this.ops.values()], formations: this.formations,
-      marks: this.marks, violations: this.violations, actorNames,
+      marks: [...this.marks, ...handoff.marks], violations: this.violations, actorNames, handoff,
     };
   }
 

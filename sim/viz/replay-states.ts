@@ -3,7 +3,8 @@
 // a scenario: the file and seed it names) with a sink that, as each line is written,
 // snapshots the node the line names (every node for a cluster-wide line): its durable
 // objects and hints (keys, sibling sets, dots and clocks, read from the simulated disk) and
-// what it holds in memory (phase, actor, suspected peers, pending requests: NodeMachine.inspect). A snapshot
+// what it holds in memory (phase, actor, suspected peers, pending requests, its ring epoch and
+// the ownership transfers it sends: NodeMachine.inspect). A snapshot
 // is kept only when it differs from that node's previous one; the state after step N is the
 // latest snapshot at or before N. The re-run's lines are compared with the file's.
 import { parseHintKey, parseObjectKey } from "../../src/core/replica/keys.ts";
@@ -39,6 +40,10 @@ export interface NodeState {
   readonly actor: string | null;
   readonly suspected: readonly string[];
   readonly pending: { readonly get: number; readonly put: number; readonly replicate: number } | null;
+  /** The epoch of the cluster state this node holds and how many transfers that state still plans, cluster-wide (null: unknown). */
+  readonly ring: { readonly epoch: number; readonly pendingTransfers: number } | null;
+  /** Transfers this node is sending now. */
+  readonly transfers: readonly { readonly partition: number; readonly to: string; readonly sent: number; readonly remaining: number }[];
   readonly objects: readonly ObjectView[];
   readonly hints: readonly ObjectView[];
 }
@@ -85,9 +90,11 @@ function snapshot(cluster: SimCluster, node: string): NodeState {
     else if (h !== null) hints.push({ key: h.key, forNode: h.target, ...v });
   }
   const m = p.machine?.inspect?.() ?? null;
+  const ring = m?.cluster !== undefined ? { epoch: m.cluster.epoch, pendingTransfers: m.transfers?.pending ?? 0 } : null;
+  const transfers = (m?.transfers?.active ?? []).map((t) => ({ partition: t.partition, to: t.to, sent: t.sent, remaining: t.remaining }));
   return {
     node, up: p.isUp, paused: p.isPaused, phase: m?.phase ?? null, actor: m?.actor ?? null,
-    suspected: m?.suspected ?? [], pending: m?.pending ?? null, objects, hints,
+    suspected: m?.suspected ?? [], pending: m?.pending ?? null, ring, transfers, objects, hints,
   };
 }
 
@@ -99,7 +106,8 @@ class ReplayError extends Error {}
  */
 export function specFromHeader(header: TraceLine): RunSpec | null {
   const spec = header["spec"] as RunSpec | undefined;
-  if (spec === undefined || spec === null) return null;
+  // A hand-made trace may describe its cluster only: nothing to re-run.
+  if (spec === undefined || spec === null || typeof spec.workload !== "object" || spec.workload === null) return null;
   const inf = (v: unknown): number => (v === null ? Infinity : (v as number));
   return { ...spec, wipesMax: inf(spec.wipesMax), workload: { ...spec.workload, opsMax: inf(spec.workload.opsMax) } };
 }
@@ -173,5 +181,5 @@ export async function replayWithStates(header: TraceLine): Promise<ReplayedRun> 
 }
 
 function emptyState(node: string): NodeState {
-  return { node, up: false, paused: false, phase: null, actor: null, suspected: [], pending: null, objects: [], hints: [] };
+  return { node, up: false, paused: false, phase: null, actor: null, suspected: [], pending: null, ring: null, transfers: [], objects: [], hints: [] };
 }

@@ -4,7 +4,11 @@
 // dots and clock it carries; a dropped message ends in a cross; crashes, wipes, pauses,
 // partition sides and clogs are shaded on the lanes; client operations run between client
 // and coordinator lanes with their outcome; the moments siblings form are marked, with the two
-// concurrent clocks and why they are concurrent in a note column on the right.
+// concurrent clocks and why they are concurrent in a note column on the right. Ownership
+// handoff, when the trace has any: partition transfers are thick magenta arrows labelled with
+// the partition and object count (their acks thin and dotted), each ring epoch is a dashed line
+// across all lanes where a node first adopted it, and a transfers summary sits under the
+// diagram; a trace without them draws none of it (not even the legend entry or the styles).
 //
 // Time is drawn on a stretched axis: every drawn event gets a row, rows are spaced by the
 // time between them (3 px per ms) but never closer than a label needs nor further than 48 px,
@@ -12,6 +16,7 @@
 // without --from-ms/--to-ms the window starts just before the first client operation and ends
 // after maxMessages arrows.
 import { arrivingText, clockName, dotName, explainFormation, type ClientOp, type Message, type Span, type TraceModel } from "./model.ts";
+import { summariseTransfers, transferRunText, transferSummaryText, type EpochChange } from "./transfers.ts";
 
 interface SvgOptions {
   readonly key?: string;
@@ -35,6 +40,7 @@ const NOTE_W = 640;
 const PX_PER_MS = 3;
 const ROW_MIN = 15;
 const ROW_MAX = 48;
+const FIRST_LANE_MARK_ROOM = 140;
 
 function esc(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -57,7 +63,18 @@ const COLORS: Record<string, string> = {
   heartbeat: "#bbbbbb", "ae-buckets": "#13808a", "ae-buckets-reply": "#13808a", "ae-sync": "#13808a", "ae-sync-reply": "#13808a",
 };
 
+/** Ownership transfers (and their acks): a colour of their own, outside COLORS so traces without transfers keep their bytes. */
+const TRANSFER_COLOR = "#c2185b";
+const TRANSFER_ACK_COLOR = "#d0457a";
+const EPOCH_COLOR = "#9a7d0a";
+
+function isTransfer(type: string): boolean {
+  return type === "transfer" || type === "transfer-ack";
+}
+
 function colorOf(type: string): string {
+  if (type === "transfer") return TRANSFER_COLOR;
+  if (type === "transfer-ack") return TRANSFER_ACK_COLOR;
   return COLORS[type] ?? "#888888";
 }
 
@@ -135,6 +152,10 @@ class Axis {
 
 function messageLabel(model: TraceModel, m: Message): string {
   const c = m.carries;
+  if (c?.transfer !== undefined) {
+    const t = c.transfer;
+    return `transfer p${t.partition}: ${t.objects} object${t.objects === 1 ? "" : "s"}${t.last ? " (last)" : ""}`;
+  }
   const parts = [m.type];
   if (c?.key !== undefined) parts.push(c.key);
   if (c?.keys !== undefined) parts.push(c.keys.join(","));
@@ -183,6 +204,7 @@ interface Scene {
   readonly spans: readonly Span[];
   readonly formations: readonly TraceModel["formations"][number][];
   readonly marks: readonly TraceModel["marks"][number][];
+  readonly epochs: readonly EpochChange[];
   readonly focusT: number | undefined;
   readonly axis: Axis;
   readonly notesX: number;
@@ -203,6 +225,7 @@ function layout(model: TraceModel, opts: SvgOptions): Scene {
   const spans = model.spans.filter((s) => laneSet.has(s.lane) && s.toT >= win.fromT && s.fromT <= win.toT);
   const formations = model.formations.filter((f) => laneSet.has(f.node) && inWin(f.t) && (opts.key === undefined || f.key === opts.key));
   const marks = model.marks.filter((k) => laneSet.has(k.node) && inWin(k.t));
+  const epochs = model.handoff.epochs.filter((e) => inWin(e.t));
   const focusT = opts.focusStep !== undefined ? model.lines[opts.focusStep]?.t : undefined;
   // Every drawn event gets a row on the axis.
   const times: number[] = [];
@@ -218,14 +241,17 @@ function layout(model: TraceModel, opts: SvgOptions): Scene {
   for (const sp of spans) times.push(clampT(sp.fromT), clampT(sp.toT));
   for (const f of formations) times.push(f.t);
   for (const k of marks) times.push(k.t);
+  for (const e of epochs) times.push(e.t);
   if (focusT !== undefined && inWin(focusT)) times.push(focusT);
   times.push(win.fromT);
   if (times.length === 1) times.push(win.toT);
   const axis = new Axis(times, TOP + 16);
-  const x = new Map(sel.lanes.map((l, i) => [l, LEFT + 40 + i * LANE_GAP]));
+  // Marks on the first lane are written left of it: room for them beside the time axis.
+  const firstX = LEFT + 40 + (marks.some((k) => k.node === sel.lanes[0]) ? FIRST_LANE_MARK_ROOM : 0);
+  const x = new Map(sel.lanes.map((l, i) => [l, firstX + i * LANE_GAP]));
   return {
-    model, opts, win, lanes: sel.lanes, messages, ops, spans, formations, marks, focusT, axis,
-    notesX: LEFT + 40 + Math.max(0, sel.lanes.length - 1) * LANE_GAP + 120,
+    model, opts, win, lanes: sel.lanes, messages, ops, spans, formations, marks, epochs, focusT, axis,
+    notesX: firstX + Math.max(0, sel.lanes.length - 1) * LANE_GAP + 120,
     bottom: axis.bottom + 30,
     inWin, clampT,
     lx: (lane) => x.get(lane) ?? LEFT,
@@ -281,7 +307,8 @@ function drawMessage(sc: Scene, m: Message, out: string[]): void {
   const color = colorOf(m.type);
   const label = messageLabel(sc.model, m);
   const focus = opts.focusStep !== undefined && (m.sendStep === opts.focusStep || m.deliveries.some((d) => d.step === opts.focusStep) || m.drop?.step === opts.focusStep);
-  const cls = focus ? ` class="focus"` : "";
+  const classes = [m.type === "transfer" ? "xfer" : m.type === "transfer-ack" ? "xfer-ack" : "", focus ? "focus" : ""].filter((c) => c !== "");
+  const cls = classes.length > 0 ? ` class="${classes.join(" ")}"` : "";
   for (const d of m.deliveries) {
     const y2 = axis.y(clampT(d.t));
     out.push(`<line x1="${x1}" y1="${num(y1)}" x2="${x2full}" y2="${num(y2)}" stroke="${color}" marker-end="url(#arrow-${color.slice(1)})"${cls}><title>${esc(`#${m.id} ${m.from} -> ${m.to} ${label} (${ms(m.sendT)} -> ${ms(d.t)})`)}</title></line>`);
@@ -300,7 +327,22 @@ function drawMessage(sc: Scene, m: Message, out: string[]): void {
   const ly2 = m.deliveries[0] !== undefined ? axis.y(clampT(m.deliveries[0].t)) : y1 + 8;
   const tx = x1 + (lx2 - x1) * 0.3;
   const ty = y1 + (ly2 - y1) * 0.3 - 2;
-  out.push(`<text x="${num(tx)}" y="${num(ty)}" text-anchor="${lx2 >= x1 ? "start" : "end"}" class="msg" fill="${color}">${esc(label)}${m.drop !== null ? esc(` ✗ ${m.drop.reason}`) : ""}</text>`);
+  out.push(`<text x="${num(tx)}" y="${num(ty)}" text-anchor="${lx2 >= x1 ? "start" : "end"}" class="${m.type === "transfer" ? "msg xfer-label" : "msg"}" fill="${color}">${esc(label)}${m.drop !== null ? esc(` ✗ ${m.drop.reason}`) : ""}</text>`);
+}
+
+/** Ring epochs: a dashed line across every lane where the epoch was first adopted, and what changed. */
+function drawEpochs(sc: Scene): string[] {
+  const out: string[] = [];
+  const right = sc.notesX - 100;
+  for (const e of sc.epochs) {
+    const y = sc.axis.y(e.t);
+    const moved = e.moved !== null ? `, ${e.moved} of ${e.partitions} partitions change owner` : "";
+    const text = `ring epoch ${e.epoch}${e.change !== "" ? `: ${e.change}` : ""} (${e.node} first${moved}; ${e.pending} to hand off)`;
+    out.push(`<line x1="${LEFT + 16}" y1="${num(y)}" x2="${right}" y2="${num(y)}" class="epoch"><title>${esc(`${text} at ${ms(e.t)}`)}</title></line>`);
+    // Right of the last lane: no arrows or marks there.
+    out.push(`<text x="${sc.lx(sc.lanes[sc.lanes.length - 1] ?? "") + 24}" y="${num(y - 3)}" class="epoch">${esc(clip(text, 110))}</text>`);
+  }
+  return out;
 }
 
 function drawMessages(sc: Scene): string[] {
@@ -370,7 +412,11 @@ function drawHeader(sc: Scene): string[] {
   const source = model.header["source"] as Record<string, unknown> | undefined;
   const spec = model.header["spec"] as { cluster?: Record<string, unknown> } | undefined;
   const c = spec?.cluster ?? {};
-  const what = source?.["kind"] === "scenario" ? `scenario ${String(source["name"] ?? source["file"])}` : `seed ${String(source?.["seed"] ?? c["seed"] ?? "?")}`;
+  const kind = source?.["kind"];
+  const what =
+    kind === "scenario" ? `scenario ${String(source!["name"] ?? source!["file"])}`
+    : kind !== undefined && kind !== "seed" ? `${String(kind)} trace ${String(source!["name"] ?? "")}`.trim()
+    : `seed ${String(source?.["seed"] ?? c["seed"] ?? "?")}`;
   const bugs = Array.isArray(c["bugs"]) && c["bugs"].length > 0 ? ` bugs=${(c["bugs"] as string[]).join(",")}` : "";
   const title = `MecDB run: ${what}: ${String(c["size"] ?? "?")} nodes, N=${String(c["n"] ?? "?")} R=${String(c["r"] ?? "?")} W=${String(c["w"] ?? "?")}, mode ${String(c["mode"] ?? "?")}${bugs}`;
   const filters = [opts.key !== undefined ? `key ${opts.key}` : "", opts.nodes?.length ? `nodes ${opts.nodes.join(",")}` : "", opts.heartbeats ? "" : "heartbeats hidden"].filter((s) => s !== "").join(", ");
@@ -381,11 +427,14 @@ function drawHeader(sc: Scene): string[] {
   const legend: [string, string][] = [
     ["#1f5fbf", "put / get"], ["#1b8a3a", "replicate"], ["#b35c00", "repair"], ["#7a3db8", "handoff"], ["#13808a", "anti-entropy"], ["#888888", "replies, acks"],
   ];
+  const handoff = sc.model.handoff;
+  if (handoff.transfers.length > 0 || sc.messages.some((m) => isTransfer(m.type))) legend.push([TRANSFER_COLOR, "transfer (thick)"]);
   legend.forEach(([color, text], i) => {
     const lx0 = 16 + i * 118;
     head.push(`<line x1="${lx0}" y1="76" x2="${lx0 + 22}" y2="76" stroke="${color}" stroke-width="2"/><text x="${lx0 + 26}" y="80" class="legend">${esc(text)}</text>`);
   });
-  const legend2 = `[dots] {clock}   †dot = tombstone   ✗ dropped   red band: down   dark: wiped   hatched: paused   blue/orange strip: partition sides   purple: clog   yellow circle: siblings form`;
+  const epochLegend = handoff.epochs.length > 0 ? "   dashed gold line: a ring epoch" : "";
+  const legend2 = `[dots] {clock}   †dot = tombstone   ✗ dropped   red band: down   dark: wiped   hatched: paused   blue/orange strip: partition sides   purple: clog   yellow circle: siblings form${epochLegend}`;
   head.push(`<text x="16" y="96" class="legend">${esc(legend2)}</text>`);
   return head;
 }
@@ -404,7 +453,28 @@ function drawFooter(sc: Scene): { foot: string[]; bottom: number } {
   } else {
     foot.push(`<text x="16" y="${num(fy)}" class="ok">no violation</text>`);
   }
+  fy = drawTransferSummary(sc, foot, fy);
   return { foot, bottom: fy };
+}
+
+/** Rows of the transfers summary under the diagram. */
+const TRANSFER_ROWS_MAX = 8;
+
+/** The whole trace's ownership handoff in words (nothing for a trace without one); returns the last baseline. */
+function drawTransferSummary(sc: Scene, foot: string[], fy: number): number {
+  const h = sc.model.handoff;
+  if (h.transfers.length === 0 && h.epochs.length === 0) return fy;
+  fy += 22;
+  foot.push(`<text x="16" y="${num(fy)}" class="xfer-title">${esc(`Ownership handoff: ${transferSummaryText(summariseTransfers(h))}`)}</text>`);
+  for (const r of h.transfers.slice(0, TRANSFER_ROWS_MAX)) {
+    fy += 15;
+    foot.push(`<text x="28" y="${num(fy)}" class="xfer-row">${esc(clip(transferRunText(r), 150))}</text>`);
+  }
+  if (h.transfers.length > TRANSFER_ROWS_MAX) {
+    fy += 15;
+    foot.push(`<text x="28" y="${num(fy)}" class="xfer-row">${esc(`… and ${h.transfers.length - TRANSFER_ROWS_MAX} more transfers`)}</text>`);
+  }
+  return fy;
 }
 
 const STYLE = [
@@ -422,6 +492,18 @@ const STYLE = [
   ".focus{stroke-width:3.5}line.now{stroke:#e74c3c;stroke-dasharray:6 3;stroke-width:1.5}text.now{fill:#e74c3c;font-size:10px}",
 ].join("");
 
+/** Styles of ownership handoff, added only to diagrams that draw it. */
+const HANDOFF_STYLE = [
+  `line.xfer{stroke-width:3.2}line.xfer-ack{stroke-dasharray:1 2}.xfer-label{font-weight:bold}`,
+  `line.epoch{stroke:${EPOCH_COLOR};stroke-width:1.4;stroke-dasharray:8 4}text.epoch{fill:${EPOCH_COLOR};font-size:10px;font-weight:bold}`,
+  `.xfer-title{font-size:12px;font-weight:bold;fill:${TRANSFER_COLOR}}.xfer-row{font-size:10.5px;fill:#333}`,
+].join("");
+
+// Markers scale with the stroke width, so the thick transfer arrows take a smaller one than their acks.
+const TRANSFER_MARKERS =
+  `<marker id="arrow-${TRANSFER_COLOR.slice(1)}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="4" markerHeight="4" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="${TRANSFER_COLOR}"/></marker>` +
+  `<marker id="arrow-${TRANSFER_ACK_COLOR.slice(1)}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="${TRANSFER_ACK_COLOR}"/></marker>`;
+
 const DEFS =
   `<defs>${[...new Set([...Object.values(COLORS), "#888888"])].map((c) => `<marker id="arrow-${c.slice(1)}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="${c}"/></marker>`).join("")}` +
   `<marker id="arrow-op" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker>` +
@@ -430,15 +512,16 @@ const DEFS =
 /** Renders the diagram. Throws nothing for any model; an empty selection draws empty lanes. */
 export function traceToSvg(model: TraceModel, opts: SvgOptions = {}): string {
   const sc = layout(model, opts);
-  const body = [...drawLanes(sc), ...drawSpans(sc), ...drawAxis(sc), ...drawMessages(sc), ...drawOpsAndMarks(sc)];
+  const body = [...drawLanes(sc), ...drawSpans(sc), ...drawAxis(sc), ...drawEpochs(sc), ...drawMessages(sc), ...drawOpsAndMarks(sc)];
+  const handoff = model.handoff.transfers.length > 0 || model.handoff.epochs.length > 0 || sc.messages.some((m) => isTransfer(m.type));
   const { markers, notes, notesBottom } = drawFormations(sc);
   const { foot, bottom } = drawFooter(sc);
   const width = Math.ceil(sc.notesX + NOTE_W);
   const height = Math.ceil(Math.max(bottom, notesBottom + 40) + 20);
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`,
-    `<style>${STYLE}</style>`,
-    DEFS,
+    `<style>${STYLE}${handoff ? HANDOFF_STYLE : ""}</style>`,
+    handoff ? DEFS.replace("</defs>", `${TRANSFER_MARKERS}</defs>`) : DEFS,
     `<rect width="100%" height="100%" fill="white"/>`,
     ...drawHeader(sc),
     ...body,

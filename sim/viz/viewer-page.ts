@@ -3,7 +3,9 @@
 // viewer-server.ts: back / forward one event (buttons or arrow keys), jump to a time, to the
 // next message of a key, to a violation (or the operation / dot it names); it shows every
 // node's state after the current step and the diagram around it; and for seed runs it
-// re-runs the seed without one fault episode, side by side.
+// re-runs the seed without one fault episode, side by side. A trace with ownership handoff
+// gets a panel of its ring epochs and partition transfers (click one to jump to it) and
+// buttons to the next transfer step and the next epoch.
 export const VIEWER_PAGE = `<!doctype html>
 <html lang="en">
 <head>
@@ -33,6 +35,14 @@ export const VIEWER_PAGE = `<!doctype html>
   .viol { color: #c0392b; }
   #cf-result table td { font-family: "DejaVu Sans Mono", monospace; font-size: 11px; }
   #cf-result { padding: 0 14px 14px 14px; }
+  #handoff { padding: 6px 14px; border-bottom: 1px solid #ddd; background: #fdf2f6; display: none; }
+  #handoff h2 { font-size: 13px; margin: 0 0 4px 0; color: #c2185b; }
+  #handoff .row { cursor: pointer; font-family: "DejaVu Sans Mono", monospace; font-size: 11.5px; padding: 1px 4px; }
+  #handoff .row:hover { background: #f8d7e4; }
+  #handoff .row.active { background: #f3b6cd; font-weight: bold; }
+  #handoff .epoch { color: #9a7d0a; }
+  #handoff .unfinished { color: #c0392b; }
+  .xfer { color: #c2185b; }
 </style>
 </head>
 <body>
@@ -44,10 +54,12 @@ export const VIEWER_PAGE = `<!doctype html>
   <div class="group">time <input id="time" type="number" min="0" step="1" placeholder="ms"><button id="jump-time">jump</button> <span id="now" class="muted"></span></div>
   <div class="group">key <select id="key"></select><button id="next-key" title="next message carrying this key">next message</button></div>
   <div class="group"><select id="violations"></select><button id="jump-violation">jump to violation</button></div>
+  <div class="group" id="handoff-controls" style="display:none"><button id="next-transfer" title="next transfer message or transfer event">next transfer</button><button id="next-epoch" title="next ring epoch">next ring epoch</button></div>
   <div class="group" id="cf"><select id="cf-episode"></select><button id="cf-without">re-run without</button>
     <input id="cf-shift" type="number" step="100" value="500" title="ms to move the episode by"><button id="cf-move">re-run moved</button></div>
 </div>
 <div id="event"></div>
+<div id="handoff"></div>
 <main><div id="state"></div><div id="diagram"></div></main>
 <div id="cf-result"></div>
 <script>
@@ -72,13 +84,39 @@ function objectsTable(objs, hint) {
   }
   return h + "</table>";
 }
+function ringLine(n) {
+  if (!n.ring || (n.ring.epoch === 0 && !n.ring.pendingTransfers && !(n.transfers || []).length)) return ""; // a fixed ring: nothing to say
+  const active = (n.transfers || []).map((t) => "p" + t.partition + " → " + t.to + " (" + t.sent + " sent, " + t.remaining + " left)").join(", ");
+  return '<div class="xfer">ring epoch ' + esc(n.ring.epoch) + (n.ring.pendingTransfers ? " · " + esc(n.ring.pendingTransfers) + " transfers still planned (cluster-wide, as this node knows)" : "") + (active ? " · sending " + esc(active) : "") + "</div>";
+}
+function renderHandoff() {
+  const h = info.handoff;
+  if (!h || !h.any) return;
+  $("handoff").style.display = "block";
+  $("handoff-controls").style.display = "flex";
+  let html = "<h2>Ownership handoff: " + esc(h.summary) + "</h2>";
+  for (const e of h.epochs) html += '<div class="row epoch" data-step="' + e.step + '">' + esc(e.text) + "</div>";
+  h.transfers.forEach((r, i) => {
+    html += '<div class="row transfer' + (r.done ? "" : " unfinished") + '" data-step="' + (r.startStep ?? r.firstStep) + '" data-transfer="' + i + '">' + esc(r.text) + "</div>";
+  });
+  $("handoff").innerHTML = html;
+  for (const row of $("handoff").querySelectorAll(".row")) row.onclick = () => go(Number(row.dataset.step));
+}
+function markHandoff() {
+  const h = info.handoff;
+  if (!h || !h.any) return;
+  for (const row of $("handoff").querySelectorAll(".row.transfer")) {
+    const r = h.transfers[Number(row.dataset.transfer)];
+    row.classList.toggle("active", r.firstStep <= step && step <= r.lastStep);
+  }
+}
 function renderState(nodes) {
   if (nodes === null) { $("state").innerHTML = '<div class="muted">node state unavailable: ' + esc(info.replayNote || "") + "</div>"; return; }
   $("state").innerHTML = nodes.map((n) => {
     const badge = !n.up ? '<span class="badge down">down</span>' : n.paused ? '<span class="badge paused">paused</span>' : n.phase === "ready" ? '<span class="badge up">up</span>' : '<span class="badge booting">' + esc(n.phase || "starting") + "</span>";
     const pend = n.pending ? "get " + n.pending.get + ", put " + n.pending.put + ", replicate " + n.pending.replicate : "-";
     return '<div class="node" data-node="' + esc(n.node) + '"><h3>' + esc(n.node) + badge + ' <span class="muted">' + esc(n.actor ? shortActor(n.actor) : "") + "</span></h3>" +
-      "<div>suspects: " + (n.suspected.length ? esc(n.suspected.join(", ")) : '<span class="muted">none</span>') + " · pending requests: " + esc(pend) + "</div>" +
+      "<div>suspects: " + (n.suspected.length ? esc(n.suspected.join(", ")) : '<span class="muted">none</span>') + " · pending requests: " + esc(pend) + "</div>" + ringLine(n) +
       objectsTable(n.objects, false) + (n.hints.length ? objectsTable(n.hints, true) : "") + "</div>";
   }).join("");
 }
@@ -89,6 +127,7 @@ async function go(n) {
   $("event").textContent = "step " + step + ": " + JSON.stringify(s.line);
   $("now").textContent = "t = " + s.t + " ms";
   renderState(s.nodes);
+  markHandoff();
   $("diagram").innerHTML = svg;
   document.body.dataset.step = String(step);
 }
@@ -110,7 +149,7 @@ async function init() {
   info = await fetch("/api/trace").then((r) => r.json());
   const src = info.header.source || {};
   const c = info.header.cluster || {};
-  const what = src.kind === "scenario" ? "scenario " + src.name : "seed " + (src.seed ?? c.seed);
+  const what = src.kind === "scenario" ? "scenario " + src.name : src.kind && src.kind !== "seed" ? src.kind + " trace " + (src.name || "") : "seed " + (src.seed ?? c.seed);
   $("summary").innerHTML = esc(what + " · " + info.nodes.length + " nodes, N=" + c.n + " R=" + c.r + " W=" + c.w + " · " + info.steps + " steps, " + info.endMs + " ms") +
     (info.violations.length ? ' · <b class="viol" style="color:#ffb3a7">' + info.violations.length + " violation(s)</b>" : " · no violation") +
     (info.replayNote ? " · " + esc(info.replayNote) : "");
@@ -119,6 +158,9 @@ async function init() {
   $("violations").innerHTML = info.violations.length ? info.violations.map((v, i) => '<option value="' + i + '">' + esc(v.property + ": " + v.detail.slice(0, 80)) + "</option>").join("") : "<option>no violation</option>";
   $("cf-episode").innerHTML = info.episodes.map((e) => '<option value="' + esc(e.split(" ")[0]) + '">' + esc(e) + "</option>").join("");
   if (!info.counterfactual || info.episodes.length === 0) $("cf").style.display = "none";
+  renderHandoff();
+  $("next-transfer").onclick = () => { const i = (info.handoff.steps || []).find((x) => x > step); if (i !== undefined) go(i); };
+  $("next-epoch").onclick = () => { const e = (info.handoff.epochs || []).find((x) => x.step > step); if (e) go(e.step); };
   $("fwd").onclick = () => go(step + 1);
   $("back").onclick = () => go(step - 1);
   $("first").onclick = () => go(0);

@@ -3,7 +3,8 @@
 //
 //   GET /                     the page
 //   GET /api/trace            nodes, clients, steps, end time, violations (with related steps),
-//                             episodes, keys, and one compact row per step [t, ev, node, key]
+//                             episodes, keys, ownership handoff (ring epochs, transfers, their
+//                             steps), and one compact row per step [t, ev, node, key]
 //   GET /api/step/N           the trace line N and the state of every node after it
 //   GET /api/svg?step=N[&spanMs=M]   the space-time diagram around step N (N highlighted)
 //   GET /api/counterfactual?without=e2 | ?shift=e2:+500   re-run without / with a moved episode
@@ -15,6 +16,7 @@ import { buildModel, type TraceLine, type TraceModel } from "./model.ts";
 import { specFromHeader, type ReplayedRun } from "./replay-states.ts";
 import { describeEpisode, memberNames } from "./schedule-names.ts";
 import { traceToSvg } from "./svg.ts";
+import { summariseTransfers, transferRunText, transferSummaryText } from "./transfers.ts";
 import { VIEWER_PAGE } from "./viewer-page.ts";
 
 interface ViewerData {
@@ -55,6 +57,25 @@ function relatedSteps(model: TraceModel, detail: string): number[] {
   return [...steps].sort((a, b) => a - b);
 }
 
+/** What the page shows of ownership handoff: the summary, each epoch and transfer with the steps to jump to. */
+function handoffView(model: TraceModel): Record<string, unknown> {
+  const h = model.handoff;
+  const transferTypes = new Set(["transfer", "transfer-ack"]);
+  const ownEvents = new Set(["transfer-started", "transfer-done"]);
+  const steps = model.lines.flatMap((l, i) => {
+    const e = l["event"] as { type?: string } | undefined;
+    const own = l.ev === "node-event" && ownEvents.has(String(e?.type));
+    return own || (l.ev === "send" && transferTypes.has(String(l["type"]))) ? [i] : [];
+  });
+  return {
+    any: h.transfers.length > 0 || h.epochs.length > 0,
+    summary: transferSummaryText(summariseTransfers(h)),
+    epochs: h.epochs.map((e) => ({ ...e, text: `ring epoch ${e.epoch}${e.change !== "" ? `: ${e.change}` : ""} at ${e.t} ms (${e.node} first; ${e.pending} partitions to hand off${e.moved !== null ? `, ${e.moved} change owner` : ""})` })),
+    transfers: h.transfers.map((r) => ({ ...r, done: r.doneT !== null, text: transferRunText(r) })),
+    steps,
+  };
+}
+
 export function loadViewerData(lines: readonly TraceLine[], replay: ReplayedRun | null, replayNote: string | null): ViewerData {
   return { lines, model: buildModel(lines), replay, replayNote };
 }
@@ -75,11 +96,12 @@ export function buildViewer(data: ViewerData): FastifyInstance {
     clients: model.clients,
     steps: lines.length,
     endMs: model.endT,
-    header: { source: header["source"] ?? null, cluster: spec?.cluster ?? null },
+    header: { source: header["source"] ?? null, cluster: spec?.cluster ?? (header["spec"] as { cluster?: unknown } | undefined)?.cluster ?? null },
     violations: model.violations.map((v) => ({ ...v, related: relatedSteps(model, v.detail) })),
     episodes: (schedule?.episodes ?? []).map((e, i) => describeEpisode(members, e, i)),
     counterfactual: canCounterfactual,
     keys: [...new Set(model.ops.map((o) => o.key))].sort(),
+    handoff: handoffView(model),
     state: data.replay !== null,
     replayNote: data.replayNote,
     rows: lines.map((l) => [l.t, l.ev, l.node, keyOf(l)]),

@@ -2,6 +2,8 @@
 // .ci/run from .ci/apt-packages) driven by playwright-core, a fresh profile, the page served
 // by the real viewer server on a free 127.0.0.1 port. Load the page, step forward and back,
 // jump to a crash by time, check that the state panel and the diagram change, take a screenshot.
+// Then a hand-made handoff trace on a second server: the handoff panel, "next ring epoch",
+// "next transfer", a click on the unfinished transfer.
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,16 +12,19 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
 import { replayWithStates } from "../../../sim/viz/replay-states.ts";
 import { loadViewerData, startViewer } from "../../../sim/viz/viewer-server.ts";
+import { handoffTraceLines } from "./handoff-trace.ts";
 import { viewerRun } from "./viewer-run.ts";
 
 // The page's globals, as the callbacks page.waitForFunction runs in the browser see them.
-declare const document: { body: { dataset: Record<string, string | undefined> }; querySelector(selector: string): unknown };
+declare const document: { body: { dataset: Record<string, string | undefined> }; querySelector(selector: string): { textContent: string } | null };
 
 const CHROMIUM = "/usr/bin/chromium";
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
 
 let app: FastifyInstance;
 let url: string;
+let handoffApp: FastifyInstance;
+let handoffUrl: string;
 let context: BrowserContext;
 let profile: string;
 let crashT = 0;
@@ -30,6 +35,7 @@ beforeAll(async () => {
   crashT = lines.find((l) => l.ev === "crash")!.t;
   const replay = await replayWithStates(lines[0]!);
   ({ app, url } = await startViewer(loadViewerData(lines, replay, null), 0));
+  ({ app: handoffApp, url: handoffUrl } = await startViewer(loadViewerData(handoffTraceLines(), null, "hand-made trace: nothing to re-run"), 0));
   profile = mkdtempSync(join(tmpdir(), "mec-viewer-profile-"));
   context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1600, height: 1000 } });
 }, 120_000);
@@ -37,6 +43,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await context?.close();
   await app?.close();
+  await handoffApp?.close();
   if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
@@ -81,6 +88,46 @@ describe("trace viewer in chromium", () => {
     await page.waitForFunction((n) => document.body.dataset["step"] === String(n + 1), at);
 
     const shot = join(profile, "viewer.png");
+    await page.screenshot({ path: shot, fullPage: false });
+    expect(statSync(shot).size).toBeGreaterThan(10_000);
+    expect(failed).toEqual([]);
+  }, 120_000);
+});
+
+describe("trace viewer in chromium: ownership handoff", () => {
+  it("lists epochs and transfers, jumps to the next epoch and transfer, and to a clicked transfer", async () => {
+    const lines = handoffTraceLines();
+    const page = await context.newPage();
+    const failed: string[] = [];
+    page.on("requestfailed", (r) => failed.push(r.url()));
+    await page.goto(handoffUrl);
+    await page.waitForSelector("body[data-ready='1']", { timeout: 30_000 });
+    const panel = page.locator("#handoff");
+    expect(await panel.isVisible()).toBe(true);
+    expect(await panel.innerText()).toMatch(/Ownership handoff: 6 transfers \(5 done, 1 unfinished\)/);
+    expect(await page.locator("#handoff .row.epoch").count()).toBe(2);
+    expect(await page.locator("#handoff .row.transfer").count()).toBe(6);
+    expect(await page.locator("#state").innerText()).toContain("hand-made trace: nothing to re-run");
+
+    const epoch1 = lines.findIndex((l) => l.ev === "node-event" && (l["event"] as { type: string }).type === "ring-changed");
+    await page.click("#next-epoch");
+    await page.waitForFunction((n) => document.body.dataset["step"] === String(n), epoch1);
+    expect(await page.locator("#diagram").innerText()).toContain("ring epoch 1: n4 joins");
+
+    const firstTransfer = lines.findIndex((l, i) => i > epoch1 && l.ev === "node-event" && (l["event"] as { type: string }).type === "transfer-started");
+    await page.click("#next-transfer");
+    await page.waitForFunction((n) => document.body.dataset["step"] === String(n), firstTransfer);
+    const firstSend = lines.findIndex((l, i) => i > firstTransfer && l.ev === "send" && String(l["type"]).startsWith("transfer"));
+    await page.click("#next-transfer");
+    await page.waitForFunction((n) => document.body.dataset["step"] === String(n), firstSend);
+    expect(await page.locator("#diagram").innerText()).toMatch(/transfer p\d+: \d+ objects?/);
+    expect(await page.locator("#handoff .row.transfer.active").count()).toBe(1);
+
+    // The unfinished transfer: its receiver crashed, the batch was dropped.
+    await page.click("#handoff .row.transfer.unfinished");
+    await page.waitForFunction(() => document.querySelector("#diagram")?.textContent?.includes("down") === true, undefined, { timeout: 30_000 });
+    expect(await page.locator("#handoff .row.transfer.unfinished.active").count()).toBe(1);
+    const shot = join(profile, "viewer-handoff.png");
     await page.screenshot({ path: shot, fullPage: false });
     expect(statSync(shot).size).toBeGreaterThan(10_000);
     expect(failed).toEqual([]);
