@@ -23,6 +23,7 @@
 // Options: --duration S (5)  --connections C (12)  --body BYTES (100)  --keys K (1000)
 //          --only a,b,c,d (add h: the HTTP layer alone over an in-memory handle)  --sync (storage writes synced, in a and in b/c)  --json
 //          --prof DIR (a V8 CPU profile of each server process, written when it stops)
+//          --from-source (start the nodes through tsx from the sources; default: `npm run build` first, then the compiled package, as `mec` runs)
 //          --rounds N (1): run the scenarios N times interleaved, a b c a b c ..., and report
 //          each one's median run (per PUT and GET): other load on the machine then hits all alike
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -41,6 +42,7 @@ import {
   startBare,
   startCluster,
   startMemory,
+  useBuild,
   type Measure,
   type Target,
 } from "./lib/harness.ts";
@@ -62,10 +64,12 @@ interface Options {
   peer: string | null;
   /** --peer mode: MecDB's cluster without CURVE (default: with, as `mec cluster` runs it). */
   noCurve: boolean;
+  /** Start the nodes from the TypeScript sources (tsx) instead of the compiled package. */
+  fromSource: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { durationS: 5, connections: 12, bodyBytes: 100, keys: 1000, only: new Set(["a", "b", "c", "d", "t"]), sync: false, json: false, profDir: null, rounds: 1, peer: null, noCurve: false };
+  const o: Options = { durationS: 5, connections: 12, bodyBytes: 100, keys: 1000, only: new Set(["a", "b", "c", "d", "t"]), sync: false, json: false, profDir: null, rounds: 1, peer: null, noCurve: false, fromSource: false };
   let onlyGiven = false;
   // The peer comparison uses the pattern it was first measured with: 10 connections.
   if (argv.includes("--peer")) o.connections = 10;
@@ -89,6 +93,7 @@ function parseArgs(argv: readonly string[]): Options {
     else if (a === "--rounds") o.rounds = Number(next());
     else if (a === "--peer") o.peer = next();
     else if (a === "--no-curve") o.noCurve = true;
+    else if (a === "--from-source") o.fromSource = true;
     else throw new Error(`unknown option ${a} (see the header of bench/http.ts)`);
   }
   if (!(o.durationS > 0 && o.connections > 0 && o.bodyBytes >= 0 && o.keys > 0 && Number.isInteger(o.rounds) && o.rounds >= 1)) throw new Error("bad numeric option");
@@ -213,18 +218,20 @@ function reportCpu(rows: readonly Row[], out: string[]): void {
   const measured = rows.filter((r) => r.put !== null && r.get !== null);
   if (measured.length > 0) {
     out.push("");
-    out.push("CPU time per request, us (user + system, all threads; autocannon = the load generator)");
+    out.push("CPU time per request, us (user + system, all threads; of it JS: the main threads alone; autocannon = the load generator)");
     const cpuLine = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(44) : c.padStart(12))).join("  ");
-    out.push(cpuLine(["scenario", "PUT servers", "PUT x a", "PUT autocan.", "GET servers", "GET x a", "GET autocan."]));
+    out.push(cpuLine(["scenario", "PUT servers", "of it JS", "PUT x a", "PUT autocan.", "GET servers", "of it JS", "GET x a", "GET autocan."]));
     for (const r of measured) {
       const ratio = (x: number, base: number | undefined): string => (base === undefined || !(base > 0) ? "-" : `${fmt(x / base, 1)}x`);
       out.push(
         cpuLine([
           `(${r.id}) ${r.label}`,
           fmt(r.put!.serverCpuUs),
+          fmt(r.put!.serverMainCpuUs),
           ratio(r.put!.serverCpuUs, a?.put?.serverCpuUs),
           fmt(r.put!.loadCpuUs),
           fmt(r.get!.serverCpuUs),
+          fmt(r.get!.serverMainCpuUs),
           ratio(r.get!.serverCpuUs, a?.get?.serverCpuUs),
           fmt(r.get!.loadCpuUs),
         ]),
@@ -290,6 +297,7 @@ async function main(): Promise<number> {
   }
   const o = parseArgs(process.argv.slice(2));
   setProfDir(o.profDir);
+  if (!o.fromSource) useBuild();
   if (o.peer !== null) return runPeer(o);
   const dir = mkdtempSync(join(tmpdir(), "mec-bench-"));
   const rounds: Row[][] = [];
