@@ -24,6 +24,7 @@
 //          --only a,b,c,d (add h: the HTTP layer alone over an in-memory handle)  --sync (storage writes synced, in a and in b/c)  --json
 //          --prof DIR (a V8 CPU profile of each server process, written when it stops)
 //          --from-source (start the nodes through tsx from the sources; default: `npm run build` first, then the compiled package, as `mec` runs)
+//          --against DIR (A/B: this checkout's nodes against DIR's, both clusters up at once, measured in alternating slices: bench/lib/ab.ts; --only b,c,d, default b,d; --rounds slices, at least 3)
 //          --rounds N (1): run the scenarios N times interleaved, a b c a b c ..., and report
 //          each one's median run (per PUT and GET): other load on the machine then hits all alike
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -46,6 +47,7 @@ import {
   type Measure,
   type Target,
 } from "./lib/harness.ts";
+import { runAb } from "./lib/ab.ts";
 import { runPeer } from "./lib/peer.ts";
 
 interface Options {
@@ -66,10 +68,12 @@ interface Options {
   noCurve: boolean;
   /** Start the nodes from the TypeScript sources (tsx) instead of the compiled package. */
   fromSource: boolean;
+  /** --against DIR: A/B against another checkout's nodes (bench/lib/ab.ts). */
+  against: string | null;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { durationS: 5, connections: 12, bodyBytes: 100, keys: 1000, only: new Set(["a", "b", "c", "d", "t"]), sync: false, json: false, profDir: null, rounds: 1, peer: null, noCurve: false, fromSource: false };
+  const o: Options = { durationS: 5, connections: 12, bodyBytes: 100, keys: 1000, only: new Set(["a", "b", "c", "d", "t"]), sync: false, json: false, profDir: null, rounds: 1, peer: null, noCurve: false, fromSource: false, against: null };
   let onlyGiven = false;
   // The peer comparison uses the pattern it was first measured with: 10 connections.
   if (argv.includes("--peer")) o.connections = 10;
@@ -94,11 +98,13 @@ function parseArgs(argv: readonly string[]): Options {
     else if (a === "--peer") o.peer = next();
     else if (a === "--no-curve") o.noCurve = true;
     else if (a === "--from-source") o.fromSource = true;
+    else if (a === "--against") o.against = next();
     else throw new Error(`unknown option ${a} (see the header of bench/http.ts)`);
   }
   if (!(o.durationS > 0 && o.connections > 0 && o.bodyBytes >= 0 && o.keys > 0 && Number.isInteger(o.rounds) && o.rounds >= 1)) throw new Error("bad numeric option");
   if (o.peer !== null && o.peer !== "etcd") throw new Error(`--peer ${o.peer}: only etcd is known`);
   if (o.peer !== null && !onlyGiven) o.only = new Set();
+  if (o.against !== null && !onlyGiven) o.only = new Set(["b", "d"]);
   return o;
 }
 
@@ -300,6 +306,9 @@ async function main(): Promise<number> {
   if (!o.fromSource) useBuild();
   if (o.peer !== null) return runPeer(o);
   const dir = mkdtempSync(join(tmpdir(), "mec-bench-"));
+  if (o.against !== null) {
+    return runAb(o.against, { ...o, rounds: Math.max(o.rounds, 3) }, dir).finally(() => rmSync(dir, { recursive: true, force: true }));
+  }
   const rounds: Row[][] = [];
   let transport: TransportMeasure[] = [];
   try {

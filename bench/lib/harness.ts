@@ -25,6 +25,14 @@ let mecArgs: string[] = mecEntryArgs();
  * From the sources, tsx's transform (esbuild with keepNames) wraps every function created at
  * run time in a `__name` call, a cost production does not pay (measured: 2-4% of a node's CPU).
  */
+/** The argv (without node) that starts a MecDB node, and a way to switch it (bench/lib/ab.ts starts another checkout's nodes). */
+export function mecEntry(): string[] {
+  return mecArgs;
+}
+export function setMecEntry(args: string[]): void {
+  mecArgs = args;
+}
+
 export function useBuild(): void {
   process.stderr.write("building the package (npm run build) to bench the compiled nodes; --from-source skips it\n");
   const tsc = join(ROOT, "node_modules", "typescript", "bin", "tsc");
