@@ -23,6 +23,8 @@
 // Options: --duration S (5)  --connections C (12)  --body BYTES (100)  --keys K (1000)
 //          --only a,b,c,d (add h: the HTTP layer alone over an in-memory handle)  --sync (storage writes synced, in a and in b/c)  --json
 //          --prof DIR (a V8 CPU profile of each server process, written when it stops)
+//          --from-source (start the nodes through tsx from the sources; default: `npm run build` first, then the compiled package, as `mec` runs)
+//          --against DIR (A/B: this checkout's nodes against DIR's, both clusters up at once, measured in alternating slices: bench/lib/ab.ts; --only b,c,d, default b,d; --rounds slices, at least 3)
 //          --rounds N (1): run the scenarios N times interleaved, a b c a b c ..., and report
 //          each one's median run (per PUT and GET): other load on the machine then hits all alike
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -41,9 +43,11 @@ import {
   startBare,
   startCluster,
   startMemory,
+  useBuild,
   type Measure,
   type Target,
 } from "./lib/harness.ts";
+import { runAb } from "./lib/ab.ts";
 import { runPeer } from "./lib/peer.ts";
 
 interface Options {
@@ -62,10 +66,14 @@ interface Options {
   peer: string | null;
   /** --peer mode: MecDB's cluster without CURVE (default: with, as `mec cluster` runs it). */
   noCurve: boolean;
+  /** Start the nodes from the TypeScript sources (tsx) instead of the compiled package. */
+  fromSource: boolean;
+  /** --against DIR: A/B against another checkout's nodes (bench/lib/ab.ts). */
+  against: string | null;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { durationS: 5, connections: 12, bodyBytes: 100, keys: 1000, only: new Set(["a", "b", "c", "d", "t"]), sync: false, json: false, profDir: null, rounds: 1, peer: null, noCurve: false };
+  const o: Options = { durationS: 5, connections: 12, bodyBytes: 100, keys: 1000, only: new Set(["a", "b", "c", "d", "t"]), sync: false, json: false, profDir: null, rounds: 1, peer: null, noCurve: false, fromSource: false, against: null };
   let onlyGiven = false;
   // The peer comparison uses the pattern it was first measured with: 10 connections.
   if (argv.includes("--peer")) o.connections = 10;
@@ -89,11 +97,14 @@ function parseArgs(argv: readonly string[]): Options {
     else if (a === "--rounds") o.rounds = Number(next());
     else if (a === "--peer") o.peer = next();
     else if (a === "--no-curve") o.noCurve = true;
+    else if (a === "--from-source") o.fromSource = true;
+    else if (a === "--against") o.against = next();
     else throw new Error(`unknown option ${a} (see the header of bench/http.ts)`);
   }
   if (!(o.durationS > 0 && o.connections > 0 && o.bodyBytes >= 0 && o.keys > 0 && Number.isInteger(o.rounds) && o.rounds >= 1)) throw new Error("bad numeric option");
   if (o.peer !== null && o.peer !== "etcd") throw new Error(`--peer ${o.peer}: only etcd is known`);
   if (o.peer !== null && !onlyGiven) o.only = new Set();
+  if (o.against !== null && !onlyGiven) o.only = new Set(["b", "d"]);
   return o;
 }
 
@@ -213,18 +224,20 @@ function reportCpu(rows: readonly Row[], out: string[]): void {
   const measured = rows.filter((r) => r.put !== null && r.get !== null);
   if (measured.length > 0) {
     out.push("");
-    out.push("CPU time per request, us (user + system, all threads; autocannon = the load generator)");
+    out.push("CPU time per request, us (user + system, all threads; of it JS: the main threads alone; autocannon = the load generator)");
     const cpuLine = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(44) : c.padStart(12))).join("  ");
-    out.push(cpuLine(["scenario", "PUT servers", "PUT x a", "PUT autocan.", "GET servers", "GET x a", "GET autocan."]));
+    out.push(cpuLine(["scenario", "PUT servers", "of it JS", "PUT x a", "PUT autocan.", "GET servers", "of it JS", "GET x a", "GET autocan."]));
     for (const r of measured) {
       const ratio = (x: number, base: number | undefined): string => (base === undefined || !(base > 0) ? "-" : `${fmt(x / base, 1)}x`);
       out.push(
         cpuLine([
           `(${r.id}) ${r.label}`,
           fmt(r.put!.serverCpuUs),
+          fmt(r.put!.serverMainCpuUs),
           ratio(r.put!.serverCpuUs, a?.put?.serverCpuUs),
           fmt(r.put!.loadCpuUs),
           fmt(r.get!.serverCpuUs),
+          fmt(r.get!.serverMainCpuUs),
           ratio(r.get!.serverCpuUs, a?.get?.serverCpuUs),
           fmt(r.get!.loadCpuUs),
         ]),
@@ -290,8 +303,12 @@ async function main(): Promise<number> {
   }
   const o = parseArgs(process.argv.slice(2));
   setProfDir(o.profDir);
+  if (!o.fromSource) useBuild();
   if (o.peer !== null) return runPeer(o);
   const dir = mkdtempSync(join(tmpdir(), "mec-bench-"));
+  if (o.against !== null) {
+    return runAb(o.against, { ...o, rounds: Math.max(o.rounds, 3) }, dir).finally(() => rmSync(dir, { recursive: true, force: true }));
+  }
   const rounds: Row[][] = [];
   let transport: TransportMeasure[] = [];
   try {

@@ -44,8 +44,17 @@ export class PeerAuthenticator {
     return key;
   }
 
+  /** The bytes "from\0to\0" the tag covers before the payload, per direction (cached: one native update instead of four). */
+  private readonly prefixes = new Map<string, Buffer>();
+
   private tagWith(key: Buffer, from: string, to: string, payload: Uint8Array): Buffer {
-    return createHmac("sha256", key).update(from).update("\0").update(to).update("\0").update(payload).digest().subarray(0, TAG_BYTES);
+    const direction = `${from}\0${to}\0`;
+    let prefix = this.prefixes.get(direction);
+    if (prefix === undefined) {
+      prefix = Buffer.from(direction, "utf8");
+      this.prefixes.set(direction, prefix);
+    }
+    return createHmac("sha256", key).update(prefix).update(payload).digest().subarray(0, TAG_BYTES);
   }
 
   /** The tag of a payload this node sends to `to` (throws for a non-member: a bug). */

@@ -402,7 +402,16 @@ export class ZmqTransport implements TransportPort {
 
   private async receiveLoop(router: Router): Promise<void> {
     try {
-      for await (const frames of router) {
+      // receive() directly rather than `for await` over the socket: zeromq's async iterator
+      // wraps every message in one more async call and result object.
+      for (;;) {
+        let frames: Buffer[];
+        try {
+          frames = await router.receive();
+        } catch (err) {
+          if (this.closed || router.closed) return; // closed under the pending receive (EAGAIN)
+          throw err;
+        }
         const [id, payload, tag] = frames;
         const messages = frames.length === (this.auth === null ? 2 : 3) && id !== undefined && id.length > 0 && payload !== undefined ? unframeBatch(payload) : null;
         if (messages === null) {

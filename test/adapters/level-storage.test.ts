@@ -198,3 +198,99 @@ describe("LevelStorage", () => {
     await s.close();
   });
 });
+
+// Group commit, seen at the seam between the adapter and LevelDB: the database's `batch()` is
+// wrapped so the test holds each WriteBatch's write until it lets it go (or fails it), and
+// sees which ops went into which batch with which sync flag. The batches still reach the real
+// LevelDB when released.
+describe("LevelStorage group commit (sync: true)", () => {
+  interface HeldBatch {
+    ops: string[];
+    sync: boolean | undefined;
+    release: () => void;
+    fail: (err: Error) => void;
+  }
+
+  /** Opens a store whose WriteBatch writes wait in `held` until released or failed. */
+  async function openHeld(): Promise<{ s: LevelStorage; held: HeldBatch[] }> {
+    const s = await LevelStorage.open(join(tmp, `db${dirs++}`), { sync: true });
+    const db = (s as unknown as { db: { batch: () => unknown } }).db;
+    const realBatch = db.batch.bind(db) as () => { put(k: Uint8Array, v: Uint8Array): void; del(k: Uint8Array): void; write(o: { sync?: boolean }): Promise<void> };
+    const held: HeldBatch[] = [];
+    db.batch = () => {
+      const inner = realBatch();
+      const ops: string[] = [];
+      const dec = new TextDecoder();
+      return {
+        put: (k: Uint8Array, v: Uint8Array) => (ops.push(`put ${dec.decode(k)}`), inner.put(k, v)),
+        del: (k: Uint8Array) => (ops.push(`del ${dec.decode(k)}`), inner.del(k)),
+        write: (o: { sync?: boolean }) =>
+          new Promise<void>((resolve, reject) => {
+            held.push({ ops, sync: o.sync, release: () => void inner.write(o).then(resolve, reject), fail: reject });
+          }),
+      };
+    };
+    return { s, held };
+  }
+
+  /** A bounded poll (the reopen after a failure does real I/O). */
+  const until = async (cond: () => boolean): Promise<void> => {
+    const deadline = Date.now() + 10_000;
+    while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+    expect(cond()).toBe(true);
+  };
+  const bytes = (t: string): Uint8Array => new TextEncoder().encode(t);
+
+  it("writes submitted together share one synced WriteBatch, and none is acknowledged before it is durable", async () => {
+    const { s, held } = await openHeld();
+    const acked: string[] = [];
+    const results: Promise<StorageResult>[] = [];
+    for (let i = 0; i < 20; i++) results.push(submit(s, { type: "put", key: `k${i}`, value: bytes(`v${i}`) }).then((r) => (acked.push(`k${i}`), r)));
+    results.push(submit(s, { type: "del", key: "k3" }).then((r) => (acked.push("del k3"), r)));
+    await until(() => held.length === 1);
+    expect(held[0]!.sync).toBe(true);
+    expect(held[0]!.ops).toEqual([...Array.from({ length: 20 }, (_, i) => `put k${i}`), "del k3"]);
+    // Writes submitted while that batch is being written wait for the next one.
+    results.push(submit(s, { type: "put", key: "late", value: bytes("x") }).then((r) => (acked.push("late"), r)));
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    expect(acked).toEqual([]); // not durable yet: nobody is told
+    expect(held.length).toBe(1); // one batch at a time
+    // A read of a key whose write is not durable yet waits for it too.
+    const read = submit(s, { type: "get", key: "k1" });
+    let readDone = false;
+    void read.then(() => (readDone = true));
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    expect(readDone).toBe(false);
+    held[0]!.release();
+    await until(() => acked.length === 21);
+    expect(acked).toEqual([...Array.from({ length: 20 }, (_, i) => `k${i}`), "del k3"]); // in submission order
+    const got = await read;
+    expect(got.ok && got.value !== undefined ? new TextDecoder().decode(got.value) : null).toBe("v1");
+    await until(() => held.length === 2);
+    expect(held[1]!.ops).toEqual(["put late"]);
+    expect(acked).not.toContain("late");
+    held[1]!.release();
+    expect((await Promise.all(results)).every((r) => r.ok)).toBe(true);
+    await s.close();
+  });
+
+  it("a failing WriteBatch fails every write in it (and reads waiting on them), and nothing of it is applied", async () => {
+    const { s, held } = await openHeld();
+    const results = [0, 1, 2].map((i) => submit(s, { type: "put", key: `f${i}`, value: bytes(`v${i}`) }));
+    const read = submit(s, { type: "get", key: "f2" });
+    await until(() => held.length === 1);
+    held[0]!.fail(new Error("IO error: simulated failing disk"));
+    const outcomes = await Promise.all(results);
+    expect(outcomes.map((r) => r.ok)).toEqual([false, false, false]);
+    for (const r of outcomes) expect(r.ok ? "" : r.message).toMatch(/simulated failing disk/);
+    expect((await read).ok).toBe(false);
+    // The next write reopens LevelDB first (it refuses writes after a failure), then succeeds;
+    // the failed batch never reached the database.
+    const next = submit(s, { type: "put", key: "after", value: bytes("ok") });
+    await until(() => held.length === 2);
+    held[1]!.release();
+    expect((await next).ok).toBe(true);
+    for (const i of [0, 1, 2]) expect(await submit(s, { type: "get", key: `f${i}` })).toEqual({ ok: true });
+    await s.close();
+  });
+});

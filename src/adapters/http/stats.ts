@@ -7,7 +7,8 @@
 // Registry, never the global one, so several nodes (or tests) in one process do not collide.
 // Must not know: how the node works; it only sees NodeEvents (wired by the node process:
 // host hooks.onEvent -> stats.onEvent) and request outcomes (recorded by the HTTP server).
-import { Counter, Gauge, Histogram, Registry, Summary, type MetricObjectWithValues, type MetricValueWithName as MetricValue } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, type Metric, type MetricObjectWithValues, type MetricValueWithName as MetricValue } from "prom-client";
+import { LatencyWindow } from "./latency-window.ts";
 import type { NodeEvent } from "../../core/types.ts";
 
 /** The operations the HTTP API counts separately; "other" is /ping, /stats, /metrics and unknown paths. */
@@ -106,7 +107,7 @@ export class NodeStats {
 
   private readonly mRequests: Counter<"op" | "status">;
   private readonly mDuration: Histogram<"op">;
-  private readonly mLatency: Summary<"op">;
+  private readonly mLatency: LatencyWindow;
   private readonly mLatencyMax: Gauge<"op">;
   private readonly mEvents: Counter<"event">;
   private readonly mQuorums: Counter<"op">;
@@ -125,7 +126,7 @@ export class NodeStats {
   private siblingsMax = 0;
   /** Label-bound children, cached: prom-client hashes the label object on every unbound call. */
   private readonly requestChildren = new Map<string, { inc(): void }>();
-  private readonly latencyChildren = new Map<RequestOp, { observe(v: number): void }[]>();
+  private readonly durationChildren = new Map<RequestOp, { observe(v: number): void }>();
 
   constructor(readonly options: NodeStatsOptions) {
     this.clock = options.clock ?? Date.now;
@@ -145,15 +146,14 @@ export class NodeStats {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     });
-    this.mLatency = new Summary({
-      name: "mec_http_request_latency_seconds",
-      help: `HTTP request latency percentiles over the last ${LATENCY_WINDOW_S} s, by operation`,
-      labelNames: ["op"],
-      percentiles: [0.5, 0.9, 0.99],
-      maxAgeSeconds: LATENCY_WINDOW_S,
-      ageBuckets: 5,
-      registers,
-    });
+    this.mLatency = new LatencyWindow(
+      "mec_http_request_latency_seconds",
+      `HTTP request latency percentiles over the last ${LATENCY_WINDOW_S} s, by operation`,
+      "op",
+      [0.5, 0.9, 0.99],
+      LATENCY_WINDOW_S,
+    );
+    this.registry.registerMetric(this.mLatency as unknown as Metric);
     this.mLatencyMax = new Gauge({ name: "mec_http_request_latency_max_seconds", help: "Largest HTTP request latency since start, by operation", labelNames: ["op"], registers });
     this.mEvents = new Counter({
       name: "mec_node_events_total",
@@ -259,13 +259,14 @@ export class NodeStats {
       this.requestChildren.set(key, counter);
     }
     counter.inc();
-    let latency = this.latencyChildren.get(op);
-    if (latency === undefined) {
-      latency = [this.mDuration.labels({ op }), this.mLatency.labels({ op })];
-      this.latencyChildren.set(op, latency);
+    let duration = this.durationChildren.get(op);
+    if (duration === undefined) {
+      duration = this.mDuration.labels({ op });
+      this.durationChildren.set(op, duration);
     }
     const seconds = latencyMs / 1000;
-    for (const child of latency) child.observe(seconds);
+    duration.observe(seconds);
+    this.mLatency.observe(op, seconds);
     if (seconds > (this.latencyMaxS.get(op) ?? -1)) {
       this.latencyMaxS.set(op, seconds);
       this.mLatencyMax.set({ op }, seconds);
@@ -281,7 +282,7 @@ export class NodeStats {
   /** The JSON of GET /stats, read back from this node's metrics. */
   async snapshot(): Promise<StatsSnapshot> {
     const requests = await valuesOf(this.mRequests);
-    const latency = await valuesOf(this.mLatency);
+    const latency = (await this.mLatency.get()).values;
     const latencyMax = await valuesOf(this.mLatencyMax);
     const events = await valuesOf(this.mEvents);
     const quorums = await valuesOf(this.mQuorums);
