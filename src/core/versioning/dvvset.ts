@@ -56,11 +56,22 @@ export function discard(set: SiblingSet, context: VClock): SiblingSet {
   };
 }
 
+/** Byte order of two values (null first). Equal values are the common case, so equal 4-byte words are skipped first. */
 function compareBytes(a: Uint8Array | null, b: Uint8Array | null): number {
-  if (a === null || b === null) return a === b ? 0 : a === null ? -1 : 1;
+  if (a === b) return 0; // one array (or both null)
+  if (a === null || b === null) return a === null ? -1 : 1;
   const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const d = (a[i] ?? 0) - (b[i] ?? 0);
+  let i = 0;
+  if (n >= 32 && a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0) {
+    const words = n >>> 2;
+    const wa = new Uint32Array(a.buffer, a.byteOffset, words);
+    const wb = new Uint32Array(b.buffer, b.byteOffset, words);
+    let w = 0;
+    while (w < words && wa[w] === wb[w]) w++;
+    i = w << 2; // the bytes before i are equal; the byte loop finds the first difference
+  }
+  for (; i < n; i++) {
+    const d = a[i]! - b[i]!;
     if (d !== 0) return d;
   }
   return a.length - b.length;
@@ -68,6 +79,7 @@ function compareBytes(a: Uint8Array | null, b: Uint8Array | null): number {
 
 /** Total order on a sibling's content (timestamp, content type, value); 0 iff identical. */
 export function compareSiblingContent(a: Sibling, b: Sibling): number {
+  if (a === b) return 0;
   if (a.timestamp !== b.timestamp) return a.timestamp < b.timestamp ? -1 : 1;
   if (a.contentType !== b.contentType) return a.contentType < b.contentType ? -1 : 1;
   return compareBytes(a.value, b.value);
@@ -75,6 +87,7 @@ export function compareSiblingContent(a: Sibling, b: Sibling): number {
 
 /** Same dot, value, content type and timestamp. */
 export function siblingsEqual(a: Sibling, b: Sibling): boolean {
+  if (a === b) return true;
   return a.dot.actor === b.dot.actor && a.dot.counter === b.dot.counter && compareSiblingContent(a, b) === 0;
 }
 
