@@ -91,28 +91,47 @@ export function siblingsEqual(a: Sibling, b: Sibling): boolean {
   return a.dot.actor === b.dot.actor && a.dot.counter === b.dot.counter && compareSiblingContent(a, b) === 0;
 }
 
-/** Merge two replica states of one key (dvvset sync). Commutative, associative, idempotent. */
-export function sync(a: SiblingSet, b: SiblingSet): SiblingSet {
-  const byDotA = new Map<string, Sibling>();
-  for (const s of a.siblings) byDotA.set(dotKey(s.dot), s);
-  const byDotB = new Map<string, Sibling>();
-  for (const s of b.siblings) byDotB.set(dotKey(s.dot), s);
+/**
+ * The siblings in canonical order, one per dot: as they are when already strictly sorted (every
+ * stored or received set is), else deduplicated (the last sibling of a dot wins) and sorted.
+ */
+function canonicalSiblings(siblings: readonly Sibling[]): readonly Sibling[] {
+  let sorted = true;
+  for (let i = 1; i < siblings.length && sorted; i++) sorted = compareDots(siblings[i - 1]!.dot, siblings[i]!.dot) < 0;
+  if (sorted) return siblings;
+  const byDot = new Map<string, Sibling>();
+  for (const s of siblings) byDot.set(dotKey(s.dot), s);
+  return sortSiblings([...byDot.values()]);
+}
 
-  const out = new Map<string, Sibling>();
-  for (const [key, s] of byDotA) {
-    const other = byDotB.get(key);
-    if (other !== undefined) {
+/**
+ * Merge two replica states of one key (dvvset sync). Commutative, associative, idempotent.
+ * Walks both sibling lists in dot order at once (each holds a dot at most once).
+ */
+export function sync(a: SiblingSet, b: SiblingSet): SiblingSet {
+  const sa = canonicalSiblings(a.siblings);
+  const sb = canonicalSiblings(b.siblings);
+  const out: Sibling[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < sa.length || j < sb.length) {
+    const x = sa[i];
+    const y = sb[j];
+    const order = x === undefined ? 1 : y === undefined ? -1 : compareDots(x.dot, y.dot);
+    if (order === 0) {
       // Both hold the dot: keep one (a fixed order decides if the contents differ).
-      out.set(key, compareSiblingContent(s, other) >= 0 ? s : other);
-    } else if (!covers(b.clock, s.dot)) {
-      out.set(key, s); // b never saw it: concurrent with everything b holds
-    } // else: b saw it and superseded it
+      out.push(compareSiblingContent(x!, y!) >= 0 ? x! : y!);
+      i++;
+      j++;
+    } else if (order < 0) {
+      if (!covers(b.clock, x!.dot)) out.push(x!); // b never saw it: concurrent with everything b holds
+      i++; // else: b saw it and superseded it
+    } else {
+      if (!covers(a.clock, y!.dot)) out.push(y!);
+      j++;
+    }
   }
-  for (const [key, s] of byDotB) {
-    if (byDotA.has(key)) continue;
-    if (!covers(a.clock, s.dot)) out.set(key, s);
-  }
-  return { clock: merge(a.clock, b.clock), siblings: sortSiblings([...out.values()]) };
+  return { clock: merge(a.clock, b.clock), siblings: out };
 }
 
 /**
@@ -123,12 +142,14 @@ export function sync(a: SiblingSet, b: SiblingSet): SiblingSet {
  */
 export function conflictingDots(a: SiblingSet, b: SiblingSet): Dot[] {
   if (a.siblings.length === 0 || b.siblings.length === 0) return [];
-  const byDotB = new Map<string, Sibling>();
-  for (const s of b.siblings) byDotB.set(dotKey(s.dot), s);
+  const sa = canonicalSiblings(a.siblings);
+  const sb = canonicalSiblings(b.siblings);
   const out: Dot[] = [];
-  for (const s of a.siblings) {
-    const other = byDotB.get(dotKey(s.dot));
-    if (other !== undefined && compareSiblingContent(s, other) !== 0) out.push(s.dot);
+  let j = 0;
+  for (const s of sa) {
+    while (j < sb.length && compareDots(sb[j]!.dot, s.dot) < 0) j++;
+    const other = sb[j];
+    if (other !== undefined && compareDots(other.dot, s.dot) === 0 && compareSiblingContent(s, other) !== 0) out.push(s.dot);
   }
   return out;
 }
