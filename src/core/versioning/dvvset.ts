@@ -204,13 +204,16 @@ export function checkSet(set: SiblingSet): string | null {
     if (!Number.isInteger(e.counter) || e.counter < 1) return `clock entry ${actor} has counter ${e.counter}`;
     if (e.timestamp < 0n) return `clock entry ${actor} has a negative timestamp`;
   }
-  const seen = new Set<string>();
+  // Strictly sorted siblings (every decoded set) cannot repeat a dot: no set of keys needed.
+  const seen = canonicalSiblings(set.siblings) === set.siblings ? null : new Set<string>();
   for (const s of set.siblings) {
-    const key = dotKey(s.dot);
-    if (!Number.isInteger(s.dot.counter) || s.dot.counter < 1) return `sibling ${key} has a bad counter`;
-    if (seen.has(key)) return `dot ${key} appears twice`;
-    seen.add(key);
-    if (!covers(set.clock, s.dot)) return `dot ${key} is not covered by the clock`;
+    if (!Number.isInteger(s.dot.counter) || s.dot.counter < 1) return `sibling ${dotKey(s.dot)} has a bad counter`;
+    if (seen !== null) {
+      const key = dotKey(s.dot);
+      if (seen.has(key)) return `dot ${key} appears twice`;
+      seen.add(key);
+    }
+    if (!covers(set.clock, s.dot)) return `dot ${dotKey(s.dot)} is not covered by the clock`;
   }
   return null;
 }
