@@ -622,13 +622,13 @@ export class Replica {
                 releaseHint();
                 return fail(held.ok ? "a local record of the key is corrupt" : "storage read failed");
               }
-              const stored = held.set === null ? prepared.decoded : mergeReplicas(this.ctx.mode, held.set, set);
+              const stored = held.set === null ? prepared.decoded : mergeReplicas(this.ctx.mode, held.set, prepared.decoded);
               const record = encodeRecord(encodeSiblingSet(stored));
               const counter = Math.max(recorded, actor === this.ctx.actor ? dot.counter : 0);
               this.ctx.storage({ type: "batch", puts: [[storageKey, record], [recordKey, msgpackEncode([actor, counter]).slice()]], dels: [] }, (w) => {
                 releaseHint();
                 if (!w.ok) return fail(`storage write failed: ${w.message}`, writeFailure(w));
-                this.stored(storageKey, record, stored); // stored: a sync output or the decoded mint
+                this.stored(storageKey, record, stored); // stored: decoded sets or their sync
                 this.ctx.emit({ type: "dot-minted", key: spec.key, actor: dot.actor, counter: dot.counter }); // durable: issued
                 if (held.set === null) this.ctx.emit({ type: "hint-stored", key: spec.key, forNode: target });
                 this.hints.add({ storageKey, target, partition: spec.partition, key: spec.key });
