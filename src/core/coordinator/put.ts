@@ -35,7 +35,7 @@ import type { NodeContext } from "../context.ts";
 import type { PeerMessage, WireWriteResult } from "../messages.ts";
 import type { Replica } from "../replica/replica.ts";
 import type { ClientErrorCode, ClientOp, ClientResult, NodeId } from "../types.ts";
-import type { VClock } from "../versioning/types.ts";
+import type { SiblingSet, VClock } from "../versioning/types.ts";
 import { decodeClock, decodeSiblingSet, emptyClock, encodeClock } from "../versioning/index.ts";
 import { partitionOf } from "../ring/index.ts";
 import type { MintCoordinator, MintRequest } from "./mint.ts";
@@ -184,16 +184,17 @@ export class PutCoordinator {
       }
     }
     this.pending.delete(reqId);
+    let set: SiblingSet | undefined;
     if (result.ok) {
       try {
-        decodeSiblingSet(result.set);
+        set = decodeSiblingSet(result.set);
       } catch {
         this.ctx.log("warn", "malformed set in put-reply", { from });
         this.ctx.reply(fwd.clientReqId, unknownOutcome(fwd.request, "the minting replica sent a malformed reply"));
         return;
       }
     }
-    this.ctx.reply(fwd.clientReqId, toClientResult(fwd.request.op, result));
+    this.ctx.reply(fwd.clientReqId, toClientResult(fwd.request.op, result, set));
   }
 
   private resend(old: Forward, retry: Forward): void {
@@ -311,9 +312,10 @@ function unknownOutcome(req: MintRequest, message: string): ClientResult {
   return { ok: false, type: req.op, error: "quorum", message: `${message}; the write may or may not have been applied`, answered: 0, needed: req.w, maybeApplied: true };
 }
 
-function toClientResult(type: "put" | "delete", result: WireWriteResult): ClientResult {
+/** The client's answer; `decoded` is result.set decoded already (it is decoded here otherwise). */
+function toClientResult(type: "put" | "delete", result: WireWriteResult, decoded?: SiblingSet): ClientResult {
   if (!result.ok) return { ok: false, type, error: result.error, message: result.message, answered: result.answered, needed: result.needed, maybeApplied: result.maybeApplied };
-  return { ok: true, type, set: decodeSiblingSet(result.set), dot: result.dot, replicas: result.replicas };
+  return { ok: true, type, set: decoded ?? decodeSiblingSet(result.set), dot: result.dot, replicas: result.replicas };
 }
 
 /** The minting replica applied nothing, for a reason another replica may not share: try the next. */

@@ -13,7 +13,8 @@
 import { crc32 } from "../hash.ts";
 
 const RECORD_TAG = 0x01;
-const RECORD_HEADER_BYTES = 5;
+/** Bytes before the payload. */
+export const RECORD_HEADER_BYTES = 5;
 
 /** The stored record of a payload (a fresh buffer). */
 export function encodeRecord(payload: Uint8Array): Uint8Array {

@@ -33,6 +33,9 @@
 //   may lack a dot this actor minted (say a w=1 write whose replicas never got it), so the
 //   restoring write also stores a fence (f:<partition>:<key> = this actor), and this actor
 //   never mints the key again; other primaries do, and a new incarnation (a new actor) may.
+// - Reads go through a bounded memo of verified records (decoded-records.ts): bytes identical
+//   to ones verified (or written) before are not checksummed and decoded again. Anything else
+//   is verified as above.
 // - A storage write that fails is reported with its reason (storage-full for space), never
 //   as applied; node.ts turns failing writes into "not ready" until one succeeds again.
 import { decode as msgpackDecode, encode as msgpackEncode } from "@msgpack/msgpack";
@@ -56,7 +59,8 @@ import { isPending, servingPreferences } from "../membership/cluster-state.ts";
 import { AntiEntropyTrees } from "./anti-entropy.ts";
 import { contextRefusal, encodeChecked } from "./write-guard.ts";
 import { FENCE_PREFIX, HINT_PREFIX, OBJECT_PREFIX, fenceKey, hintKey, mintedKey, objectKey, parseFenceKey, partitionPrefix, parseHintKey, parseObjectKey } from "./keys.ts";
-import { encodeRecord, openRecord } from "./record.ts";
+import { RECORD_HEADER_BYTES, encodeRecord, openRecord } from "./record.ts";
+import { DecodedRecords } from "./decoded-records.ts";
 import { checkObjectLimits, type ObjectSize } from "./limits.ts";
 
 
@@ -186,6 +190,8 @@ export class Replica {
   private readonly corruptKeys = new Set<string>();
   /** Object storage keys this actor must never mint again (fenced after a corrupt record). */
   private readonly fenced = new Set<string>();
+  /** Verified records and their decoded sets (a hit needs byte-identical record bytes). */
+  readonly decoded = new DecodedRecords();
 
   /** A record failed verification: count it once, drop its digest so anti-entropy restores it. */
   private noteCorrupt(storageKey: string, problem: string): void {
@@ -198,23 +204,34 @@ export class Replica {
     this.ctx.emit({ type: "corrupt-object", key, storageKey, problem });
   }
 
-  /** Writes a set's record (payload = encodeSiblingSet bytes) under storageKey. */
-  private writeRecord(storageKey: string, payload: Uint8Array, done: (result: StorageResult) => void): void {
-    this.ctx.storage({ type: "put", key: storageKey, value: encodeRecord(payload) }, (w) => {
-      if (w.ok) this.corruptKeys.delete(storageKey);
+  /** Writes a set's record (payload = encodeSiblingSet(set) bytes) under storageKey. */
+  private writeRecord(storageKey: string, payload: Uint8Array, set: SiblingSet, done: (result: StorageResult) => void): void {
+    const record = encodeRecord(payload);
+    this.ctx.storage({ type: "put", key: storageKey, value: record }, (w) => {
+      if (w.ok) this.stored(storageKey, record, set);
       done(w);
     });
   }
 
+  /** A record was written: it is no longer corrupt, and the memo knows what it decodes to. */
+  private stored(storageKey: string, record: Uint8Array, set: SiblingSet): void {
+    this.corruptKeys.delete(storageKey);
+    this.decoded.remember(storageKey, record, RECORD_HEADER_BYTES, set);
+  }
+
   /** Verifies a stored record; a corrupt one is noted and reported as such. */
   verify(storageKey: string, bytes: Uint8Array): { payload: Uint8Array; set: SiblingSet } | null {
+    const known = this.decoded.get(storageKey, bytes);
+    if (known !== undefined) return known;
     const opened = openRecord(bytes);
     if (!opened.ok) {
       this.noteCorrupt(storageKey, opened.problem);
       return null;
     }
     try {
-      return { payload: opened.payload, set: decodeSiblingSet(opened.payload) };
+      const set = decodeSiblingSet(opened.payload);
+      this.decoded.remember(storageKey, bytes, RECORD_HEADER_BYTES, set);
+      return { payload: opened.payload, set };
     } catch (e) {
       this.noteCorrupt(storageKey, e instanceof Error ? e.message : String(e));
       return null;
@@ -233,6 +250,7 @@ export class Replica {
     this.ctx.storage({ type: "scan", prefix: partitionPrefix(partition) }, (r) => {
       if (r.ok) {
         for (const [k, v] of r.entries ?? []) {
+          if (this.decoded.get(k, v) !== undefined) continue; // identical to bytes verified before
           const opened = openRecord(v);
           if (!opened.ok) this.noteCorrupt(k, opened.problem);
         }
@@ -425,19 +443,21 @@ export class Replica {
           return done(true, false);
         }
         const bytes = encodeSiblingSet(merged);
+        const record = encodeRecord(bytes);
         // Restoring a corrupt object: fence this actor for the key in the same atomic write.
         const fence = local.corrupt === true && !asHint ? fenceKey(partition, key) : null;
         const write: StorageOp =
           fence === null
-            ? { type: "put", key: storageKey, value: encodeRecord(bytes) }
-            : { type: "batch", puts: [[storageKey, encodeRecord(bytes)], [fence, msgpackEncode(this.ctx.actor).slice()]], dels: [] };
+            ? { type: "put", key: storageKey, value: record }
+            : { type: "batch", puts: [[storageKey, record], [fence, msgpackEncode(this.ctx.actor).slice()]], dels: [] };
         this.ctx.storage(write, (w) => {
           if (!w.ok) {
             this.ctx.log("error", "storage write failed", { key: storageKey, error: w.message });
             release();
             return done(false, false, writeFailure(w));
           }
-          this.corruptKeys.delete(storageKey);
+          // merged is canonical (sync's output, sorted): what decoding these bytes gives.
+          this.stored(storageKey, record, merged);
           if (fence !== null) this.fenced.add(storageKey);
           if (asHint) {
             if (local.set === null) this.ctx.emit({ type: "hint-stored", key, forNode: hint });
@@ -496,7 +516,7 @@ export class Replica {
           release();
           return done(refusal);
         }
-        this.writeRecord(storageKey, bytes, (w) => {
+        this.writeRecord(storageKey, bytes, prepared.decoded, (w) => {
           if (!w.ok) {
             this.ctx.log("error", "storage write failed", { key: storageKey, error: w.message });
             release();
@@ -520,7 +540,7 @@ export class Replica {
    * absent one (minting on it would re-issue its dots), and a context outside the limits of
    * write-guard.ts is a bad request. Never throws.
    */
-  private prepareMint(spec: WriteSpec, local: Extract<ReadResult, { ok: true }>, actor: string): (Extract<MintResult, { ok: true }>) | (Extract<MintResult, { ok: false }>) {
+  private prepareMint(spec: WriteSpec, local: Extract<ReadResult, { ok: true }>, actor: string): (Extract<MintResult, { ok: true }> & { readonly decoded: SiblingSet }) | (Extract<MintResult, { ok: false }>) {
     const refuse = (reason: "corrupt-local" | "bad-context", message: string, badRequest: boolean): Extract<MintResult, { ok: false }> => {
       this.ctx.log(badRequest ? "warn" : "error", `refusing a write: ${message}`, { key: spec.key });
       this.ctx.emit({ type: "mint-refused", key: spec.key, reason });
@@ -534,7 +554,7 @@ export class Replica {
     const grew = [...spec.context.keys()].some((a) => a !== actor && !base.clock.has(a));
     const encoded = encodeChecked(set, grew);
     if (!encoded.ok) return refuse("bad-context", encoded.message, true);
-    return { ok: true, set, dot, bytes: encoded.bytes };
+    return { ok: true, set, dot, bytes: encoded.bytes, decoded: encoded.decoded };
   }
 
   /** A refusal when the write's result exceeds an object limit (and a warning near one); null to go on. */
@@ -602,13 +622,13 @@ export class Replica {
                 releaseHint();
                 return fail(held.ok ? "a local record of the key is corrupt" : "storage read failed");
               }
-              const stored = held.set === null ? set : mergeReplicas(this.ctx.mode, held.set, set);
-              const bytes = encodeSiblingSet(stored);
+              const stored = held.set === null ? prepared.decoded : mergeReplicas(this.ctx.mode, held.set, prepared.decoded);
+              const record = encodeRecord(encodeSiblingSet(stored));
               const counter = Math.max(recorded, actor === this.ctx.actor ? dot.counter : 0);
-              this.ctx.storage({ type: "batch", puts: [[storageKey, encodeRecord(bytes)], [recordKey, msgpackEncode([actor, counter]).slice()]], dels: [] }, (w) => {
+              this.ctx.storage({ type: "batch", puts: [[storageKey, record], [recordKey, msgpackEncode([actor, counter]).slice()]], dels: [] }, (w) => {
                 releaseHint();
                 if (!w.ok) return fail(`storage write failed: ${w.message}`, writeFailure(w));
-                this.corruptKeys.delete(storageKey);
+                this.stored(storageKey, record, stored); // stored: decoded sets or their sync
                 this.ctx.emit({ type: "dot-minted", key: spec.key, actor: dot.actor, counter: dot.counter }); // durable: issued
                 if (held.set === null) this.ctx.emit({ type: "hint-stored", key: spec.key, forNode: target });
                 this.hints.add({ storageKey, target, partition: spec.partition, key: spec.key });
@@ -634,8 +654,9 @@ export class Replica {
           release(); // changed since the GET saw it, or already reaped
           return;
         }
-        const bytes = encodeSiblingSet({ clock: local.set.clock, siblings: [] });
-        this.writeRecord(storageKey, bytes, (w) => {
+        const remnant: SiblingSet = { clock: local.set.clock, siblings: [] };
+        const bytes = encodeSiblingSet(remnant);
+        this.writeRecord(storageKey, bytes, remnant, (w) => {
           if (w.ok) {
             this.trees.update(partition, key, bytes);
             this.ctx.emit({ type: "reap", key });
@@ -661,6 +682,7 @@ export class Replica {
         }
         this.ctx.storage({ type: "del", key: storageKey }, (d) => {
           if (d.ok) this.hints.remove(storageKey);
+          this.decoded.forget(storageKey);
           release();
           done(d.ok);
         });
@@ -679,6 +701,7 @@ export class Replica {
         if (d.ok) {
           this.hints.remove(storageKey);
           this.corruptKeys.delete(storageKey);
+          this.decoded.forget(storageKey);
           this.ctx.log("warn", "discarded a corrupt hint", { key: storageKey });
         }
         release();

@@ -46,12 +46,13 @@ export function contextRefusal(stored: SiblingSet, context: VClock, actor: Actor
   return null;
 }
 
-/** The bytes to store for `set`, or why not (undecodable, or a clock too large to send back). */
-export function encodeChecked(set: SiblingSet, grew: boolean): { ok: true; bytes: Uint8Array } | { ok: false; message: string } {
+/** The bytes to store for `set` (and what they decode to), or why not (undecodable, or a clock too large to send back). */
+export function encodeChecked(set: SiblingSet, grew: boolean): { ok: true; bytes: Uint8Array; decoded: SiblingSet } | { ok: false; message: string } {
   let bytes: Uint8Array;
+  let decoded: SiblingSet;
   try {
     bytes = encodeSiblingSet(set);
-    decodeSiblingSet(bytes);
+    decoded = decodeSiblingSet(bytes);
   } catch (e) {
     return { ok: false, message: `the write would store a record this node cannot read (${e instanceof Error ? e.message : String(e)})` };
   }
@@ -66,5 +67,5 @@ export function encodeChecked(set: SiblingSet, grew: boolean): { ok: true; bytes
       return { ok: false, message: `the key's clock would need a ${header}-character X-Mec-Vclock, more than the limit ${VCLOCK_HEADER_MAX_BYTES}` };
     }
   }
-  return { ok: true, bytes };
+  return { ok: true, bytes, decoded };
 }

@@ -56,11 +56,22 @@ export function discard(set: SiblingSet, context: VClock): SiblingSet {
   };
 }
 
+/** Byte order of two values (null first). Equal values are the common case, so equal 4-byte words are skipped first. */
 function compareBytes(a: Uint8Array | null, b: Uint8Array | null): number {
-  if (a === null || b === null) return a === b ? 0 : a === null ? -1 : 1;
+  if (a === b) return 0; // one array (or both null)
+  if (a === null || b === null) return a === null ? -1 : 1;
   const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const d = (a[i] ?? 0) - (b[i] ?? 0);
+  let i = 0;
+  if (n >= 32 && a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0) {
+    const words = n >>> 2;
+    const wa = new Uint32Array(a.buffer, a.byteOffset, words);
+    const wb = new Uint32Array(b.buffer, b.byteOffset, words);
+    let w = 0;
+    while (w < words && wa[w] === wb[w]) w++;
+    i = w << 2; // the bytes before i are equal; the byte loop finds the first difference
+  }
+  for (; i < n; i++) {
+    const d = a[i]! - b[i]!;
     if (d !== 0) return d;
   }
   return a.length - b.length;
@@ -68,6 +79,7 @@ function compareBytes(a: Uint8Array | null, b: Uint8Array | null): number {
 
 /** Total order on a sibling's content (timestamp, content type, value); 0 iff identical. */
 export function compareSiblingContent(a: Sibling, b: Sibling): number {
+  if (a === b) return 0;
   if (a.timestamp !== b.timestamp) return a.timestamp < b.timestamp ? -1 : 1;
   if (a.contentType !== b.contentType) return a.contentType < b.contentType ? -1 : 1;
   return compareBytes(a.value, b.value);
@@ -75,31 +87,51 @@ export function compareSiblingContent(a: Sibling, b: Sibling): number {
 
 /** Same dot, value, content type and timestamp. */
 export function siblingsEqual(a: Sibling, b: Sibling): boolean {
+  if (a === b) return true;
   return a.dot.actor === b.dot.actor && a.dot.counter === b.dot.counter && compareSiblingContent(a, b) === 0;
 }
 
-/** Merge two replica states of one key (dvvset sync). Commutative, associative, idempotent. */
-export function sync(a: SiblingSet, b: SiblingSet): SiblingSet {
-  const byDotA = new Map<string, Sibling>();
-  for (const s of a.siblings) byDotA.set(dotKey(s.dot), s);
-  const byDotB = new Map<string, Sibling>();
-  for (const s of b.siblings) byDotB.set(dotKey(s.dot), s);
+/**
+ * The siblings in canonical order, one per dot: as they are when already strictly sorted (every
+ * stored or received set is), else deduplicated (the last sibling of a dot wins) and sorted.
+ */
+function canonicalSiblings(siblings: readonly Sibling[]): readonly Sibling[] {
+  let sorted = true;
+  for (let i = 1; i < siblings.length && sorted; i++) sorted = compareDots(siblings[i - 1]!.dot, siblings[i]!.dot) < 0;
+  if (sorted) return siblings;
+  const byDot = new Map<string, Sibling>();
+  for (const s of siblings) byDot.set(dotKey(s.dot), s);
+  return sortSiblings([...byDot.values()]);
+}
 
-  const out = new Map<string, Sibling>();
-  for (const [key, s] of byDotA) {
-    const other = byDotB.get(key);
-    if (other !== undefined) {
+/**
+ * Merge two replica states of one key (dvvset sync). Commutative, associative, idempotent.
+ * Walks both sibling lists in dot order at once (each holds a dot at most once).
+ */
+export function sync(a: SiblingSet, b: SiblingSet): SiblingSet {
+  const sa = canonicalSiblings(a.siblings);
+  const sb = canonicalSiblings(b.siblings);
+  const out: Sibling[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < sa.length || j < sb.length) {
+    const x = sa[i];
+    const y = sb[j];
+    const order = x === undefined ? 1 : y === undefined ? -1 : compareDots(x.dot, y.dot);
+    if (order === 0) {
       // Both hold the dot: keep one (a fixed order decides if the contents differ).
-      out.set(key, compareSiblingContent(s, other) >= 0 ? s : other);
-    } else if (!covers(b.clock, s.dot)) {
-      out.set(key, s); // b never saw it: concurrent with everything b holds
-    } // else: b saw it and superseded it
+      out.push(compareSiblingContent(x!, y!) >= 0 ? x! : y!);
+      i++;
+      j++;
+    } else if (order < 0) {
+      if (!covers(b.clock, x!.dot)) out.push(x!); // b never saw it: concurrent with everything b holds
+      i++; // else: b saw it and superseded it
+    } else {
+      if (!covers(a.clock, y!.dot)) out.push(y!);
+      j++;
+    }
   }
-  for (const [key, s] of byDotB) {
-    if (byDotA.has(key)) continue;
-    if (!covers(a.clock, s.dot)) out.set(key, s);
-  }
-  return { clock: merge(a.clock, b.clock), siblings: sortSiblings([...out.values()]) };
+  return { clock: merge(a.clock, b.clock), siblings: out };
 }
 
 /**
@@ -110,12 +142,14 @@ export function sync(a: SiblingSet, b: SiblingSet): SiblingSet {
  */
 export function conflictingDots(a: SiblingSet, b: SiblingSet): Dot[] {
   if (a.siblings.length === 0 || b.siblings.length === 0) return [];
-  const byDotB = new Map<string, Sibling>();
-  for (const s of b.siblings) byDotB.set(dotKey(s.dot), s);
+  const sa = canonicalSiblings(a.siblings);
+  const sb = canonicalSiblings(b.siblings);
   const out: Dot[] = [];
-  for (const s of a.siblings) {
-    const other = byDotB.get(dotKey(s.dot));
-    if (other !== undefined && compareSiblingContent(s, other) !== 0) out.push(s.dot);
+  let j = 0;
+  for (const s of sa) {
+    while (j < sb.length && compareDots(sb[j]!.dot, s.dot) < 0) j++;
+    const other = sb[j];
+    if (other !== undefined && compareDots(other.dot, s.dot) === 0 && compareSiblingContent(s, other) !== 0) out.push(s.dot);
   }
   return out;
 }
@@ -170,13 +204,16 @@ export function checkSet(set: SiblingSet): string | null {
     if (!Number.isInteger(e.counter) || e.counter < 1) return `clock entry ${actor} has counter ${e.counter}`;
     if (e.timestamp < 0n) return `clock entry ${actor} has a negative timestamp`;
   }
-  const seen = new Set<string>();
+  // Strictly sorted siblings (every decoded set) cannot repeat a dot: no set of keys needed.
+  const seen = canonicalSiblings(set.siblings) === set.siblings ? null : new Set<string>();
   for (const s of set.siblings) {
-    const key = dotKey(s.dot);
-    if (!Number.isInteger(s.dot.counter) || s.dot.counter < 1) return `sibling ${key} has a bad counter`;
-    if (seen.has(key)) return `dot ${key} appears twice`;
-    seen.add(key);
-    if (!covers(set.clock, s.dot)) return `dot ${key} is not covered by the clock`;
+    if (!Number.isInteger(s.dot.counter) || s.dot.counter < 1) return `sibling ${dotKey(s.dot)} has a bad counter`;
+    if (seen !== null) {
+      const key = dotKey(s.dot);
+      if (seen.has(key)) return `dot ${key} appears twice`;
+      seen.add(key);
+    }
+    if (!covers(set.clock, s.dot)) return `dot ${dotKey(s.dot)} is not covered by the clock`;
   }
   return null;
 }

@@ -9,7 +9,7 @@
 // Timestamps are always encoded as msgpack uint64 (a bigint with useBigInt64); on the way in
 // a plain integer is accepted too. Decoding validates everything and throws an Error naming
 // the problem; it returns values that share no memory with the input bytes.
-import { decode, Encoder } from "@msgpack/msgpack";
+import { Decoder, Encoder } from "@msgpack/msgpack";
 import type { Actor, ClockEntry, Sibling, SiblingSet, VClock } from "./types.ts";
 import { checkSet, sortSiblings } from "./dvvset.ts";
 import { sortClock } from "./vclock.ts";
@@ -96,6 +96,9 @@ export function siblingSetFromWire(x: unknown): SiblingSet {
 }
 
 const encoder = new Encoder({ useBigInt64: true });
+// One decoder for every call (msgpack's decode() builds a new Decoder each time; a Decoder is
+// reusable, and re-entrant calls get a clone of it).
+const decoder = new Decoder({ useBigInt64: true });
 
 /** msgpack bytes of a sibling set (a fresh copy, safe to keep). */
 export function encodeSiblingSet(set: SiblingSet): Uint8Array {
@@ -106,7 +109,7 @@ export function encodeSiblingSet(set: SiblingSet): Uint8Array {
 export function decodeSiblingSet(bytes: Uint8Array): SiblingSet {
   let x: unknown;
   try {
-    x = decode(bytes, { useBigInt64: true });
+    x = decoder.decode(bytes);
   } catch (e) {
     throw new Error(`malformed sibling set: not msgpack (${e instanceof Error ? e.message : String(e)})`);
   }
@@ -122,7 +125,7 @@ export function encodeClock(clock: VClock): Uint8Array {
 export function decodeClock(bytes: Uint8Array): VClock {
   let x: unknown;
   try {
-    x = decode(bytes, { useBigInt64: true });
+    x = decoder.decode(bytes);
   } catch (e) {
     throw new Error(`malformed clock: not msgpack (${e instanceof Error ? e.message : String(e)})`);
   }

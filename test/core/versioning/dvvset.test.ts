@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import {
   checkSet,
+  compareSiblingContent,
   conflictingDots,
   covers,
   dotKey,
@@ -294,4 +295,33 @@ describe("dvvset: model of concurrent writers", () => {
     }
     runHistory(ops);
   });
+});
+
+describe("compareSiblingContent on values", () => {
+  // A plain byte-by-byte reference order (null first, then bytes, then length).
+  const reference = (a: Uint8Array | null, b: Uint8Array | null): number => {
+    if (a === null || b === null) return a === b ? 0 : a === null ? -1 : 1;
+    for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+    return a.length - b.length;
+  };
+  const sib = (value: Uint8Array | null) => ({ dot: { actor: "a", counter: 1 }, value, contentType: "t", timestamp: 1n });
+  it("orders long values (shared prefixes, any offset into a buffer) as the bytes do", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 200 }), fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ maxLength: 40 }), fc.constantFrom(0, 4, 1, 3), fc.constantFrom(0, 4, 2), (prefix, x, y, ox, oy) => {
+        const at = (offset: number, tail: Uint8Array): Uint8Array => {
+          const buf = new Uint8Array(offset + prefix.length + tail.length);
+          buf.set(prefix, offset);
+          buf.set(tail, offset + prefix.length);
+          return buf.subarray(offset);
+        };
+        if (prefix.length < 32) prefix = new Uint8Array(32 + prefix.length).fill(7);
+        const a = at(ox, x);
+        const b = at(oy, y);
+        expect(Math.sign(compareSiblingContent(sib(a), sib(b)))).toBe(Math.sign(reference(a, b)));
+        expect(compareSiblingContent(sib(a), sib(a.slice()))).toBe(0);
+      }),
+    );
+    expect(compareSiblingContent(sib(null), sib(bytes1(1)))).toBeLessThan(0);
+  });
+  const bytes1 = (n: number): Uint8Array => new Uint8Array(n);
 });
