@@ -220,6 +220,7 @@ function runRecord(spec: RunSpec, cluster: SimCluster, phases: Phases, atEnd: En
     flips: new Map([...cluster.processes].map(([id, p]) => [id, p.storage.corruptions])),
     ...(atEnd.hintsAtEnd ? { hintsAtEnd: atEnd.hintsAtEnd } : {}),
     upAtEnd: atEnd.upAtEnd,
+    hintDeletes: cluster.hintDeletes.deletes,
     probes,
     convergence: { boundMs: phases.boundMs, quietMs: phases.quietMs, readsAfterHeal: spec.workload.afterHeal !== "write" || spec.workload.sweepAfterMs !== undefined },
     replies: cluster.network.replies,
