@@ -195,8 +195,8 @@ export const MUTANTS: readonly Mutant[] = [
     area: "anti-entropy",
     description: "a merged incoming set does not update the anti-entropy tree (its digest goes stale)",
     file: REPLICA,
-    search: "          } else {\n            this.trees.update(partition, key, bytes);\n          }",
-    replace: "          }",
+    search: "          } else {\n            this.trees.update(partition, key, bytes);\n            this.onStored?.(partition, key);\n          }",
+    replace: "          } else {\n            this.onStored?.(partition, key);\n          }",
   },
   {
     id: "ae-skips-upper-buckets",
@@ -281,8 +281,8 @@ export const MUTANTS: readonly Mutant[] = [
     description:
       "heartbeats are skipped to a peer that got any other message within the interval, so liveness rides the data channel's backlog and a busy peer is suspected (liveness only: the safety checkers cannot see it)",
     file: NODE,
-    search: 'for (const p of this.peers) this.send(p, { type: "heartbeat", from: c.id, boot: hex32(this.bootNonce) });',
-    replace: 'for (const p of this.peers) if (this.monoMs - (this.lastSentMs.get(p) ?? -Infinity) >= c.heartbeatIntervalMs) this.send(p, { type: "heartbeat", from: c.id, boot: hex32(this.bootNonce) });',
+    search: 'for (const p of this.membership.peers) this.send(p, { type: "heartbeat", from: c.id, boot: hex32(this.bootNonce) });',
+    replace: 'for (const p of this.membership.peers) if (this.monoMs - (this.lastSentMs.get(p) ?? -Infinity) >= c.heartbeatIntervalMs) this.send(p, { type: "heartbeat", from: c.id, boot: hex32(this.bootNonce) });',
     also: [
       { file: NODE, search: 'this.effects.push({ kind: "send", to, bytes: encodeMessage(msg) });', replace: 'this.lastSentMs.set(to, this.monoMs);\n    this.effects.push({ kind: "send", to, bytes: encodeMessage(msg) });' },
       { file: NODE, search: "  private handoffArmed = false;", replace: "  private handoffArmed = false;\n  private readonly lastSentMs = new Map<NodeId, number>();" },
