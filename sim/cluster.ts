@@ -13,6 +13,7 @@ import type { SystemUnderTest } from "./sut.ts";
 import { Tracer } from "./trace.ts";
 import { EXACT_CLOCK, NodeClock, drawNodeClock, type ClockSpread } from "./clock.ts";
 import { AeExchangeLog } from "./ae-exchanges.ts";
+import { HintDeleteLog } from "./hint-deletes.ts";
 
 /** The node timing knobs a simulated cluster sets (the same fields as NodeConfig). */
 type NodeTimings = Pick<
@@ -95,6 +96,8 @@ export class SimCluster {
   maxSiblings = new Map<string, number>();
   /** Anti-entropy exchanges with both replicas' stored objects at their begin and completion. */
   readonly aeExchanges: AeExchangeLog;
+  /** Every hint a node deleted, with what its target held then (sim/hint-deletes.ts). */
+  readonly hintDeletes: HintDeleteLog;
   /** When each node reported ready (boot finished). */
   readonly readyAtMs = new Map<NodeId, number[]>();
   /** When each node was booted. */
@@ -146,6 +149,7 @@ export class SimCluster {
   ) {
     this.rng = new Rng(spec.seed, fnv32("cluster"));
     this.aeExchanges = new AeExchangeLog(sut, (id) => this.process(id));
+    this.hintDeletes = new HintDeleteLog(sut, (id) => this.processes.get(id), () => this.sched.now);
     this.members = Array.from({ length: spec.size }, (_, i) => `n${i + 1}`);
     this.clientTargets = this.members;
     this.network = new SimNetwork(this.sched, this.rng.fork("network"), tracer, sut, spec.latency, (to, from, bytes) => {
@@ -159,6 +163,7 @@ export class SimCluster {
       const durability = { sync: spec.sync ?? true, writebackMs: WRITEBACK_MS };
       const storage = new SimStorage(id, this.sched, storageRng.fork(id), tracer, spec.storage, durability);
       this.processes.set(id, new SimProcess(id, storage, this.sched, this.network, tracer, sut, { onNodeEvent: (node, ev, now) => this.onNodeEvent(node, ev, now) }, this.clocks.get(id)!));
+      this.hintDeletes.watch(id, this.processes.get(id)!);
     }
   }
 

@@ -62,6 +62,20 @@ export const mecdb: SystemUnderTest = {
     }
     return out;
   },
+  readHint(storageKey, bytes) {
+    const h = parseHintKey(storageKey);
+    if (h === null) return null;
+    const record = openRecord(bytes);
+    let set: SiblingSet | null = null;
+    if (record.ok) {
+      try {
+        set = decodeSiblingSet(record.payload);
+      } catch {
+        set = null;
+      }
+    }
+    return { target: h.target, partition: h.partition, key: h.key, set };
+  },
   primaries(members, partitionCount, n, key) {
     const ring = ringFor(members, partitionCount);
     return [...preferenceList(ring, partitionOf(key, partitionCount), n).primaries];

@@ -15,8 +15,9 @@ import { FaultDriver, type Episode, type FaultSchedule, type StorageFaultPlan } 
 import type { HistoryOp } from "./history.ts";
 import { PreferenceModel, convergenceBoundMs } from "./oracle/index.ts";
 import type { SystemUnderTest } from "./sut.ts";
+import { Rng, fnv32 } from "./rng.ts";
 import { Tracer, type TraceOptions } from "./trace.ts";
-import { Workload, startProbes, type WorkloadSpec } from "./workload.ts";
+import { Workload, startProbes, startSweep, type WorkloadSpec } from "./workload.ts";
 
 export interface RunSpec {
   readonly cluster: ClusterSpec;
@@ -94,7 +95,8 @@ export function runSimulation(sut: SystemUnderTest, spec: RunSpec, schedule: Fau
   cluster.bootAll();
   const phases = schedulePhases(sut, cluster, spec, schedule, tracer, t0, timeline);
   let thrown = runUntilEnd(cluster, phases.end, t0, tracer);
-  const atEnd = endState(sut, cluster);
+  let atEnd: EndState;
+  ({ atEnd, thrown } = endStateOrFinding(sut, cluster, thrown, t0));
   // Availability probes: every node coordinates a put and a get once all is quiet.
   let probes: HistoryOp[] = [];
   if (thrown === null && spec.probes !== false) ({ probes, thrown } = runProbes(cluster, spec, phases.end, t0));
@@ -131,6 +133,13 @@ function schedulePhases(sut: SystemUnderTest, cluster: SimCluster, spec: RunSpec
   timeline?.(cluster, faults, t0);
   const workload = new Workload(cluster, spec.workload, cluster.rng.fork("workload"));
   sched.at(faultStart, () => workload.start(healAt, readsUntil));
+  const sweepAfterMs = spec.workload.sweepAfterMs;
+  if (sweepAfterMs !== undefined) {
+    const keys = [...spec.workload.keys, ...(spec.workload.reaperKeys ?? [])];
+    const sweeper = spec.workload.clients + (spec.workload.reaperKeys ?? []).length;
+    // Its own stream (not a fork of the cluster's, which would shift every later fork).
+    sched.at(readsUntil + sweepAfterMs, () => startSweep(workload, keys, sweeper, new Rng(spec.cluster.seed, fnv32("sweep"))));
+  }
   sched.at(healAt, () => {
     if (tracer.on) tracer.emit(sched.now, "heal-all", null);
     faults.heal();
@@ -152,6 +161,20 @@ function runUntilEnd(cluster: SimCluster, end: number, t0: number, tracer: Trace
     const where = (err.stack ?? "").split("\n").slice(1, 4).map((l) => l.trim()).join(" < ");
     if (tracer.on) tracer.emit(sched.now, "exception", null, { message: err.message });
     return { property: "exception", detail: `at +${Math.round(sched.now - t0)}ms: ${err.message}${where ? ` (${where})` : ""}` };
+  }
+}
+
+/**
+ * The end state; a stored object that the binding cannot decode (a node wrote a set its own
+ * codec rejects) is a finding of the seed, like a node that throws, not a crash of the swarm.
+ */
+function endStateOrFinding(sut: SystemUnderTest, cluster: SimCluster, thrown: Violation | null, t0: number): { atEnd: EndState; thrown: Violation | null } {
+  try {
+    return { atEnd: endState(sut, cluster), thrown };
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    const empty: EndState = { final: new Map(), hintsAtEnd: undefined, upAtEnd: new Set(), quorums: [], minted: [] };
+    return { atEnd: empty, thrown: thrown ?? { property: "exception", detail: `at +${Math.round(cluster.sched.now - t0)}ms (end snapshot): a stored object does not decode: ${message}` } };
   }
 }
 
@@ -197,8 +220,9 @@ function runRecord(spec: RunSpec, cluster: SimCluster, phases: Phases, atEnd: En
     flips: new Map([...cluster.processes].map(([id, p]) => [id, p.storage.corruptions])),
     ...(atEnd.hintsAtEnd ? { hintsAtEnd: atEnd.hintsAtEnd } : {}),
     upAtEnd: atEnd.upAtEnd,
+    hintDeletes: cluster.hintDeletes.deletes,
     probes,
-    convergence: { boundMs: phases.boundMs, quietMs: phases.quietMs, readsAfterHeal: spec.workload.afterHeal !== "write" },
+    convergence: { boundMs: phases.boundMs, quietMs: phases.quietMs, readsAfterHeal: spec.workload.afterHeal !== "write" || spec.workload.sweepAfterMs !== undefined },
     replies: cluster.network.replies,
     exchanges: cluster.aeExchanges.completed,
     faults: {

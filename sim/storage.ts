@@ -64,6 +64,8 @@ export class SimStorage {
   /** Probability that one write fails on its own (an I/O error). */
   writeErrorRate = 0;
   writesFailed = 0;
+  /** Called as a delete takes effect, with the bytes it removes (the hint-deletion log). */
+  onDelete: ((key: string, removed: Uint8Array) => void) | null = null;
 
   constructor(
     readonly node: string,
@@ -158,6 +160,7 @@ export class SimStorage {
         return fault;
       }
     }
+    if (this.onDelete !== null) this.reportDeletes(op);
     const result = applyOp(this.data, op);
     if (op.type === "del") this.deletedAtMs.set(op.key, this.sched.now);
     else if (op.type === "batch") for (const k of op.dels) this.deletedAtMs.set(k, this.sched.now);
@@ -166,6 +169,14 @@ export class SimStorage {
     if ((op.type === "put" || op.type === "batch") && op.sync === true) this.writeBack(Infinity);
     else this.writeBack(this.sched.now - this.durability.writebackMs);
     return result;
+  }
+
+  private reportDeletes(op: StorageOp): void {
+    const keys = op.type === "del" ? [op.key] : op.type === "batch" ? op.dels : [];
+    for (const k of keys) {
+      const removed = this.data.get(k);
+      if (removed !== undefined) this.onDelete!(k, removed);
+    }
   }
 
   /** Makes durable every unsynced write that completed at or before `untilMs` (a prefix). */

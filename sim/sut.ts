@@ -27,6 +27,11 @@ export interface SystemUnderTest {
   objectPrefix?(partition: number): string;
   /** The hints (objects held for another node) in one node's storage. */
   readHints?(entries: Iterable<readonly [string, Uint8Array]>): { target: NodeId; key: string }[];
+  /**
+   * One stored record, if its storage key is a hint's: its target, partition and key, and the
+   * set it holds (null when the record does not verify or decode). null for any other key.
+   */
+  readHint?(storageKey: string, bytes: Uint8Array): { target: NodeId; partition: number; key: string; set: SiblingSet | null } | null;
   /** The N primaries of key on the full ring. */
   primaries(members: readonly NodeId[], partitionCount: number, n: number, key: string): NodeId[];
   /** The ring's claim table (owner of each partition): cluster state the oracle takes as data. */

@@ -47,6 +47,7 @@ export function drawWorld(seed: number, options: SwarmOptions = {}): SwarmWorld 
     ? { requestTimeoutMs: d.requestTimeoutMs, heartbeatIntervalMs: d.heartbeatIntervalMs, suspectAfterMs: d.suspectAfterMs, handoffIntervalMs: d.handoffIntervalMs, antiEntropyIntervalMs: d.antiEntropyIntervalMs, reapDelayMs: d.reapDelayMs }
     : { requestTimeoutMs: 1000, heartbeatIntervalMs: 1000, suspectAfterMs: 2500, handoffIntervalMs: 500, antiEntropyIntervalMs: 2000, reapDelayMs: 2000 };
   const faultPhaseMs = 8000;
+  const readRepairWorld = drawReadRepairWorld(seed);
   const spec: RunSpec = {
     cluster: {
       seed,
@@ -57,12 +58,12 @@ export function drawWorld(seed: number, options: SwarmOptions = {}): SwarmWorld 
       mode: options.mode ?? "dvv",
       partitionCount: 16,
       bugs: options.bugs ?? [],
-      timings,
+      timings: readRepairWorld ? { ...timings, antiEntropyIntervalMs: 0 } : timings,
       latency: drawLatency(rng),
       storage: drawStorageTimes(rng),
       clocks: drawClockSpread(seed, faultPhaseMs),
     },
-    workload: drawWorkload(rng, seed, clients, keyCount),
+    workload: withSweep(drawWorkload(rng, seed, clients, keyCount), readRepairWorld, timings),
     warmupMs: 300,
     faultPhaseMs,
     healPhaseMs: 3000, // drawStorageFaults is told this too
@@ -181,6 +182,27 @@ function drawReaperKeys(seed: number): string[] {
   return Array.from({ length: rng.int(1, 2) }, (_, i) => `z${i}`);
 }
 
+/**
+ * Read-repair worlds: in 12% of the seeds anti-entropy is off, the clients only read after the
+ * heal (no write reaches every primary to repair a key), and after the healed phase a sweep
+ * client reads every key once (sim/workload.ts startSweep), so read repair alone must
+ * converge the replicas (a repair that skips a replica shows as a convergence finding). Drawn
+ * from their own stream, so the other draws of a seed are the same with or without them.
+ */
+function drawReadRepairWorld(seed: number): boolean {
+  return new Rng(seed, fnv32("swarm-read-repair")).chance(0.12);
+}
+
+/**
+ * The sweep starts once restarted nodes are seen up and their hints handed off (twice the
+ * failure detector's settle time plus two handoff rounds), well inside the 20 s quiet period.
+ */
+function withSweep(workload: WorkloadSpec, on: boolean, t: RunSpec["cluster"]["timings"]): WorkloadSpec {
+  if (!on) return workload;
+  const settleMs = t.suspectAfterMs + t.heartbeatIntervalMs + t.requestTimeoutMs;
+  return { ...workload, afterHeal: "read", sweepAfterMs: 2 * settleMs + 2 * t.handoffIntervalMs };
+}
+
 /** Storage faults of seed N: none in 40% of the seeds; else write errors, full disks, bit flips. */
 export function drawStorageFaults(seed: number, faultPhaseMs: number, healPhaseMs: number): StorageFaultPlan {
   const rng = new Rng(seed, fnv32("storage-faults"));
@@ -234,5 +256,6 @@ export function describeWorld(world: SwarmWorld): string {
   const cf = world.spec.channelFaults ?? [];
   const channels = cf.length === 0 ? "" : ` channelFaults=${cf.map((e) => e.kind).join("+")}`;
   const t = c.timings;
-  return `nodes=${c.size} n=${c.n} r=${c.r} w=${c.w} mode=${c.mode}${c.sync === false ? " sync=false" : ""}${bugs} clients=${wl.clients} keys=${wl.keys.length}${(wl.reaperKeys ?? []).length > 0 ? ` reapers=${wl.reaperKeys!.length}` : ""} faultPhase=${world.spec.faultPhaseMs}ms wipesMax=${world.spec.wipesMax} timeout=${t.requestTimeoutMs}ms suspect=${t.suspectAfterMs}ms ae=${t.antiEntropyIntervalMs}ms${clocks}${storage}${channels}`;
+  const sweep = wl.sweepAfterMs === undefined ? "" : ` sweep=+${wl.sweepAfterMs}ms`;
+  return `nodes=${c.size} n=${c.n} r=${c.r} w=${c.w} mode=${c.mode}${c.sync === false ? " sync=false" : ""}${bugs} clients=${wl.clients} keys=${wl.keys.length}${(wl.reaperKeys ?? []).length > 0 ? ` reapers=${wl.reaperKeys!.length}` : ""} faultPhase=${world.spec.faultPhaseMs}ms wipesMax=${world.spec.wipesMax} timeout=${t.requestTimeoutMs}ms suspect=${t.suspectAfterMs}ms ae=${t.antiEntropyIntervalMs}ms${sweep}${clocks}${storage}${channels}`;
 }

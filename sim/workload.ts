@@ -14,6 +14,8 @@
 // (a read that finds every primary holding the same tombstone schedules a reap), wait past the
 // reap delay, then re-create it (blind, or with the context of the last answer), so writes,
 // late hints and repairs race the reaping of a key, in the healed phase too.
+// In read-repair worlds (anti-entropy off) a sweep client reads every key once after the
+// healed phase, so read repair is what must converge the replicas.
 import type { ClientOp, NodeId } from "../src/core/types.ts";
 import type { SiblingSet, VClock } from "../src/core/versioning/types.ts";
 import { writeAnswer } from "../src/api/write-answer.ts";
@@ -53,6 +55,12 @@ export interface WorkloadSpec {
   readonly valuePadMax?: number;
   /** Keys of the reaper clients, one reaper per key (see the header); none when absent. */
   readonly reaperKeys?: readonly string[];
+  /**
+   * The read sweep (read-repair worlds, anti-entropy off): this long after the healed phase
+   * ends, one client reads every key once, one after the other, so read repair alone must
+   * bring every primary to the same set. Absent: no sweep.
+   */
+  readonly sweepAfterMs?: number;
 }
 
 const encoder = new TextEncoder();
@@ -212,6 +220,19 @@ export class Workload {
     const tracer = this.cluster.tracer;
     if (tracer.on) tracer.emit(this.now, "complete", rec.node, { op: rec.id, outcome: rec.outcome, dot: rec.dot, error: rec.error, read: rec.readSet, shown: rec.shown });
   }
+}
+
+/**
+ * The read sweep: one client (id after the clients and reapers) reads each key once, in
+ * order, each after the previous answered, through a node it picks at random. Its reads are
+ * ordinary history ops (every checker judges them).
+ */
+export function startSweep(workload: Workload, keys: readonly string[], clientId: number, rng: Rng): void {
+  const readFrom = (i: number): void => {
+    if (i >= keys.length) return;
+    workload.invoke(clientId, rng, { type: "get", key: keys[i]! }, { value: null, writeId: null, contextFrom: null }, () => readFrom(i + 1));
+  };
+  readFrom(0);
 }
 
 /**

@@ -3,8 +3,17 @@
 // delivered it. Hints for a node that is down at the end may stay. Nor does any node hold a
 // plain object of a key it is not a primary of (the oracle's preference lists): a fallback
 // keeps what it holds for others only as hints, so a stray object is a copy that never drains.
+// And a hint is deleted only once its target knows everything it held: at the moment of each
+// hint deletion (sim/hint-deletes.ts) the target's stored clock covers the hint's clock (the
+// oracle's own comparison, sim/oracle/sets.ts), unless the target lost stored data or had a
+// record flipped shortly before (its copy may then lack what it once acknowledged) or the
+// hint's own record was corrupt (discarded: its values reach the primary from the replicas).
+import { clockNotCovered } from "../oracle/sets.ts";
 import type { RunRecord, Violation } from "./types.ts";
 import { DETAILS_MAX } from "./types.ts";
+
+/** A target that lost stored data or had a record flipped this long before a hint deletion is not judged. */
+export const HINT_DELETE_EXCUSE_MS = 10_000;
 
 export function checkHintsDrained(run: RunRecord): Violation[] {
   const out: Violation[] = [];
@@ -22,12 +31,30 @@ export function checkHintsDrained(run: RunRecord): Violation[] {
       }
     }
   }
+  for (const detail of hintsDroppedEarly(run)) if (add(detail)) return out;
   for (const [node, objects] of byNode(run.final)) {
     for (const key of objects.keys()) {
       const primaries = run.primariesOf(key);
       if (primaries.includes(node)) continue;
       if (add(`${node} holds a plain object of key ${key}, of which it is not a primary (${primaries.join(",")}): a stray copy, not a hint`)) return out;
     }
+  }
+  return out;
+}
+
+/** Hint deletions whose target did not know everything the hint held. */
+function hintsDroppedEarly(run: RunRecord): string[] {
+  const out: string[] = [];
+  const at = (ms: number): string => `+${Math.round(ms - (run.startMs ?? 0))} ms`;
+  const lostNear = (node: string, ms: number): boolean =>
+    (run.wipes?.get(node) ?? []).some((t) => t <= ms && t >= ms - HINT_DELETE_EXCUSE_MS) ||
+    (run.flips?.get(node) ?? []).some((f) => f.atMs <= ms && f.atMs >= ms - HINT_DELETE_EXCUSE_MS);
+  for (const d of run.hintDeletes ?? []) {
+    if (d.hint === null || lostNear(d.target, d.atMs)) continue;
+    const unknown = clockNotCovered(d.targetHeld, d.hint);
+    if (unknown.length === 0) continue;
+    out.push(`${d.node} deleted its hint of key ${d.key} for ${d.target} at ${at(d.atMs)} while ${d.target}'s copy did not know [${unknown.join(",")}] of it (a copy dropped before it was handed off)`);
+    if (out.length >= DETAILS_MAX) break;
   }
   return out;
 }

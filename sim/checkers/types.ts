@@ -6,6 +6,7 @@ import type { SiblingSet, VersioningMode } from "../../src/core/versioning/types
 import type { MintedDot, QuorumRecord, Suspicion } from "../cluster.ts";
 import type { HistoryOp } from "../history.ts";
 import type { AeExchangeRecord } from "../ae-exchanges.ts";
+import type { HintDeleteRecord } from "../hint-deletes.ts";
 
 /** A span of simulated time during which a fault was active (toMs: when it ended or was due to end). */
 export interface FaultSpan {
@@ -58,6 +59,8 @@ export interface RunRecord {
   /** Hints left in each node's storage at the end, and which nodes were up then. */
   readonly hintsAtEnd?: ReadonlyMap<NodeId, readonly { readonly target: NodeId; readonly key: string }[]>;
   readonly upAtEnd?: ReadonlySet<NodeId>;
+  /** Every hint a node deleted, with what the hint held and what its target held then (sim/hint-deletes.ts). */
+  readonly hintDeletes?: readonly HintDeleteRecord[];
   /** When each node suspected which peer (failure-detector events). */
   readonly suspicions: readonly Suspicion[];
   /** `${coordinator} ${reqId}` -> distinct replicas whose replies the coordinator received. */

@@ -195,8 +195,8 @@ export const MUTANTS: readonly Mutant[] = [
     area: "anti-entropy",
     description: "a merged incoming set does not update the anti-entropy tree (its digest goes stale)",
     file: REPLICA,
-    search: "          } else {\n            this.trees.update(partition, key, bytes);\n          }",
-    replace: "          }",
+    search: "          } else {\n            this.trees.update(partition, key, bytes);\n            this.onStored?.(partition, key);\n          }",
+    replace: "          } else {\n            this.onStored?.(partition, key);\n          }",
   },
   {
     id: "ae-skips-upper-buckets",
@@ -225,6 +225,18 @@ export const MUTANTS: readonly Mutant[] = [
     search: "if (!replies.has(p)) return null; // a primary did not answer",
     replace: "if (!replies.has(p)) continue; // a primary did not answer",
     tests: ["test/core/coordinator/quorum.test.ts"],
+    // Equivalent for safety by design: a reap is compare-and-reap on each primary and leaves a
+    // remnant that keeps the clock, so whatever the silent primary holds either is covered by
+    // that clock (superseded anyway) or survives the merge. No history can tell it apart.
+    swarm: false,
+  },
+  {
+    id: "reap-not-compared",
+    area: "reaping",
+    description: "a primary reaps whatever it holds when the reap arrives, not only the tombstone the GET saw (a write that landed since is dropped, and the kept clock covers its dot)",
+    file: REPLICA,
+    search: "if (!local.ok || local.set === null || !isTombstoneOnly(local.set) || !setsEqual(local.set, expected)) {",
+    replace: "if (!local.ok || local.set === null) {",
   },
   {
     id: "reap-forgets-clock",
@@ -269,8 +281,8 @@ export const MUTANTS: readonly Mutant[] = [
     description:
       "heartbeats are skipped to a peer that got any other message within the interval, so liveness rides the data channel's backlog and a busy peer is suspected (liveness only: the safety checkers cannot see it)",
     file: NODE,
-    search: 'for (const p of this.peers) this.send(p, { type: "heartbeat", from: c.id, boot: hex32(this.bootNonce) });',
-    replace: 'for (const p of this.peers) if (this.monoMs - (this.lastSentMs.get(p) ?? -Infinity) >= c.heartbeatIntervalMs) this.send(p, { type: "heartbeat", from: c.id, boot: hex32(this.bootNonce) });',
+    search: 'for (const p of this.membership.peers) this.send(p, { type: "heartbeat", from: c.id, boot: hex32(this.bootNonce) });',
+    replace: 'for (const p of this.membership.peers) if (this.monoMs - (this.lastSentMs.get(p) ?? -Infinity) >= c.heartbeatIntervalMs) this.send(p, { type: "heartbeat", from: c.id, boot: hex32(this.bootNonce) });',
     also: [
       { file: NODE, search: 'this.effects.push({ kind: "send", to, bytes: encodeMessage(msg) });', replace: 'this.lastSentMs.set(to, this.monoMs);\n    this.effects.push({ kind: "send", to, bytes: encodeMessage(msg) });' },
       { file: NODE, search: "  private handoffArmed = false;", replace: "  private handoffArmed = false;\n  private readonly lastSentMs = new Map<NodeId, number>();" },
@@ -355,11 +367,13 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "det-reflect-process",
     area: "determinism",
-    description: "the core reads an environment variable through Reflect.get(globalThis, \"process\")",
+    // Was an environment variable read through Reflect: both runs of a seed share one
+    // environment, so no trace could differ (the static guard alone could see it). Re-targeted
+    // to an ambient read whose value differs between runs: the process's high-resolution clock.
+    description: "a written timestamp comes from the process's clock read through Reflect.get(globalThis, \"process\")",
     file: REPLICA,
-    search: "return this.ctx.config.mode === \"client-vclock\" && spec.clientId !== null",
-    replace:
-      "const env = (Reflect.get(globalThis, \"process\") as { env: Record<string, string | undefined> }).env;\n    if (env[\"MEC_FORCE_ACTOR\"] !== undefined) return env[\"MEC_FORCE_ACTOR\"];\n    return this.ctx.config.mode === \"client-vclock\" && spec.clientId !== null",
+    search: "timestamp: nanosFromMillis(Math.max(0, this.ctx.now())) };",
+    replace: "timestamp: (Reflect.get(globalThis, \"process\") as { hrtime: { bigint(): bigint } }).hrtime.bigint() };",
     tests: ["test/core/determinism-guard.test.ts"],
   },
   // ---- the oracle and the tests' own helpers (not core bugs: judged by their tests) ----
@@ -386,10 +400,23 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "vclock-compare-on-timestamps",
     area: "vclock",
-    description: "descends lets a larger timestamp outweigh a smaller counter on the same actor",
+    // descends/compare are not on the node's path (the replicas decide with dvvset's dot
+    // coverage, `covers`); only `mec vclock compare` and clients use them, so the swarm cannot
+    // see this one. vclock-merge-on-timestamps is the timestamp bug in the code the node runs.
+    description: "descends lets a larger timestamp outweigh a smaller counter on the same actor (not on the node's path: only `mec vclock compare` uses it)",
     file: "src/core/versioning/vclock.ts",
     search: "    if (counterOf(a, actor) < entry.counter) return false;",
     replace: "    if (counterOf(a, actor) < entry.counter && (a.get(actor)?.timestamp ?? 0n) <= entry.timestamp) return false;",
+    tests: ["test/core/versioning/vclock.test.ts"],
+    swarm: false,
+  },
+  {
+    id: "vclock-merge-on-timestamps",
+    area: "vclock",
+    description: "merge keeps the entry with the later timestamp, not the larger counter (a clock that jumped back makes a merged clock forget events)",
+    file: "src/core/versioning/vclock.ts",
+    search: "  if (x.counter !== y.counter) return x.counter > y.counter ? x : y;\n  return x.timestamp >= y.timestamp ? x : y;",
+    replace: "  if (x.timestamp !== y.timestamp) return x.timestamp > y.timestamp ? x : y;\n  return x.counter >= y.counter ? x : y;",
     tests: ["test/core/versioning/vclock.test.ts"],
   },
   {

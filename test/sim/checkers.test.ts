@@ -86,6 +86,7 @@ function record(parts: {
   flips?: Record<NodeId, { atMs: number; key: string }[]>;
   hints?: Record<NodeId, { target: NodeId; key: string }[]>;
   up?: NodeId[];
+  hintDeletes?: RunRecord["hintDeletes"];
   convergence?: RunRecord["convergence"];
   w?: number;
   r?: number;
@@ -105,6 +106,7 @@ function record(parts: {
     flips: new Map(Object.entries(parts.flips ?? {})),
     hintsAtEnd: new Map(Object.entries(parts.hints ?? {})),
     upAtEnd: new Set(parts.up ?? members),
+    ...(parts.hintDeletes ? { hintDeletes: parts.hintDeletes } : {}),
     ...(parts.convergence ? { convergence: parts.convergence } : {}),
     replies: new Map((parts.replies ?? []).map(([k, v]) => [k, new Set(v)])),
     final: new Map(Object.entries(parts.final ?? {}).map(([node, objs]) => [node, new Map(Object.entries(objs))])),
@@ -379,6 +381,31 @@ describe("hints drain", () => {
     expect(v).toHaveLength(1);
     expect(v[0]?.property).toBe("hints-drain");
     expect(v[0]?.detail).toContain("n3 holds a plain object of key k");
+  });
+  it("catches a hint deleted while its target did not know everything it held (a write merged into it during the handoff)", () => {
+    // n3 held a hint for n1 with x:1 (handed off: n1 knows it) and then x:2, merged in meanwhile.
+    const handedOff = set([["x", 1]], sib("x", 1, "k=c0.1"));
+    const changed = set([["x", 2]], sib("x", 2, "k=c0.2"));
+    const del = (hint: SiblingSet | null, targetHeld: SiblingSet | null) => [{ atMs: 50, node: "n3", target: "n1", key: "k", hint, targetHeld }];
+    // the target knows what the hint held (holding it, or a later write that superseded it): fine
+    expect(checkHintsDrained(record({ hintDeletes: del(handedOff, handedOff) }))).toEqual([]);
+    expect(checkHintsDrained(record({ hintDeletes: del(handedOff, set([["x", 3]], sib("x", 3, "k=c0.3"))) }))).toEqual([]);
+    // a reaped remnant (clock, no siblings) knows it too
+    expect(checkHintsDrained(record({ hintDeletes: del(changed, set([["x", 2]])) }))).toEqual([]);
+    // the changed hint was deleted although n1 only knows x:1
+    const v = checkHintsDrained(record({ hintDeletes: del(changed, handedOff) }));
+    expect(v).toHaveLength(1);
+    expect(v[0]?.property).toBe("hints-drain");
+    expect(v[0]?.detail).toContain("n3 deleted its hint of key k for n1");
+    expect(v[0]?.detail).toContain("[x:2]");
+    // the target holds nothing at all: also caught
+    expect(checkHintsDrained(record({ hintDeletes: del(changed, null) }))).toHaveLength(1);
+    // not judged: a corrupt hint (discarded), or a target that lost data or had a flip shortly before
+    expect(checkHintsDrained(record({ hintDeletes: del(null, null) }))).toEqual([]);
+    expect(checkHintsDrained(record({ hintDeletes: del(changed, handedOff), wipes: { n1: [40] } }))).toEqual([]);
+    expect(checkHintsDrained(record({ hintDeletes: del(changed, handedOff), flips: { n1: [{ atMs: 45, key: "o:0001:k" }] } }))).toEqual([]);
+    // a loss on another node, or after the deletion, excuses nothing
+    expect(checkHintsDrained(record({ hintDeletes: del(changed, handedOff), wipes: { n2: [40], n1: [60] } }))).toHaveLength(1);
   });
 });
 

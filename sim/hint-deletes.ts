@@ -1,0 +1,46 @@
+// Hint deletions seen from outside: whenever a node's storage deletes a hint record, the
+// simulator notes what the hint held (decoded by the binding's record codec) and what the
+// hint's target had stored for that key at that moment. The hints-drain checker then asks,
+// with the oracle's own set model, whether the target's copy knew everything the hint held:
+// a fallback may drop a hint only once its primary has what it held (hinted handoff), so a
+// hint deleted while a newer write that merged into it never reached the target is a copy lost.
+import type { NodeId } from "../src/core/types.ts";
+import type { SiblingSet } from "../src/core/versioning/types.ts";
+import type { SimProcess } from "./process.ts";
+import type { SystemUnderTest } from "./sut.ts";
+
+export interface HintDeleteRecord {
+  readonly atMs: number;
+  /** The node that deleted the hint. */
+  readonly node: NodeId;
+  readonly target: NodeId;
+  readonly key: string;
+  /** What the deleted hint held; null when its record did not verify (a corrupt hint is discarded). */
+  readonly hint: SiblingSet | null;
+  /** What the target had stored for the key then (null: nothing, or an unreadable record). */
+  readonly targetHeld: SiblingSet | null;
+}
+
+export class HintDeleteLog {
+  readonly deletes: HintDeleteRecord[] = [];
+
+  constructor(
+    private readonly sut: SystemUnderTest,
+    private readonly processOf: (id: NodeId) => SimProcess | undefined,
+    private readonly now: () => number,
+  ) {}
+
+  /** Watches one node's storage (a no-op when the binding cannot read hints). */
+  watch(node: NodeId, process: SimProcess): void {
+    if (this.sut.readHint === undefined || this.sut.objectPrefix === undefined) return;
+    process.storage.onDelete = (storageKey, removed) => this.onDelete(node, storageKey, removed);
+  }
+
+  private onDelete(node: NodeId, storageKey: string, removed: Uint8Array): void {
+    const h = this.sut.readHint!(storageKey, removed);
+    if (h === null) return;
+    const target = this.processOf(h.target);
+    const held = target === undefined ? null : (this.sut.readObjects(target.storage.withPrefix(this.sut.objectPrefix!(h.partition))).get(h.key) ?? null);
+    this.deletes.push({ atMs: this.now(), node, target: h.target, key: h.key, hint: h.set, targetHeld: held });
+  }
+}
