@@ -668,6 +668,73 @@ export class Replica {
   }
 
   /**
+   * Sheds a stray object (of a partition this node no longer serves, after cut-over): one
+   * atomic write deletes it and stores, for each of the partition's primaries, a hint holding
+   * it (merged with the hint already held for that primary, if any). So its data never leaves
+   * this disk before hinted handoff delivered it to every primary (the hint is deleted only
+   * after a durable merge there). done("nothing") when there is nothing to shed (no readable
+   * object, or the partition is served here again or still pending), "retry" when it must wait
+   * (a storage read or write failed, a hint is unreadable or holds a conflicting dot).
+   */
+  shedToHints(partition: number, key: string, done: (outcome: "shed" | "nothing" | "retry") => void): void {
+    const targets = this.preferences(partition).primaries.filter((t) => t !== this.ctx.self);
+    const objKey = objectKey(partition, key);
+    const keys = [objKey, ...targets.map((t) => hintKey(t, partition, key))];
+    this.lockAll(keys, (release) => {
+      const finish = (outcome: "shed" | "nothing" | "retry"): void => {
+        release();
+        done(outcome);
+      };
+      if (targets.length === 0 || this.isPrimary(partition) || this.isPending(partition)) return finish("nothing");
+      this.readAll(keys, (results) => {
+        const [object, ...hints] = results;
+        if (object === undefined || !object.ok) return finish("retry");
+        if (object.set === null) return finish("nothing"); // absent, or corrupt (never spread; the primaries hold the key)
+        const puts: [string, Uint8Array][] = [];
+        for (let i = 0; i < targets.length; i++) {
+          const h = hints[i]!;
+          if (!h.ok || h.corrupt === true || (h.set !== null && this.refuseConflict(key, h.set, object.set))) return finish("retry");
+          puts.push([keys[i + 1]!, encodeRecord(encodeSiblingSet(h.set === null ? object.set : mergeReplicas(this.ctx.mode, h.set, object.set)))]);
+        }
+        this.ctx.storage({ type: "batch", puts, dels: [objKey] }, (w) => {
+          if (!w.ok) {
+            this.ctx.log("error", "storage write failed", { key: objKey, error: w.message });
+            return finish("retry");
+          }
+          targets.forEach((target, i) => this.hints.add({ storageKey: keys[i + 1]!, target, partition, key }));
+          this.trees.update(partition, key, null);
+          finish("shed");
+        });
+      });
+    });
+  }
+
+  /** Takes the locks of several storage keys, in the given order (callers always lock an object before its hints). */
+  private lockAll(storageKeys: readonly string[], body: (release: () => void) => void): void {
+    const held: (() => void)[] = [];
+    const next = (i: number): void => {
+      if (i === storageKeys.length) return body(() => held.reverse().forEach((r) => r()));
+      this.locks.run(storageKeys[i]!, (release) => {
+        held.push(release);
+        next(i + 1);
+      });
+    };
+    next(0);
+  }
+
+  /** Reads several records; done gets their results in order. */
+  private readAll(storageKeys: readonly string[], done: (results: ReadResult[]) => void): void {
+    const results: ReadResult[] = new Array<ReadResult>(storageKeys.length);
+    let pending = storageKeys.length;
+    storageKeys.forEach((k, i) =>
+      this.read(k, (r) => {
+        results[i] = r;
+        if (--pending === 0) done(results);
+      }),
+    );
+  }
+
+  /**
    * Deletes a hint after its primary acknowledged the handoff, but only if it still holds
    * exactly the payload that was handed off (a newer write may have merged into it since).
    */
