@@ -50,6 +50,24 @@ describe("membership", () => {
     }
   });
 
+  it("after cut-over the old owners shed what they lost: hints drain to the new primaries, and no node keeps an object of a partition it does not serve", () => {
+    const h = joined();
+    const handedOff = h.allEvents("handoff").length;
+    h.runFor(10_000); // shed ticks and hinted handoff
+    const s = stateOf(h, "n1");
+    const stray: string[] = [];
+    for (const id of ["n1", "n2", "n3", "n4"]) {
+      for (const k of h.objects(id).keys()) if (!servingPreferences(s, partitionOf(k, s.partitionCount), 3).primaries.includes(id)) stray.push(`${id}:${k}`);
+      expect(h.hints(id)).toEqual([]);
+    }
+    expect(stray).toEqual([]);
+    expect(h.allEvents("handoff").length).toBeGreaterThan(handedOff);
+    for (const k of KEYS) {
+      const r = h.request("n3", { type: "get", key: k, r: 3 });
+      expect(r.ok && r.type === "get" ? values(r.set) : r).toEqual([`v-${k}`]);
+    }
+  });
+
   it("writes during the transfer are not lost", () => {
     const h = new Harness(5, { antiEntropyIntervalMs: 0 });
     for (const id of ["n1", "n2", "n3"]) h.boot(id, { members: ["n1", "n2", "n3"] });
