@@ -416,6 +416,7 @@ class Node implements NodeMachine {
   /** The cluster state changed: persist it (with this incarnation), recompute routing, restart transfers, report it. */
   private clusterChanged(previous: ClusterState, next: ClusterState): void {
     this.replica.ringChanged();
+    this.antiEntropy.ringChanged();
     this.shed.ringChanged();
     this.armShed();
     this.detector.setPeers(this.membership.peers, this.monoMs);

@@ -68,6 +68,27 @@ describe("membership", () => {
     }
   });
 
+  it("after a ring change anti-entropy walks the new primaries' pairs: the newcomer exchanges, nobody exchanges a partition it lost", () => {
+    const h = new Harness(5, { antiEntropyIntervalMs: 300 });
+    for (const id of ["n1", "n2", "n3"]) h.boot(id, { members: ["n1", "n2", "n3"] });
+    h.runUntil(() => ["n1", "n2", "n3"].every((m) => h.node(m).events.some((e) => e.type === "ready")));
+    for (const k of KEYS.slice(0, 20)) expect(put(h, "n2", k, `v-${k}`).ok).toBe(true);
+    h.runFor(3000); // every old pair exchanged at least once: the schedules exist
+    h.boot("n4", { members: ["n4", "n1"], join: true });
+    expect(h.runUntil(() => settled(h, ["n1", "n2", "n3", "n4"], 1), 30_000)).toBe(true);
+    const s = stateOf(h, "n1");
+    const before = new Map(["n1", "n2", "n3", "n4"].map((id) => [id, h.eventsOf(id, "ae-begin").length]));
+    h.runFor(6000);
+    const wrong: string[] = [];
+    for (const id of ["n1", "n2", "n3", "n4"]) {
+      for (const e of h.eventsOf(id, "ae-begin").slice(before.get(id))) {
+        if (e.type === "ae-begin" && !servingPreferences(s, e.partition, 3).primaries.includes(id)) wrong.push(`${id} p${e.partition}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(h.eventsOf("n4", "ae-begin").length).toBeGreaterThan(0);
+  });
+
   it("writes during the transfer are not lost", () => {
     const h = new Harness(5, { antiEntropyIntervalMs: 0 });
     for (const id of ["n1", "n2", "n3"]) h.boot(id, { members: ["n1", "n2", "n3"] });
