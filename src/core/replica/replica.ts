@@ -679,31 +679,40 @@ export class Replica {
   shedToHints(partition: number, key: string, done: (outcome: "shed" | "nothing" | "retry") => void): void {
     const targets = this.preferences(partition).primaries.filter((t) => t !== this.ctx.self);
     const objKey = objectKey(partition, key);
-    const keys = [objKey, ...targets.map((t) => hintKey(t, partition, key))];
+    // The minted record keeps this actor's highest counter for the key once the object is gone
+    // (as a reap keeps a remnant): a later fallback mint must not issue those dots again.
+    const recordKey = mintedKey(partition, key);
+    const keys = [objKey, recordKey, ...targets.map((t) => hintKey(t, partition, key))];
     this.lockAll(keys, (release) => {
       const finish = (outcome: "shed" | "nothing" | "retry"): void => {
         release();
         done(outcome);
       };
       if (targets.length === 0 || this.isPrimary(partition) || this.isPending(partition)) return finish("nothing");
-      this.readAll(keys, (results) => {
-        const [object, ...hints] = results;
-        if (object === undefined || !object.ok) return finish("retry");
-        if (object.set === null) return finish("nothing"); // absent, or corrupt (never spread; the primaries hold the key)
-        const puts: [string, Uint8Array][] = [];
-        for (let i = 0; i < targets.length; i++) {
-          const h = hints[i]!;
-          if (!h.ok || h.corrupt === true || (h.set !== null && this.refuseConflict(key, h.set, object.set))) return finish("retry");
-          puts.push([keys[i + 1]!, encodeRecord(encodeSiblingSet(h.set === null ? object.set : mergeReplicas(this.ctx.mode, h.set, object.set)))]);
-        }
-        this.ctx.storage({ type: "batch", puts, dels: [objKey] }, (w) => {
-          if (!w.ok) {
-            this.ctx.log("error", "storage write failed", { key: objKey, error: w.message });
-            return finish("retry");
+      this.ctx.storage({ type: "get", key: recordKey }, (rec) => {
+        if (!rec.ok) return finish("retry");
+        const recorded = rec.value === undefined ? 0 : parseMinted(rec.value, this.ctx.actor);
+        this.readAll(hintKeysOf(keys), (results) => {
+          const [object, ...hints] = results;
+          if (object === undefined || !object.ok) return finish("retry");
+          if (object.set === null) return finish("nothing"); // absent, or corrupt (never spread; the primaries hold the key)
+          const puts: [string, Uint8Array][] = [];
+          const counter = Math.max(recorded, counterOf(object.set.clock, this.ctx.actor));
+          if (counter > recorded) puts.push([recordKey, msgpackEncode([this.ctx.actor, counter]).slice()]);
+          for (let i = 0; i < targets.length; i++) {
+            const h = hints[i]!;
+            if (!h.ok || h.corrupt === true || (h.set !== null && this.refuseConflict(key, h.set, object.set))) return finish("retry");
+            puts.push([keys[i + 2]!, encodeRecord(encodeSiblingSet(h.set === null ? object.set : mergeReplicas(this.ctx.mode, h.set, object.set)))]);
           }
-          targets.forEach((target, i) => this.hints.add({ storageKey: keys[i + 1]!, target, partition, key }));
-          this.trees.update(partition, key, null);
-          finish("shed");
+          this.ctx.storage({ type: "batch", puts, dels: [objKey] }, (w) => {
+            if (!w.ok) {
+              this.ctx.log("error", "storage write failed", { key: objKey, error: w.message });
+              return finish("retry");
+            }
+            targets.forEach((target, i) => this.hints.add({ storageKey: keys[i + 2]!, target, partition, key }));
+            this.trees.update(partition, key, null);
+            finish("shed");
+          });
         });
       });
     });
@@ -775,6 +784,11 @@ export class Replica {
       });
     });
   }
+}
+
+/** The object's and the hints' keys of a shed's lock list [object, minted record, ...hints]: the records read as sibling sets. */
+function hintKeysOf(keys: readonly string[]): string[] {
+  return [keys[0]!, ...keys.slice(2)];
 }
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {

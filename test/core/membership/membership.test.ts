@@ -68,6 +68,31 @@ describe("membership", () => {
     }
   });
 
+  it("an old owner that shed a key never mints that key's dots again as a fallback", () => {
+    const h = joined();
+    h.runFor(10_000); // shed ticks and hinted handoff: the old owners hold nothing of what they lost
+    const s = stateOf(h, "n1");
+    // A key whose dot an old owner minted and whose partition moved away from it.
+    const pick = (() => {
+      for (const id of ["n1", "n2", "n3"]) {
+        for (const e of h.eventsOf(id, "dot-minted")) {
+          if (e.type !== "dot-minted") continue;
+          const primaries = servingPreferences(s, partitionOf(e.key, s.partitionCount), 3).primaries;
+          if (!primaries.includes(id)) return { id, key: e.key, actor: e.actor, counter: e.counter, primaries };
+        }
+      }
+      return null;
+    })();
+    expect(pick).not.toBeNull();
+    const { id, key, actor, counter, primaries } = pick!;
+    for (const p of primaries) h.stop(p);
+    h.runFor(5000); // every primary suspected: a write through the old owner is minted as a fallback, or refused
+    const minted = h.eventsOf(id, "dot-minted").length;
+    h.request(id, { type: "put", key, value: bytes("after-shed"), contentType: "text/plain", context: null, w: 1 });
+    const again = h.eventsOf(id, "dot-minted").slice(minted).filter((e) => e.type === "dot-minted" && e.key === key && e.actor === actor && e.counter <= counter);
+    expect(again).toEqual([]);
+  });
+
   it("after a ring change anti-entropy walks the new primaries' pairs: the newcomer exchanges, nobody exchanges a partition it lost", () => {
     const h = new Harness(5, { antiEntropyIntervalMs: 300 });
     for (const id of ["n1", "n2", "n3"]) h.boot(id, { members: ["n1", "n2", "n3"] });
