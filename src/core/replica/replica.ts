@@ -504,33 +504,56 @@ export class Replica {
           const why = local.corrupt === true ? "is corrupt (it is being repaired from a peer)" : "was restored from a peer after corruption";
           return done({ ok: false, message: `the local record of the key ${why}: this replica no longer mints it`, error: "storage-error" });
         }
-        // Teaching mode client-vclock: the client's id is the actor (the original MecDB's scheme).
-        const prepared = this.prepareMint(spec, local, this.actorFor(spec));
-        if (!prepared.ok) {
-          release();
-          return done(prepared);
-        }
-        const { set, dot, bytes } = prepared;
-        const refusal = this.limitRefusal(spec.key, local.set, set, bytes);
-        if (refusal !== null) {
-          release();
-          return done(refusal);
-        }
-        this.writeRecord(storageKey, bytes, prepared.decoded, (w) => {
-          if (!w.ok) {
-            this.ctx.log("error", "storage write failed", { key: storageKey, error: w.message });
+        this.checkMintedAsFallback(spec, local, (refused) => {
+          if (refused !== null) {
             release();
-            return done({ ok: false, message: `storage write failed: ${w.message}`, error: writeFailure(w) });
+            return done(refused);
           }
-          // The dot is issued when it is durable: nothing (no replica, no client) saw it before,
-          // so a dot whose write a machine crash lost was never issued and may be minted again.
-          this.ctx.emit({ type: "dot-minted", key: spec.key, actor: dot.actor, counter: dot.counter });
-          this.trees.update(spec.partition, spec.key, bytes);
-          this.onStored?.(spec.partition, spec.key);
-          release();
-          done({ ok: true, set, bytes, dot });
+          // Teaching mode client-vclock: the client's id is the actor (the original MecDB's scheme).
+          const prepared = this.prepareMint(spec, local, this.actorFor(spec));
+          if (!prepared.ok) {
+            release();
+            return done(prepared);
+          }
+          const { set, dot, bytes } = prepared;
+          const refusal = this.limitRefusal(spec.key, local.set, set, bytes);
+          if (refusal !== null) {
+            release();
+            return done(refusal);
+          }
+          this.writeRecord(storageKey, bytes, prepared.decoded, (w) => {
+            if (!w.ok) {
+              this.ctx.log("error", "storage write failed", { key: storageKey, error: w.message });
+              release();
+              return done({ ok: false, message: `storage write failed: ${w.message}`, error: writeFailure(w) });
+            }
+            // The dot is issued when it is durable: nothing (no replica, no client) saw it before,
+            // so a dot whose write a machine crash lost was never issued and may be minted again.
+            this.ctx.emit({ type: "dot-minted", key: spec.key, actor: dot.actor, counter: dot.counter });
+            this.trees.update(spec.partition, spec.key, bytes);
+            this.onStored?.(spec.partition, spec.key);
+            release();
+            done({ ok: true, set, bytes, dot });
+          });
         });
       });
+    });
+  }
+
+  /**
+   * Under a changed ring a node may become a primary of a key it minted as a fallback (its
+   * minted record holds those counters, its object may not yet): minting from the object alone
+   * would issue those dots again, so the write is refused (nothing applied; another primary
+   * mints it) until the copy here covers them. A fixed ring never makes a fallback a primary.
+   */
+  private checkMintedAsFallback(spec: WriteSpec, local: Extract<ReadResult, { ok: true }>, done: (refused: Extract<MintResult, { ok: false }> | null) => void): void {
+    if (this.ctx.cluster.epoch === 0) return done(null);
+    this.ctx.storage({ type: "get", key: mintedKey(spec.partition, spec.key) }, (rec) => {
+      if (!rec.ok) return done({ ok: false, message: "storage read failed", error: "storage-error" });
+      const actor = this.actorFor(spec);
+      const recorded = rec.value === undefined ? 0 : parseMinted(rec.value, actor);
+      if (recorded > counterOf((local.set ?? emptySet()).clock, actor)) return done({ ok: false, message: "this replica minted writes of the key as a fallback that its copy does not hold yet: another primary mints it", error: "storage-error" });
+      done(null);
     });
   }
 
@@ -711,6 +734,7 @@ export class Replica {
             }
             targets.forEach((target, i) => this.hints.add({ storageKey: keys[i + 2]!, target, partition, key }));
             this.trees.update(partition, key, null);
+            this.decoded.forget(objKey);
             finish("shed");
           });
         });
