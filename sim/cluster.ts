@@ -40,6 +40,11 @@ export interface ClusterSpec {
    * cache for WRITEBACK_MS and a machine crash may lose a suffix of them (sim/storage.ts).
    */
   readonly sync?: boolean;
+  /**
+   * Machines beyond `size` that start switched off (named after the members: n{size+1}, ...):
+   * a membership episode boots one to join the running cluster (sim/membership.ts).
+   */
+  readonly spares?: number;
 }
 
 /** With sync = false: how long the simulated OS keeps a completed write before writing it back. */
@@ -141,6 +146,12 @@ export class SimCluster {
 
   /** Nodes the clients send requests to (scenarios can restrict it); all members by default. */
   clientTargets: readonly NodeId[];
+  /** Spare machines booted to join, with the one member each was told about. */
+  readonly joining = new Map<NodeId, NodeId>();
+  /** Members that left (their process exited after handing off) or were removed: never booted again. */
+  readonly departed = new Set<NodeId>();
+  /** Every ring-changed event (the membership driver reads them as the operator's acknowledgements). */
+  onRingChanged: ((node: NodeId, event: Extract<NodeEvent, { type: "ring-changed" }>) => void) | null = null;
 
   constructor(
     readonly spec: ClusterSpec,
@@ -165,6 +176,27 @@ export class SimCluster {
       this.processes.set(id, new SimProcess(id, storage, this.sched, this.network, tracer, sut, { onNodeEvent: (node, ev, now) => this.onNodeEvent(node, ev, now) }, this.clocks.get(id)!));
       this.hintDeletes.watch(id, this.processes.get(id)!);
     }
+    // Spares after the members, so the members' clock and storage draws stay what they were.
+    for (let i = 0; i < (spec.spares ?? 0); i++) this.addMachine(`n${spec.size + i + 1}`, storageRng, clockRng);
+  }
+
+  private addMachine(id: NodeId, storageRng: Rng, clockRng: Rng): void {
+    const spec = this.spec;
+    this.clocks.set(id, new NodeClock(spec.clocks === undefined ? EXACT_CLOCK : drawNodeClock(clockRng, spec.clocks, this.sched.now), this.sched.now));
+    const storage = new SimStorage(id, this.sched, storageRng.fork(id), this.tracer, spec.storage, { sync: spec.sync ?? true, writebackMs: WRITEBACK_MS });
+    this.processes.set(id, new SimProcess(id, storage, this.sched, this.network, this.tracer, this.sut, { onNodeEvent: (node, ev, now) => this.onNodeEvent(node, ev, now) }, this.clocks.get(id)!));
+  }
+
+  /** Members that have not departed. */
+  activeMembers(): NodeId[] {
+    return this.members.filter((id) => !this.departed.has(id));
+  }
+
+  /** Boots spare machine `id` knowing only `via`; it becomes a member (faults and clients reach it) once it reports the ring naming it. */
+  bootJoiner(id: NodeId, via: NodeId): void {
+    if (this.members.includes(id) || this.joining.has(id)) return;
+    this.joining.set(id, via);
+    this.boot(id);
   }
 
   process(id: NodeId): SimProcess {
@@ -175,10 +207,12 @@ export class SimCluster {
 
   nodeConfig(id: NodeId, boot: number): NodeConfig {
     const s = this.spec;
+    const via = this.joining.get(id);
     return {
       id,
       name: id,
-      members: this.members,
+      members: via === undefined ? this.members.filter((m) => !this.joining.has(m)) : [id, via],
+      ...(via === undefined ? {} : { join: true }),
       n: s.n,
       r: s.r,
       w: s.w,
@@ -193,7 +227,7 @@ export class SimCluster {
 
   boot(id: NodeId): void {
     const p = this.process(id);
-    if (p.isUp) return;
+    if (p.isUp || this.departed.has(id)) return;
     this.bootAtMs.set(id, [...(this.bootAtMs.get(id) ?? []), this.sched.now]);
     p.boot(this.nodeConfig(id, p.boots + 1));
   }
@@ -240,6 +274,14 @@ export class SimCluster {
         }
         break;
       }
+      case "ring-changed":
+        if (this.joining.has(node) && !this.members.includes(node) && event.members.some((m) => m.id === node)) this.members.push(node);
+        this.onRingChanged?.(node, event);
+        break;
+      case "left":
+        // The process exits (code 0) once the step that reported it is over.
+        this.sched.after(0, () => this.depart(node, "exit"));
+        break;
       case "siblings":
         if (event.count > (this.maxSiblings.get(event.key) ?? 0)) this.maxSiblings.set(event.key, event.count);
         break;
@@ -250,10 +292,22 @@ export class SimCluster {
     if (this.tracer.on) this.tracer.emit(nowMs, "node-event", node, { event });
   }
 
-  /** Objects in each node's durable storage. */
+  /** A member leaves the run for good: its process stops (an exit after leave, or a crash before remove) and is never booted again. */
+  depart(id: NodeId, how: "exit" | "crash"): void {
+    if (this.departed.has(id)) return;
+    this.departed.add(id);
+    this.process(id).crash(how === "crash", false, how === "exit" ? "exit" : undefined);
+  }
+
+  /** Objects in the durable storage of each machine that is part of the cluster (departed ones and unused spares left out). */
   snapshot(): Map<NodeId, Map<string, SiblingSet>> {
     const out = new Map<NodeId, Map<string, SiblingSet>>();
-    for (const [id, p] of this.processes) out.set(id, this.sut.readObjects(p.storage.entries()));
+    for (const [id, p] of this.processes) if (this.inCluster(id)) out.set(id, this.sut.readObjects(p.storage.entries()));
     return out;
+  }
+
+  /** A member that has not departed, or a joiner that was booted. */
+  inCluster(id: NodeId): boolean {
+    return !this.departed.has(id) && (this.members.includes(id) || this.joining.has(id));
   }
 }

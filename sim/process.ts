@@ -3,7 +3,7 @@
 // crash, machine crash, pause / resume, data wipe, restart. Every callback into the node is
 // tied to the process epoch, so nothing from a crashed incarnation reaches the next one;
 // while paused, inputs (messages, timers, storage completions, client requests) wait in order.
-import type { ClientOp, ClientResult, Effect, NodeConfig, NodeEvent, NodeId, NodeMachine, StorageOp } from "../src/core/types.ts";
+import type { AdminOp, ClientOp, ClientResult, Effect, NodeConfig, NodeEvent, NodeId, NodeMachine, StorageOp } from "../src/core/types.ts";
 import type { MintedDot } from "./cluster.ts";
 import type { Ports } from "../src/ports/index.ts";
 import { NodeHost } from "../src/host/host.ts";
@@ -183,6 +183,15 @@ export class SimProcess {
     else fn();
   }
 
+  /** An operator's membership command (leave, remove); false when there is no process to take it. */
+  admin(op: AdminOp): boolean {
+    if (this.host === null) return false;
+    const host = this.host;
+    if (this.tracer.on) this.tracer.emit(this.sched.now, "admin", this.id, { op });
+    this.run(() => host.admin(op));
+    return true;
+  }
+
   pause(): void {
     if (this.host === null || this.paused) return;
     this.paused = true;
@@ -209,7 +218,7 @@ export class SimProcess {
    * Stops the process. machine=true also loses storage writes not yet completed, and with
    * loseUnsynced (sync = false only) a random suffix of the completed but unsynced ones.
    */
-  crash(machine: boolean, loseUnsynced = false): void {
+  crash(machine: boolean, loseUnsynced = false, traceAs?: "exit"): void {
     if (this.host === null) return;
     this.host.stop();
     this.host = null;
@@ -221,7 +230,7 @@ export class SimProcess {
     // Dots still only in memory die with a machine; after a process crash their writes land.
     if (machine) for (const m of this.volatileMints) m.retracted = true;
     this.volatileMints = [];
-    if (this.tracer.on) this.tracer.emit(this.sched.now, machine ? "machine-crash" : "crash", this.id, { lostWrites: lost });
+    if (this.tracer.on) this.tracer.emit(this.sched.now, traceAs ?? (machine ? "machine-crash" : "crash"), this.id, { lostWrites: lost });
     const pending = [...this.pendingClient.values()];
     this.pendingClient.clear();
     for (const cb of pending) cb({ ok: false, type: "crashed" });

@@ -13,7 +13,8 @@ import { checkAll, staleReadCount, type RunRecord, type Violation } from "./chec
 import { SimCluster, type ClusterSpec } from "./cluster.ts";
 import { FaultDriver, type Episode, type FaultSchedule, type StorageFaultPlan } from "./faults.ts";
 import type { HistoryOp } from "./history.ts";
-import { PreferenceModel, convergenceBoundMs } from "./oracle/index.ts";
+import { RingHistoryModel, convergenceBoundMs, plannedRings, ringHistory, type ClaimChange } from "./oracle/index.ts";
+import { MembershipDriver, type MembershipEpisode } from "./membership.ts";
 import type { SystemUnderTest } from "./sut.ts";
 import { Rng, fnv32 } from "./rng.ts";
 import { Tracer, type TraceOptions } from "./trace.ts";
@@ -35,6 +36,8 @@ export interface RunSpec {
   readonly storageFaults?: StorageFaultPlan;
   /** Channel fault episodes (data-cut, control-cut, data-busy) the swarm draws from their own stream; times relative to the fault phase. */
   readonly channelFaults?: readonly Episode[];
+  /** Membership episodes (join, leave, remove; sim/membership.ts), times relative to the fault phase. */
+  readonly membership?: readonly MembershipEpisode[];
 }
 
 export interface RunStats {
@@ -71,6 +74,7 @@ interface Phases {
   readonly workload: Workload;
   readonly end: number;
   readonly owners: ReturnType<SystemUnderTest["ringOwners"]>;
+  readonly membership: MembershipDriver;
   readonly boundMs: number;
   readonly quietMs: number;
 }
@@ -123,12 +127,15 @@ function schedulePhases(sut: SystemUnderTest, cluster: SimCluster, spec: RunSpec
   const healAt = faultStart + spec.faultPhaseMs;
   const readsUntil = healAt + spec.healPhaseMs;
   const owners = sut.ringOwners(cluster.members, spec.cluster.partitionCount);
-  const boundMs = convergenceBoundMs(owners, spec.cluster.n, spec.cluster.timings);
+  const membership = new MembershipDriver(cluster, readsUntil);
+  const rings = plannedRings(owners, plannedChanges(cluster, spec.membership ?? []));
+  const boundMs = Math.max(...rings.map((o) => convergenceBoundMs(o, spec.cluster.n, spec.cluster.timings)));
   const quietMs = spec.quietAtLeastBound && Number.isFinite(boundMs) ? Math.max(spec.quietMs, boundMs) : spec.quietMs;
   sched.at(faultStart, () => {
     faults.schedule(schedule, faultStart);
     if (spec.storageFaults !== undefined) faults.scheduleStorage(spec.storageFaults, faultStart);
     if (spec.channelFaults !== undefined) faults.scheduleEpisodes(spec.channelFaults, faultStart);
+    for (const ep of spec.membership ?? []) membership.schedule(ep, faultStart);
   });
   timeline?.(cluster, faults, t0);
   const workload = new Workload(cluster, spec.workload, cluster.rng.fork("workload"));
@@ -144,7 +151,13 @@ function schedulePhases(sut: SystemUnderTest, cluster: SimCluster, spec: RunSpec
     if (tracer.on) tracer.emit(sched.now, "heal-all", null);
     faults.heal();
   });
-  return { faults, workload, end: readsUntil + quietMs, owners, boundMs, quietMs };
+  return { faults, workload, end: readsUntil + quietMs, owners, membership, boundMs, quietMs };
+}
+
+/** The changes the episodes ask for, as the oracle names them before the run (the first spare joins; indexes into the starting members). */
+function plannedChanges(cluster: SimCluster, episodes: readonly MembershipEpisode[]): ClaimChange[] {
+  const spares = [...cluster.processes.keys()].filter((id) => !cluster.members.includes(id));
+  return episodes.map((ep): ClaimChange => (ep.kind === "join" ? { kind: "join", node: spares.shift() ?? "" } : { kind: ep.kind, node: cluster.members[ep.node % cluster.members.length]! })).filter((c) => c.node !== "");
 }
 
 /**
@@ -181,7 +194,7 @@ function endStateOrFinding(sut: SystemUnderTest, cluster: SimCluster, thrown: Vi
 function endState(sut: SystemUnderTest, cluster: SimCluster): EndState {
   return {
     final: cluster.snapshot(),
-    hintsAtEnd: sut.readHints ? new Map([...cluster.processes].map(([id, p]) => [id, sut.readHints!(p.storage.entries())])) : undefined,
+    hintsAtEnd: sut.readHints ? new Map([...cluster.processes].filter(([id]) => cluster.inCluster(id)).map(([id, p]) => [id, sut.readHints!(p.storage.entries())])) : undefined,
     upAtEnd: new Set([...cluster.processes].filter(([, p]) => p.isUp).map(([id]) => id)),
     quorums: cluster.quorums.slice(),
     minted: cluster.minted.slice(),
@@ -193,7 +206,7 @@ function runProbes(cluster: SimCluster, spec: RunSpec, end: number, t0: number):
   const sched = cluster.sched;
   const probes = startProbes(cluster, spec.workload, cluster.rng.fork("probes"));
   try {
-    const all = 2 * cluster.members.length;
+    const all = 2 * cluster.activeMembers().length;
     sched.runUntil(end + 2 * spec.workload.clientTimeoutMs + 1, () => probes.length === all && probes.every((op) => op.completedAtMs !== null));
     return { probes, thrown: null };
   } catch (e) {
@@ -204,10 +217,11 @@ function runProbes(cluster: SimCluster, spec: RunSpec, end: number, t0: number):
 
 /** The history and the cluster's end state, as the checkers read them. */
 function runRecord(spec: RunSpec, cluster: SimCluster, phases: Phases, atEnd: EndState, probes: HistoryOp[], t0: number): RunRecord {
-  const preference = new PreferenceModel(phases.owners, spec.cluster.n);
+  const changes = phases.membership.changes;
+  const preference = new RingHistoryModel(ringHistory(phases.owners, changes), spec.cluster.n);
   const { timings } = spec.cluster;
   return {
-    members: cluster.members,
+    members: cluster.activeMembers(),
     n: spec.cluster.n,
     r: spec.cluster.r,
     w: spec.cluster.w,
@@ -233,6 +247,8 @@ function runRecord(spec: RunSpec, cluster: SimCluster, phases: Phases, atEnd: En
     startMs: t0,
     final: atEnd.final as ReadonlyMap<NodeId, ReadonlyMap<string, SiblingSet>>,
     primariesOf: (key) => preference.of(key).primaries,
+    primariesUpTo: (key, atMs) => preference.primariesUpTo(key, atMs),
+    membership: { changes: changes.map((c) => ({ ...c })), rings: preference.epochs, departed: [...cluster.departed] },
     fallbacksOf: (key) => preference.of(key).fallbacks,
   };
 }

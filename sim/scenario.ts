@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { parseToml, showValue, TableReader, type ErrorFactory } from "../src/config/toml-reader.ts";
 import { BUG_NAMES, type BugName, type NodeId } from "../src/core/types.ts";
 import type { VersioningMode } from "../src/core/versioning/types.ts";
+import type { MembershipEpisode, MembershipKind } from "./membership.ts";
 import { PROPERTIES, type Property, type Violation } from "./checkers/index.ts";
 import type { SimCluster } from "./cluster.ts";
 import type { Cut } from "./network.ts";
@@ -54,8 +55,9 @@ export interface Scenario {
 
 const scenarioError: ErrorFactory = (message) => new ScenarioError(message);
 
-const TOP = ["name", "description", "seed", "cluster", "timings", "network", "workload", "phases", "fault", "expect"];
-const CLUSTER = ["nodes", "n", "r", "w", "mode", "partitions", "bugs"];
+const TOP = ["name", "description", "seed", "cluster", "timings", "network", "workload", "phases", "fault", "membership", "expect"];
+const CLUSTER = ["nodes", "n", "r", "w", "mode", "partitions", "bugs", "spares"];
+const MEMBERSHIP = ["at_ms", "action", "node", "via"];
 const TIMINGS = ["request_timeout_ms", "heartbeat_interval_ms", "suspect_after_ms", "handoff_interval_ms", "anti_entropy_interval_ms", "reap_delay_ms"];
 const NETWORK = ["latency_min_ms", "latency_max_ms", "jitter_ms", "drop_rate", "dup_rate", "storage_write_max_ms"];
 const WORKLOAD = ["clients", "keys", "ops", "think_min_ms", "think_max_ms", "mix", "coordinators", "client_timeout_ms"];
@@ -63,7 +65,7 @@ const MIX = ["blind", "rmw", "delete", "read"];
 const PHASES = ["warmup_ms", "fault_ms", "heal_ms", "quiet_ms"];
 const FAULT = ["at_ms", "action", "node", "peer", "groups", "duration_ms"];
 const EXPECT = ["siblings", "event", "violations", "acked_writes", "min", "coordinators", "from_ms", "to_ms"];
-const EVENTS = ["ready", "dot-minted", "quorum", "read-repair", "hint-stored", "handoff", "anti-entropy", "suspect", "unsuspect", "reap", "siblings"];
+const EVENTS = ["ready", "dot-minted", "quorum", "read-repair", "hint-stored", "handoff", "anti-entropy", "suspect", "unsuspect", "reap", "siblings", "ring-changed", "transfer-started", "transfer-done", "left"];
 
 /** Checks that a value names one of the scenario's nodes (n1..nN). */
 type NodeNameReader = (rd: TableReader, k: string, v: unknown) => NodeId;
@@ -74,7 +76,7 @@ export function parseScenario(text: string, file: string): Scenario {
   const name = top.str("name", undefined);
   if (!/^[a-z0-9_]+$/.test(name)) top.fail("name", `expected a lower_snake_case name, got ${showValue(name)}`);
   const seed = top.int("seed", 1, 0, 0xffffffff);
-  const { cluster, nodeName } = readCluster(top.sub("cluster", CLUSTER));
+  const { cluster, nodeName, members } = readCluster(top.sub("cluster", CLUSTER));
   const timings = readTimings(top.sub("timings", TIMINGS));
   const net = readNetwork(top.sub("network", NETWORK));
   const { workload, coordinators } = readWorkload(top.sub("workload", WORKLOAD), nodeName);
@@ -87,6 +89,7 @@ export function parseScenario(text: string, file: string): Scenario {
     healPhaseMs: ph.int("heal_ms", 3000, 0),
     quietMs: ph.int("quiet_ms", 12000, 0),
     wipesMax: Number.MAX_SAFE_INTEGER,
+    membership: top.tables("membership", MEMBERSHIP).map((m) => readMembership(m, members, cluster.size)),
   };
   return {
     name,
@@ -101,7 +104,7 @@ export function parseScenario(text: string, file: string): Scenario {
 }
 
 /** [cluster]: size, N/R/W (defaults: N = min(3, size), R = W = a majority of N), mode, partitions, bugs. */
-function readCluster(c: TableReader): { cluster: Omit<RunSpec["cluster"], "seed" | "timings" | "latency" | "storage">; nodeName: NodeNameReader } {
+function readCluster(c: TableReader): { cluster: Omit<RunSpec["cluster"], "seed" | "timings" | "latency" | "storage">; nodeName: NodeNameReader; members: readonly NodeId[] } {
   const size = c.int("nodes", undefined, 1, 16);
   const n = c.int("n", Math.min(3, size), 1, size);
   const r = c.int("r", Math.floor(n / 2) + 1, 1, n);
@@ -112,12 +115,15 @@ function readCluster(c: TableReader): { cluster: Omit<RunSpec["cluster"], "seed"
     if (typeof b !== "string" || !(BUG_NAMES as readonly string[]).includes(b)) c.fail(`bugs[${i}]`, `expected one of ${BUG_NAMES.join(", ")}, got ${showValue(b)}`);
     return b as BugName;
   });
+  // Spares (n{nodes+1}, ...) start switched off; a [[membership]] join boots one. Faults may name them.
+  const spares = c.int("spares", 0, 0, 8);
   const members = Array.from({ length: size }, (_, i) => `n${i + 1}`);
+  const machines = Array.from({ length: size + spares }, (_, i) => `n${i + 1}`);
   const nodeName: NodeNameReader = (rd, k, v) => {
-    if (typeof v !== "string" || !members.includes(v)) return rd.fail(k, `expected a node name (${members.join(", ")}), got ${showValue(v)}`);
+    if (typeof v !== "string" || !machines.includes(v)) return rd.fail(k, `expected a node name (${machines.join(", ")}), got ${showValue(v)}`);
     return v;
   };
-  return { cluster: { size, n, r, w, mode, partitionCount, bugs }, nodeName };
+  return { cluster: { size, n, r, w, mode, partitionCount, bugs, ...(spares > 0 ? { spares } : {}) }, nodeName, members };
 }
 
 function readTimings(t: TableReader): RunSpec["cluster"]["timings"] {
@@ -172,6 +178,33 @@ function readWorkload(wl: TableReader, nodeName: NodeNameReader): { workload: Ru
     opsMax: wl.int("ops", 1_000_000, 1),
   };
   return { workload, coordinators: coordinators.length > 0 ? coordinators : null };
+}
+
+/**
+ * One [[membership]]: join (the next spare boots knowing only `via`), leave (`node` hands off,
+ * then exits) or remove (`node` crashes for good; after REMOVE_AFTER_MS the operator removes it
+ * through `via`), at `at_ms` after the clients start.
+ */
+function readMembership(m: TableReader, members: readonly NodeId[], size: number): MembershipEpisode {
+  const action = m.oneOf<MembershipKind>("action", ["join", "leave", "remove"], undefined);
+  const member = (k: string): NodeId => {
+    const v = m.str(k, undefined);
+    if (!members.includes(v)) m.fail(k, `expected a starting member (${members.join(", ")}), got ${showValue(v)}`);
+    return v;
+  };
+  const atMs = m.int("at_ms", undefined, 0);
+  if (action === "join") {
+    if (m.has("node")) m.fail("node", `a join boots the next spare (n${size + 1}, ...): leave node out`);
+    return { kind: "join", atMs, node: 0, via: members.indexOf(member("via")) };
+  }
+  const node = member("node");
+  if (action === "leave") {
+    if (m.has("via")) m.fail("via", "a leave is asked of the leaving node itself: leave via out");
+    return { kind: "leave", atMs, node: members.indexOf(node), via: 0 };
+  }
+  const via = member("via");
+  if (via === node) m.fail("via", `expected another member than ${node}`);
+  return { kind: "remove", atMs, node: members.indexOf(node), via: members.filter((x) => x !== node).indexOf(via) };
 }
 
 /** One [[fault]]: an action at a time after the clients start, with the node, peer or groups it needs. */

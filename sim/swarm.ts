@@ -17,6 +17,7 @@ import { Rng, fnv32 } from "./rng.ts";
 import type { RunSpec } from "./run.ts";
 import type { WorkloadSpec } from "./workload.ts";
 import type { ClockSpread } from "./clock.ts";
+import type { MembershipEpisode, MembershipKind } from "./membership.ts";
 
 interface SwarmOptions {
   readonly bugs?: readonly BugName[];
@@ -76,7 +77,18 @@ export function drawWorld(seed: number, options: SwarmOptions = {}): SwarmWorld 
   const shape = drawScheduleShape(rng, faultPhaseMs);
   // Drawn last, so the draws above stay what they were before sync = false existed.
   const sync = !rng.chance(0.3);
-  return { seed, spec: { ...spec, cluster: { ...spec.cluster, sync } }, shape, arbitrary: scheduleArbitrary(shape) };
+  const membership = drawMembership(seed, size, n, w, faultPhaseMs);
+  const withMembership: RunSpec =
+    membership.length === 0
+      ? spec
+      : {
+          ...spec,
+          membership,
+          cluster: { ...spec.cluster, spares: membership.filter((e) => e.kind === "join").length },
+          // A removed member's disk is gone for good: one of the W-1 disk losses.
+          wipesMax: Math.max(0, spec.wipesMax - membership.filter((e) => e.kind === "remove").length),
+        };
+  return { seed, spec: { ...withMembership, cluster: { ...withMembership.cluster, sync } }, shape, arbitrary: scheduleArbitrary(shape) };
 }
 
 /** Message latency: a base range, jitter and rare spikes. */
@@ -236,6 +248,23 @@ export function drawChannelFaults(seed: number, faultPhaseMs: number): Episode[]
   }));
 }
 
+/**
+ * Membership episodes of seed N (sim/membership.ts): none in 70% of the seeds; else one, in the
+ * first half of the fault phase: a spare joins knowing one member, a member leaves, or a
+ * member crashes for good and is removed. Leave and remove only where the members left still
+ * number at least N (a request's w may be N); remove only where W-1 allows one more disk loss.
+ * Drawn from their own stream, so every other draw of a seed is the same with or without them.
+ */
+export function drawMembership(seed: number, size: number, n: number, w: number, faultPhaseMs: number): MembershipEpisode[] {
+  const rng = new Rng(seed, fnv32("swarm-membership"));
+  if (!rng.chance(0.3)) return [];
+  const kinds: [MembershipKind, number][] = [["join", 2]];
+  if (size > n) kinds.push(["leave", 2]);
+  if (size > n && w >= 2) kinds.push(["remove", 1]);
+  const kind = rng.weighted(kinds);
+  return [{ kind, atMs: rng.int(0, Math.floor(faultPhaseMs / 2)), node: rng.int(0, 63), via: rng.int(0, 63) }];
+}
+
 /** The schedule seed N runs with. */
 export function worldSchedule(world: SwarmWorld): FaultSchedule {
   return drawSchedule(world.arbitrary, world.seed);
@@ -255,7 +284,9 @@ export function describeWorld(world: SwarmWorld): string {
       : ` storageFaults=errors:${sf.writeErrorRate.toFixed(3)},episodes:${sf.episodes.map((e) => e.reason).join("+") || 0},corruptions:${sf.corruptions.length}`;
   const cf = world.spec.channelFaults ?? [];
   const channels = cf.length === 0 ? "" : ` channelFaults=${cf.map((e) => e.kind).join("+")}`;
+  const ms = world.spec.membership ?? [];
+  const membership = ms.length === 0 ? "" : ` membership=${ms.map((e) => `${e.kind}@${e.atMs}ms`).join("+")}`;
   const t = c.timings;
   const sweep = wl.sweepAfterMs === undefined ? "" : ` sweep=+${wl.sweepAfterMs}ms`;
-  return `nodes=${c.size} n=${c.n} r=${c.r} w=${c.w} mode=${c.mode}${c.sync === false ? " sync=false" : ""}${bugs} clients=${wl.clients} keys=${wl.keys.length}${(wl.reaperKeys ?? []).length > 0 ? ` reapers=${wl.reaperKeys!.length}` : ""} faultPhase=${world.spec.faultPhaseMs}ms wipesMax=${world.spec.wipesMax} timeout=${t.requestTimeoutMs}ms suspect=${t.suspectAfterMs}ms ae=${t.antiEntropyIntervalMs}ms${sweep}${clocks}${storage}${channels}`;
+  return `nodes=${c.size} n=${c.n} r=${c.r} w=${c.w} mode=${c.mode}${c.sync === false ? " sync=false" : ""}${bugs} clients=${wl.clients} keys=${wl.keys.length}${(wl.reaperKeys ?? []).length > 0 ? ` reapers=${wl.reaperKeys!.length}` : ""} faultPhase=${world.spec.faultPhaseMs}ms wipesMax=${world.spec.wipesMax} timeout=${t.requestTimeoutMs}ms suspect=${t.suspectAfterMs}ms ae=${t.antiEntropyIntervalMs}ms${sweep}${clocks}${storage}${channels}${membership}`;
 }

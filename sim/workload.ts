@@ -146,7 +146,8 @@ export class Workload {
   /** Invokes op on a node (a random client target unless `target`); done gets the history record after it completed. */
   invoke(client: number, rng: Rng, op: ClientOp, ids: { value: string | null; writeId: string | null; contextFrom: number | null }, done: (rec: HistoryOp) => void, target?: NodeId): void {
     this.opsStarted++;
-    const node: NodeId = target ?? rng.pick(this.cluster.clientTargets);
+    const c = this.cluster;
+    const node: NodeId = target ?? rng.pick(c.departed.size === 0 ? c.clientTargets : c.clientTargets.filter((id) => !c.departed.has(id)));
     const rec: HistoryOp = {
       id: this.history.length,
       client,
@@ -242,7 +243,7 @@ export function startSweep(workload: Workload, keys: readonly string[], clientId
  */
 export function startProbes(cluster: SimCluster, spec: WorkloadSpec, rng: Rng): HistoryOp[] {
   const probes = new Workload(cluster, spec, rng);
-  cluster.members.forEach((node, i) => {
+  cluster.activeMembers().forEach((node, i) => {
     const key = `probe-${node}`;
     const value = `${key}=p${i}.1`;
     const put: ClientOp = { type: "put", key, value: encoder.encode(value), contentType: "text/plain", context: null, clientId: `p${i}` };

@@ -10,14 +10,15 @@ import { checkReads, staleReadCount } from "./reads.ts";
 import { checkHintsDrained } from "./hints.ts";
 import { checkAntiEntropy } from "./anti-entropy.ts";
 import { availabilityJudged, checkAvailability } from "./availability.ts";
+import { checkHandoff } from "./handoff.ts";
 import type { Checker, RunRecord, Violation } from "./types.ts";
 
-const CHECKERS: readonly Checker[] = [checkLostWrites, checkFinalSiblings, checkUniqueDots, checkQuorums, checkConvergence, checkReads, checkHintsDrained, checkAntiEntropy, checkAvailability];
+const CHECKERS: readonly Checker[] = [checkLostWrites, checkFinalSiblings, checkUniqueDots, checkQuorums, checkConvergence, checkReads, checkHintsDrained, checkAntiEntropy, checkAvailability, checkHandoff];
 
 export function checkAll(run: RunRecord): Violation[] {
   return CHECKERS.flatMap((check) => check(run));
 }
 
-export { availabilityJudged, checkAntiEntropy, checkAvailability, checkConvergence, checkDeterminism, checkFinalSiblings, checkHintsDrained, checkLostWrites, checkQuorums, checkReads, checkUniqueDots, staleReadCount };
+export { availabilityJudged, checkAntiEntropy, checkAvailability, checkHandoff, checkConvergence, checkDeterminism, checkFinalSiblings, checkHintsDrained, checkLostWrites, checkQuorums, checkReads, checkUniqueDots, staleReadCount };
 export type { Checker, FaultSpan, FaultTimeline, Property, RunRecord, Violation } from "./types.ts";
 export { PROPERTIES } from "./types.ts";

@@ -61,7 +61,8 @@ export function checkQuorums(run: RunRecord): Violation[] {
       if (add(`${what} answered after ${distinct.size} distinct replicas [${q.replicas.join(",")}], needed ${q.needed}`)) return out;
       continue;
     }
-    const primaries = run.primariesOf(q.key);
+    // Under a changing ring, a primary of any ring in effect by then (old owners serve until cut-over).
+    const primaries = run.primariesUpTo?.(q.key, q.atMs) ?? run.primariesOf(q.key);
     const fallbacks = q.replicas.filter((r) => !primaries.includes(r));
     if (fallbacks.length > 0) {
       // The counting node, or the node the client asked (it picks a fallback to mint when it

@@ -30,8 +30,8 @@ export interface FaultTimeline {
 }
 
 /** The checked properties, plus "exception": the node threw (a failed assertion). */
-export type Property = "lost-write" | "final-siblings" | "unique-dots" | "quorum" | "convergence" | "determinism" | "stale-read" | "hints-drain" | "anti-entropy" | "availability" | "exception";
-export const PROPERTIES: readonly Property[] = ["lost-write", "final-siblings", "unique-dots", "quorum", "convergence", "determinism", "stale-read", "hints-drain", "anti-entropy", "availability", "exception"];
+export type Property = "lost-write" | "final-siblings" | "unique-dots" | "quorum" | "convergence" | "determinism" | "stale-read" | "hints-drain" | "anti-entropy" | "availability" | "handoff" | "exception";
+export const PROPERTIES: readonly Property[] = ["lost-write", "final-siblings", "unique-dots", "quorum", "convergence", "determinism", "stale-read", "hints-drain", "anti-entropy", "availability", "handoff", "exception"];
 
 export interface Violation {
   readonly property: Property;
@@ -75,8 +75,17 @@ export interface RunRecord {
   readonly startMs?: number;
   /** Durable objects per node at the end of the run. */
   readonly final: ReadonlyMap<NodeId, ReadonlyMap<string, SiblingSet>>;
-  /** The oracle's own preference lists (sim/oracle/preference.ts), not the ring under test. */
+  /** Membership changes the operator made (sim/membership.ts) and the oracle's ring history from them (absent or empty: a fixed ring). */
+  readonly membership?: {
+    readonly changes: readonly { readonly kind: "join" | "leave" | "remove"; readonly node: NodeId; readonly askedAtMs: number; readonly acceptedAtMs: number | null }[];
+    readonly rings: readonly { readonly fromMs: number; readonly owners: readonly NodeId[] }[];
+    /** Members that left or were removed (not in `final`). */
+    readonly departed: readonly NodeId[];
+  };
+  /** The oracle's own preference lists (sim/oracle/preference.ts), not the ring under test: under the final ring. */
   primariesOf(key: string): readonly NodeId[];
+  /** Every primary of the key under a ring in effect at or before atMs (absent: primariesOf). */
+  primariesUpTo?(key: string, atMs: number): readonly NodeId[];
   fallbacksOf(key: string): readonly NodeId[];
 }
 

@@ -20,3 +20,5 @@ export function causalModelOf(history: readonly HistoryOp[]): CausalModel {
 }
 export { AE_PAIRS_PER_ROUND, convergenceBoundMs, maxAntiEntropyPairs } from "./bounds.ts";
 export { clockNotCovered, dotConflict, holdsNewerThan, isEmptySet, sameContent, sameSet, showSet } from "./sets.ts";
+export { claimsAfter, claimsAfterJoin, claimsAfterLeave, type ClaimChange } from "./claims.ts";
+export { RingHistoryModel, plannedRings, ringHistory, type RingEpoch } from "./ring-history.ts";

@@ -67,6 +67,7 @@ import { Replica, tryDecodeSet } from "./replica/replica.ts";
 import { Membership } from "./membership/membership.ts";
 import { displayedStatus, memberOf, pendingPartitions, plannedTransfers, stateFromWire, stateToWire } from "./membership/cluster-state.ts";
 import type { ClusterState } from "./membership/cluster-state.ts";
+import { Shed } from "./replica/shed.ts";
 import { Transfers } from "./replica/transfer.ts";
 import type {
   AdminOp,
@@ -148,6 +149,7 @@ class Node implements NodeMachine {
   private readonly handoff: Handoff;
   private readonly antiEntropy: AntiEntropyExchange;
   private readonly transfers: Transfers;
+  private readonly shed: Shed;
   private readonly validation: ValidationContext;
   /** Set once this node reported that it left (or was removed). */
   private leftReported = false;
@@ -176,6 +178,13 @@ class Node implements NodeMachine {
     this.handoff = new Handoff(this.ctx, this.replica);
     this.antiEntropy = new AntiEntropyExchange(this.ctx, this.replica);
     this.transfers = new Transfers(this.ctx, this.replica, () => plannedTransfers(this.membership.state, config.n), (plan) => this.membership.markDone(plan.partition, plan.to));
+    this.shed = new Shed(this.ctx, this.replica);
+    const transferStored = this.replica.onStored;
+    this.replica.onStored = (partition, key) => {
+      transferStored?.(partition, key);
+      this.shed.stored(partition, key);
+      this.armShed();
+    };
     const membership = this.membership;
     this.validation = {
       self: config.id,
@@ -407,6 +416,9 @@ class Node implements NodeMachine {
   /** The cluster state changed: persist it (with this incarnation), recompute routing, restart transfers, report it. */
   private clusterChanged(previous: ClusterState, next: ClusterState): void {
     this.replica.ringChanged();
+    this.antiEntropy.ringChanged();
+    this.shed.ringChanged();
+    this.armShed();
     this.detector.setPeers(this.membership.peers, this.monoMs);
     if (this.phase === "ready" && next.epoch > 0) {
       this.storage({ type: "put", key: META_KEY, value: this.metaBytes(this.incarnation), sync: true }, (r) => {
@@ -504,7 +516,23 @@ class Node implements NodeMachine {
     // Transfers a stored state still asks for (a restart mid-transfer re-runs them).
     this.transfers.tick();
     this.armTransfers();
+    // Objects of partitions moved away that a crash left unshed.
+    this.shed.ringChanged();
+    this.armShed();
     this.checkLeft();
+  }
+
+  private shedArmed = false;
+
+  /** The shed loop runs only while there are stray objects to turn into hints (replica/shed.ts). */
+  private armShed(): void {
+    if (this.shedArmed || this.phase !== "ready" || !this.shed.hasWork) return;
+    this.shedArmed = true;
+    this.setTimer(this.config.handoffIntervalMs, () => {
+      this.shedArmed = false;
+      this.shed.tick();
+      this.armShed();
+    });
   }
 
   private handoffArmed = false;

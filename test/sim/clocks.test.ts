@@ -55,8 +55,8 @@ describe("sim clocks", () => {
       const clocks = world.spec.cluster.clocks;
       if (clocks === undefined || clocks.offsetMaxMs < 5000) continue;
       runs++;
-      // Fault-free: no episodes, and none of the storage or channel faults the world also draws.
-      const { storageFaults: _storage, channelFaults: _channels, ...faultFree } = world.spec;
+      // Fault-free: no episodes, and none of the storage or channel faults or membership episodes the world also draws.
+      const { storageFaults: _storage, channelFaults: _channels, membership: _membership, ...faultFree } = world.spec;
       const spec = { ...faultFree, quietMs: 5000 };
       const res = runSimulation(mecdb, spec, { dropRate: 0, dupRate: 0, episodes: [] });
       const writes = res.history.filter((op) => op.kind !== "get");

@@ -18,6 +18,9 @@ describe("scenarios", () => {
       "data_wipe_kv679",
       "lww_loses_acknowledged_writes",
       "sloppy_quorum_both_sides_of_partition",
+      "join_during_partition",
+      "leave_during_writes",
+      "receiver_crash_mid_transfer",
     ])
       expect(files).toContain(`${name}.toml`);
   });
@@ -67,6 +70,19 @@ describe("scenario validation", () => {
     expect(err(base + "[workload]\nmix = { blind = 1, teleport = 2 }\n")).toContain('key "workload.mix.teleport": unknown key');
     expect(err("name = \n")).toMatch(/^x\.toml: line 1, column \d+: invalid TOML: /);
     expect(err('[cluster]\nnodes = 3\n')).toBe('x.toml: key "name": required but missing (a string)');
+  });
+  it("reads [[membership]] episodes and spares, and rejects bad ones naming the key", () => {
+    const spare = 'name = "x"\n[cluster]\nnodes = 3\nspares = 1\n';
+    const s = parseScenario(spare + '[[membership]]\nat_ms = 5\naction = "join"\nvia = "n2"\n[[membership]]\nat_ms = 9\naction = "remove"\nnode = "n1"\nvia = "n3"\n[[fault]]\nat_ms = 7\naction = "crash"\nnode = "n4"\n', "x.toml");
+    expect(s.spec.cluster.spares).toBe(1);
+    expect(s.spec.membership).toEqual([
+      { kind: "join", atMs: 5, node: 0, via: 1 },
+      { kind: "remove", atMs: 9, node: 0, via: 1 },
+    ]);
+    expect(err(base + '[[membership]]\nat_ms = 1\naction = "evict"\n')).toContain('key "membership[0].action": expected one of "join", "leave", "remove"');
+    expect(err(base + '[[membership]]\nat_ms = 1\naction = "leave"\nnode = "n7"\n')).toContain('key "membership[0].node": expected a starting member (n1, n2, n3), got "n7"');
+    expect(err(base + '[[membership]]\nat_ms = 1\naction = "remove"\nnode = "n1"\nvia = "n1"\n')).toContain('key "membership[0].via": expected another member than n1');
+    expect(err(base + '[[membership]]\nat_ms = 1\naction = "join"\nnode = "n4"\nvia = "n1"\n')).toContain('key "membership[0].node": a join boots the next spare');
   });
   it("refuses a float where an integer is expected (3.0 is not an integer), as the config reader does", () => {
     expect(err('name = "x"\n[cluster]\nnodes = 3.0\n')).toBe('x.toml: key "cluster.nodes": expected an integer 1-16, got 3.0 (a float)');

@@ -84,6 +84,12 @@ export class AntiEntropyExchange {
     return undefined;
   }
 
+  /** The cluster state changed: the pairs are drawn again from the new primaries (a node must stop exchanging partitions it lost and start on those it gained). */
+  ringChanged(): void {
+    this.schedule = null;
+    this.cursor = 0;
+  }
+
   /** One round: called every antiEntropyIntervalMs. */
   tick(): void {
     if (this.current !== null) return;

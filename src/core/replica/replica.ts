@@ -504,33 +504,56 @@ export class Replica {
           const why = local.corrupt === true ? "is corrupt (it is being repaired from a peer)" : "was restored from a peer after corruption";
           return done({ ok: false, message: `the local record of the key ${why}: this replica no longer mints it`, error: "storage-error" });
         }
-        // Teaching mode client-vclock: the client's id is the actor (the original MecDB's scheme).
-        const prepared = this.prepareMint(spec, local, this.actorFor(spec));
-        if (!prepared.ok) {
-          release();
-          return done(prepared);
-        }
-        const { set, dot, bytes } = prepared;
-        const refusal = this.limitRefusal(spec.key, local.set, set, bytes);
-        if (refusal !== null) {
-          release();
-          return done(refusal);
-        }
-        this.writeRecord(storageKey, bytes, prepared.decoded, (w) => {
-          if (!w.ok) {
-            this.ctx.log("error", "storage write failed", { key: storageKey, error: w.message });
+        this.checkMintedAsFallback(spec, local, (refused) => {
+          if (refused !== null) {
             release();
-            return done({ ok: false, message: `storage write failed: ${w.message}`, error: writeFailure(w) });
+            return done(refused);
           }
-          // The dot is issued when it is durable: nothing (no replica, no client) saw it before,
-          // so a dot whose write a machine crash lost was never issued and may be minted again.
-          this.ctx.emit({ type: "dot-minted", key: spec.key, actor: dot.actor, counter: dot.counter });
-          this.trees.update(spec.partition, spec.key, bytes);
-          this.onStored?.(spec.partition, spec.key);
-          release();
-          done({ ok: true, set, bytes, dot });
+          // Teaching mode client-vclock: the client's id is the actor (the original MecDB's scheme).
+          const prepared = this.prepareMint(spec, local, this.actorFor(spec));
+          if (!prepared.ok) {
+            release();
+            return done(prepared);
+          }
+          const { set, dot, bytes } = prepared;
+          const refusal = this.limitRefusal(spec.key, local.set, set, bytes);
+          if (refusal !== null) {
+            release();
+            return done(refusal);
+          }
+          this.writeRecord(storageKey, bytes, prepared.decoded, (w) => {
+            if (!w.ok) {
+              this.ctx.log("error", "storage write failed", { key: storageKey, error: w.message });
+              release();
+              return done({ ok: false, message: `storage write failed: ${w.message}`, error: writeFailure(w) });
+            }
+            // The dot is issued when it is durable: nothing (no replica, no client) saw it before,
+            // so a dot whose write a machine crash lost was never issued and may be minted again.
+            this.ctx.emit({ type: "dot-minted", key: spec.key, actor: dot.actor, counter: dot.counter });
+            this.trees.update(spec.partition, spec.key, bytes);
+            this.onStored?.(spec.partition, spec.key);
+            release();
+            done({ ok: true, set, bytes, dot });
+          });
         });
       });
+    });
+  }
+
+  /**
+   * Under a changed ring a node may become a primary of a key it minted as a fallback (its
+   * minted record holds those counters, its object may not yet): minting from the object alone
+   * would issue those dots again, so the write is refused (nothing applied; another primary
+   * mints it) until the copy here covers them. A fixed ring never makes a fallback a primary.
+   */
+  private checkMintedAsFallback(spec: WriteSpec, local: Extract<ReadResult, { ok: true }>, done: (refused: Extract<MintResult, { ok: false }> | null) => void): void {
+    if (this.ctx.cluster.epoch === 0) return done(null);
+    this.ctx.storage({ type: "get", key: mintedKey(spec.partition, spec.key) }, (rec) => {
+      if (!rec.ok) return done({ ok: false, message: "storage read failed", error: "storage-error" });
+      const actor = this.actorFor(spec);
+      const recorded = rec.value === undefined ? 0 : parseMinted(rec.value, actor);
+      if (recorded > counterOf((local.set ?? emptySet()).clock, actor)) return done({ ok: false, message: "this replica minted writes of the key as a fallback that its copy does not hold yet: another primary mints it", error: "storage-error" });
+      done(null);
     });
   }
 
@@ -668,6 +691,83 @@ export class Replica {
   }
 
   /**
+   * Sheds a stray object (of a partition this node no longer serves, after cut-over): one
+   * atomic write deletes it and stores, for each of the partition's primaries, a hint holding
+   * it (merged with the hint already held for that primary, if any). So its data never leaves
+   * this disk before hinted handoff delivered it to every primary (the hint is deleted only
+   * after a durable merge there). done("nothing") when there is nothing to shed (no readable
+   * object, or the partition is served here again or still pending), "retry" when it must wait
+   * (a storage read or write failed, a hint is unreadable or holds a conflicting dot).
+   */
+  shedToHints(partition: number, key: string, done: (outcome: "shed" | "nothing" | "retry") => void): void {
+    const targets = this.preferences(partition).primaries.filter((t) => t !== this.ctx.self);
+    const objKey = objectKey(partition, key);
+    // The minted record keeps this actor's highest counter for the key once the object is gone
+    // (as a reap keeps a remnant): a later fallback mint must not issue those dots again.
+    const recordKey = mintedKey(partition, key);
+    const keys = [objKey, recordKey, ...targets.map((t) => hintKey(t, partition, key))];
+    this.lockAll(keys, (release) => {
+      const finish = (outcome: "shed" | "nothing" | "retry"): void => {
+        release();
+        done(outcome);
+      };
+      if (targets.length === 0 || this.isPrimary(partition) || this.isPending(partition)) return finish("nothing");
+      this.ctx.storage({ type: "get", key: recordKey }, (rec) => {
+        if (!rec.ok) return finish("retry");
+        const recorded = rec.value === undefined ? 0 : parseMinted(rec.value, this.ctx.actor);
+        this.readAll(hintKeysOf(keys), (results) => {
+          const [object, ...hints] = results;
+          if (object === undefined || !object.ok) return finish("retry");
+          if (object.set === null) return finish("nothing"); // absent, or corrupt (never spread; the primaries hold the key)
+          const puts: [string, Uint8Array][] = [];
+          const counter = Math.max(recorded, counterOf(object.set.clock, this.ctx.actor));
+          if (counter > recorded) puts.push([recordKey, msgpackEncode([this.ctx.actor, counter]).slice()]);
+          for (let i = 0; i < targets.length; i++) {
+            const h = hints[i]!;
+            if (!h.ok || h.corrupt === true || (h.set !== null && this.refuseConflict(key, h.set, object.set))) return finish("retry");
+            puts.push([keys[i + 2]!, encodeRecord(encodeSiblingSet(h.set === null ? object.set : mergeReplicas(this.ctx.mode, h.set, object.set)))]);
+          }
+          this.ctx.storage({ type: "batch", puts, dels: [objKey] }, (w) => {
+            if (!w.ok) {
+              this.ctx.log("error", "storage write failed", { key: objKey, error: w.message });
+              return finish("retry");
+            }
+            targets.forEach((target, i) => this.hints.add({ storageKey: keys[i + 2]!, target, partition, key }));
+            this.trees.update(partition, key, null);
+            this.decoded.forget(objKey);
+            finish("shed");
+          });
+        });
+      });
+    });
+  }
+
+  /** Takes the locks of several storage keys, in the given order (callers always lock an object before its hints). */
+  private lockAll(storageKeys: readonly string[], body: (release: () => void) => void): void {
+    const held: (() => void)[] = [];
+    const next = (i: number): void => {
+      if (i === storageKeys.length) return body(() => held.reverse().forEach((r) => r()));
+      this.locks.run(storageKeys[i]!, (release) => {
+        held.push(release);
+        next(i + 1);
+      });
+    };
+    next(0);
+  }
+
+  /** Reads several records; done gets their results in order. */
+  private readAll(storageKeys: readonly string[], done: (results: ReadResult[]) => void): void {
+    const results: ReadResult[] = new Array<ReadResult>(storageKeys.length);
+    let pending = storageKeys.length;
+    storageKeys.forEach((k, i) =>
+      this.read(k, (r) => {
+        results[i] = r;
+        if (--pending === 0) done(results);
+      }),
+    );
+  }
+
+  /**
    * Deletes a hint after its primary acknowledged the handoff, but only if it still holds
    * exactly the payload that was handed off (a newer write may have merged into it since).
    */
@@ -708,6 +808,11 @@ export class Replica {
       });
     });
   }
+}
+
+/** The object's and the hints' keys of a shed's lock list [object, minted record, ...hints]: the records read as sibling sets. */
+function hintKeysOf(keys: readonly string[]): string[] {
+  return [keys[0]!, ...keys.slice(2)];
 }
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {

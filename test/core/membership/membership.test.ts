@@ -50,6 +50,70 @@ describe("membership", () => {
     }
   });
 
+  it("after cut-over the old owners shed what they lost: hints drain to the new primaries, and no node keeps an object of a partition it does not serve", () => {
+    const h = joined();
+    const handedOff = h.allEvents("handoff").length;
+    h.runFor(10_000); // shed ticks and hinted handoff
+    const s = stateOf(h, "n1");
+    const stray: string[] = [];
+    for (const id of ["n1", "n2", "n3", "n4"]) {
+      for (const k of h.objects(id).keys()) if (!servingPreferences(s, partitionOf(k, s.partitionCount), 3).primaries.includes(id)) stray.push(`${id}:${k}`);
+      expect(h.hints(id)).toEqual([]);
+    }
+    expect(stray).toEqual([]);
+    expect(h.allEvents("handoff").length).toBeGreaterThan(handedOff);
+    for (const k of KEYS) {
+      const r = h.request("n3", { type: "get", key: k, r: 3 });
+      expect(r.ok && r.type === "get" ? values(r.set) : r).toEqual([`v-${k}`]);
+    }
+  });
+
+  it("an old owner that shed a key never mints that key's dots again as a fallback", () => {
+    const h = joined();
+    h.runFor(10_000); // shed ticks and hinted handoff: the old owners hold nothing of what they lost
+    const s = stateOf(h, "n1");
+    // A key whose dot an old owner minted and whose partition moved away from it.
+    const pick = (() => {
+      for (const id of ["n1", "n2", "n3"]) {
+        for (const e of h.eventsOf(id, "dot-minted")) {
+          if (e.type !== "dot-minted") continue;
+          const primaries = servingPreferences(s, partitionOf(e.key, s.partitionCount), 3).primaries;
+          if (!primaries.includes(id)) return { id, key: e.key, actor: e.actor, counter: e.counter, primaries };
+        }
+      }
+      return null;
+    })();
+    expect(pick).not.toBeNull();
+    const { id, key, actor, counter, primaries } = pick!;
+    for (const p of primaries) h.stop(p);
+    h.runFor(5000); // every primary suspected: a write through the old owner is minted as a fallback, or refused
+    const minted = h.eventsOf(id, "dot-minted").length;
+    h.request(id, { type: "put", key, value: bytes("after-shed"), contentType: "text/plain", context: null, w: 1 });
+    const again = h.eventsOf(id, "dot-minted").slice(minted).filter((e) => e.type === "dot-minted" && e.key === key && e.actor === actor && e.counter <= counter);
+    expect(again).toEqual([]);
+  });
+
+  it("after a ring change anti-entropy walks the new primaries' pairs: the newcomer exchanges, nobody exchanges a partition it lost", () => {
+    const h = new Harness(5, { antiEntropyIntervalMs: 300 });
+    for (const id of ["n1", "n2", "n3"]) h.boot(id, { members: ["n1", "n2", "n3"] });
+    h.runUntil(() => ["n1", "n2", "n3"].every((m) => h.node(m).events.some((e) => e.type === "ready")));
+    for (const k of KEYS.slice(0, 20)) expect(put(h, "n2", k, `v-${k}`).ok).toBe(true);
+    h.runFor(3000); // every old pair exchanged at least once: the schedules exist
+    h.boot("n4", { members: ["n4", "n1"], join: true });
+    expect(h.runUntil(() => settled(h, ["n1", "n2", "n3", "n4"], 1), 30_000)).toBe(true);
+    const s = stateOf(h, "n1");
+    const before = new Map(["n1", "n2", "n3", "n4"].map((id) => [id, h.eventsOf(id, "ae-begin").length]));
+    h.runFor(6000);
+    const wrong: string[] = [];
+    for (const id of ["n1", "n2", "n3", "n4"]) {
+      for (const e of h.eventsOf(id, "ae-begin").slice(before.get(id))) {
+        if (e.type === "ae-begin" && !servingPreferences(s, e.partition, 3).primaries.includes(id)) wrong.push(`${id} p${e.partition}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(h.eventsOf("n4", "ae-begin").length).toBeGreaterThan(0);
+  });
+
   it("writes during the transfer are not lost", () => {
     const h = new Harness(5, { antiEntropyIntervalMs: 0 });
     for (const id of ["n1", "n2", "n3"]) h.boot(id, { members: ["n1", "n2", "n3"] });

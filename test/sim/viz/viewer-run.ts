@@ -10,7 +10,9 @@ export const VIEWER_SEED = 2; // a 3-node world under the alea draws
 
 export function viewerRun(): TraceLine[] {
   const world = drawWorld(VIEWER_SEED);
-  const spec = { ...world.spec, faultPhaseMs: 1500, healPhaseMs: 500, quietMs: 1000 };
+  // The seed's world also draws a join (sim/membership.ts); this run shows only the three episodes below.
+  const { membership: _membership, ...fixed } = world.spec;
+  const spec = { ...fixed, cluster: { ...fixed.cluster, spares: 0 }, faultPhaseMs: 1500, healPhaseMs: 500, quietMs: 1000 };
   const schedule: FaultSchedule = {
     dropRate: 0.02,
     dupRate: 0,
