@@ -11,7 +11,7 @@ import { openRecord } from "../src/core/replica/record.ts";
 import { createRing, partitionOf, preferenceList } from "../src/core/ring/index.ts";
 import { decodeSiblingSet, setsEqual } from "../src/core/versioning/index.ts";
 import { classifyPeerMessage } from "../src/adapters/peer-channel.ts";
-import { peekTypeAndReqId } from "./msgpack-peek.ts";
+import { peekStrings, peekTypeAndReqId } from "./msgpack-peek.ts";
 import type { MessageInfo, SystemUnderTest } from "./sut.ts";
 import { describeMessagePayload, describeStored } from "./viz/describe-mecdb.ts";
 
@@ -33,11 +33,15 @@ export const mecdb: SystemUnderTest = {
   describeMessage(bytes: Uint8Array): MessageInfo | null {
     // Fast path: read only type and reqId (every message is a map with a string "type").
     const peeked = peekTypeAndReqId(bytes);
-    if (peeked !== null) return { type: peeked.type, reqId: peeked.reqId, isReply: isReplyType(peeked.type) };
+    if (peeked !== null) {
+      const refusal = peeked.type === "replicate-ack" && (peekStrings(bytes, ["refused"])?.has("refused") ?? false);
+      return { type: peeked.type, reqId: peeked.reqId, isReply: isReplyType(peeked.type), ...(refusal ? { refusal } : {}) };
+    }
     try {
       const msg = decodeMessage(bytes);
       const reqId = "reqId" in msg ? msg.reqId : null;
-      return { type: msg.type, reqId, isReply: isReplyType(msg.type) };
+      const refusal = msg.type === "replicate-ack" && msg.refused !== undefined;
+      return { type: msg.type, reqId, isReply: isReplyType(msg.type), ...(refusal ? { refusal } : {}) };
     } catch {
       return null;
     }

@@ -84,6 +84,8 @@ export class SimNetwork {
   private readonly linkBase = new Map<string, number>();
   /** `${to} ${reqId}` -> distinct senders of replies delivered to `to`. */
   readonly replies = new Map<string, Set<NodeId>>();
+  /** `${to} ${reqId}` -> distinct senders whose delivered reply refused the request. */
+  readonly refusals = new Map<string, Set<NodeId>>();
   sent = 0;
   delivered = 0;
   dropped = 0;
@@ -213,12 +215,8 @@ export class SimNetwork {
     const info = this.sut.describeMessage(bytes);
     if (info === null || !info.isReply || info.reqId === null) return;
     const k = `${to} ${info.reqId}`;
-    let senders = this.replies.get(k);
-    if (senders === undefined) {
-      senders = new Set();
-      this.replies.set(k, senders);
-    }
-    senders.add(from);
+    addTo(this.replies, k, from);
+    if (info.refusal === true) addTo(this.refusals, k, from);
   }
 
   private summary(bytes: Uint8Array): Record<string, unknown> {
@@ -252,4 +250,13 @@ function describeLinks(cut: Cut): string {
     case "isolate":
       return `isolate ${cut.node}`;
   }
+}
+
+function addTo(log: Map<string, Set<NodeId>>, k: string, from: NodeId): void {
+  let senders = log.get(k);
+  if (senders === undefined) {
+    senders = new Set();
+    log.set(k, senders);
+  }
+  senders.add(from);
 }

@@ -238,6 +238,7 @@ function runRecord(spec: RunSpec, cluster: SimCluster, phases: Phases, atEnd: En
     probes,
     convergence: { boundMs: phases.boundMs, quietMs: phases.quietMs, readsAfterHeal: spec.workload.afterHeal !== "write" || spec.workload.sweepAfterMs !== undefined },
     replies: cluster.network.replies,
+    refusals: cluster.network.refusals,
     exchanges: cluster.aeExchanges.completed,
     faults: {
       settleMs: timings.suspectAfterMs + timings.heartbeatIntervalMs + timings.requestTimeoutMs,

@@ -10,6 +10,8 @@ export interface MessageInfo {
   readonly reqId: string | null;
   /** A reply or acknowledgement to a request (counts toward a coordinator's quorum). */
   readonly isReply: boolean;
+  /** A reply saying the sender could not do the work (a replica that refused a write). */
+  readonly refusal?: boolean;
 }
 
 export interface SystemUnderTest {

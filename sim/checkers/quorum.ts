@@ -69,12 +69,16 @@ export function checkQuorums(run: RunRecord): Violation[] {
       // suspects every primary), may have done the suspecting.
       const from = Math.min(...mine.map((op) => op.invokedAtMs));
       const deciders = new Set([q.node, ...mine.map((op) => op.node)]);
-      // A primary also stands aside when it answered this very request without being counted:
-      // it refused the write (its storage was failing), and the minting replica asked a fallback.
+      // A primary also stands aside when it refused this very request (its storage was failing)
+      // and the minting replica asked a fallback in its place: shown by a refusal delivered to
+      // the coordinator, or by a reply that was not counted. A duplicate of the request may
+      // still succeed there later and count too; the fallback was asked for the refusal.
       const answered = run.replies.get(`${q.node} ${q.reqId}`);
+      const refused = run.refusals?.get(`${q.node} ${q.reqId}`);
       const suspected = primaries.filter(
         (p) =>
           run.suspicions.some((s) => deciders.has(s.node) && s.peer === p && s.fromMs <= q.atMs && (s.toMs === null || s.toMs >= from)) ||
+          (p !== q.node && (refused?.has(p) ?? false)) ||
           (p !== q.node && !q.replicas.includes(p) && (answered?.has(p) ?? false)),
       );
       if (fallbacks.length > suspected.length) {

@@ -65,6 +65,8 @@ export interface RunRecord {
   readonly suspicions: readonly Suspicion[];
   /** `${coordinator} ${reqId}` -> distinct replicas whose replies the coordinator received. */
   readonly replies: ReadonlyMap<string, ReadonlySet<NodeId>>;
+  /** `${coordinator} ${reqId}` -> replicas whose delivered reply refused the write (their storage was failing). */
+  readonly refusals?: ReadonlyMap<string, ReadonlySet<NodeId>>;
   /** Completed anti-entropy exchanges with both replicas' stored copies at begin and end (sim/ae-exchanges.ts). */
   readonly exchanges?: readonly AeExchangeRecord[];
   /** Availability probes after the quiet period (their own history; sim/workload.ts startProbes). */

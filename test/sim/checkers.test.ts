@@ -80,6 +80,7 @@ function record(parts: {
   minted?: MintedDot[];
   quorums?: QuorumRecord[];
   replies?: [string, NodeId[]][];
+  refusals?: [string, NodeId[]][];
   suspicions?: Suspicion[];
   primaries?: NodeId[];
   wipes?: Record<NodeId, number[]>;
@@ -109,6 +110,7 @@ function record(parts: {
     ...(parts.hintDeletes ? { hintDeletes: parts.hintDeletes } : {}),
     ...(parts.convergence ? { convergence: parts.convergence } : {}),
     replies: new Map((parts.replies ?? []).map(([k, v]) => [k, new Set(v)])),
+    refusals: new Map((parts.refusals ?? []).map(([k, v]) => [k, new Set(v)])),
     final: new Map(Object.entries(parts.final ?? {}).map(([node, objs]) => [node, new Map(Object.entries(objs))])),
     primariesOf: () => parts.primaries ?? members,
     fallbacksOf: () => members.filter((m) => !(parts.primaries ?? members).includes(m)),
@@ -302,6 +304,18 @@ describe("quorum membership", () => {
     // suspected by another node: does not count
     const elsewhere: Suspicion[] = [{ node: "n3", peer: "n2", fromMs: 0, toMs: null }];
     expect(checkQuorums(record({ primaries, quorums: [q(["n1", "n3"])], replies, suspicions: elsewhere }))).toHaveLength(1);
+  });
+  it("a fallback counts for a primary that refused the request, even when a duplicate of it later succeeded there", () => {
+    inFlight();
+    const primaries = ["n1", "n2", "n3"];
+    const w3 = q(["n1", "n2", "n4"], 3);
+    const replies: [string, NodeId[]][] = [["n1 n1/a/1", ["n2", "n4"]]];
+    // n2 refused (then acked a duplicate and was counted); n3 neither refused nor was suspected
+    expect(checkQuorums(record({ primaries, w: 3, quorums: [w3], replies, refusals: [["n1 n1/a/1", ["n2"]]] }))).toEqual([]);
+    // without the refusal on record the fallback n4 stands in for nobody
+    expect(checkQuorums(record({ primaries, w: 3, quorums: [w3], replies }))[0]?.detail).toContain("counted fallbacks [n4] but suspected only []");
+    // a refusal from a node that is not a primary excuses nothing
+    expect(checkQuorums(record({ primaries, w: 3, quorums: [w3], replies, refusals: [["n1 n1/a/1", ["n4"]]] }))).toHaveLength(1);
   });
 });
 
