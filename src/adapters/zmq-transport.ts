@@ -191,8 +191,6 @@ class PeerSocket {
     private readonly messageBytesMax: number,
     /** With CURVE: the tag that proves this node sent the frame (peer-auth.ts). */
     private readonly tagOf: ((frame: Buffer) => Buffer) | null,
-    /** sendTimeout 0: zeromq's send() completes synchronously (libzmq takes the message or refuses it at once), so the pump sends every batch without waiting for the promise; otherwise one send at a time. */
-    private readonly syncSend: boolean,
   ) {
     socket.events.on("handshake", () => (this.connected = true));
     socket.events.on("disconnect", () => (this.connected = false));
@@ -211,7 +209,7 @@ class PeerSocket {
     this.queue.push(bytes);
     if (this.pumping) return;
     this.pumping = true;
-    queueMicrotask(() => void this.pump());
+    setImmediate(() => void this.pump());
   }
 
   get queued(): number {
@@ -227,29 +225,19 @@ class PeerSocket {
     try {
       while (!this.closed && this.queue.length > 0) {
         const batch = this.queue.splice(0, this.batchLength());
-        const sent = this.sendBatch(batch);
-        if (!this.syncSend) await sent;
+        try {
+          const frame = frameBatch(batch);
+          await this.socket.send(this.tagOf === null ? frame : [frame, this.tagOf(frame)]);
+          this.stats.sent += batch.length;
+        } catch {
+          // EAGAIN (no completed connection or HWM reached, with sendTimeout) or the socket
+          // closed under us: the messages are lost, which the node tolerates.
+          if (this.closed) return;
+          this.stats.droppedUnreachable += batch.length;
+        }
       }
     } finally {
       this.pumping = false;
-    }
-  }
-
-  /** Hands one batch to libzmq; settles once it was taken (counted as sent) or refused (counted as unreachable). */
-  private sendBatch(batch: Uint8Array[]): Promise<void> {
-    const refused = (): void => {
-      // EAGAIN (no completed connection or HWM reached, with sendTimeout) or the socket
-      // closed under us: the messages are lost, which the node tolerates.
-      if (!this.closed) this.stats.droppedUnreachable += batch.length;
-    };
-    try {
-      const frame = frameBatch(batch);
-      return this.socket.send(this.tagOf === null ? frame : [frame, this.tagOf(frame)]).then(() => {
-        this.stats.sent += batch.length;
-      }, refused);
-    } catch {
-      refused();
-      return Promise.resolve();
     }
   }
 
@@ -406,7 +394,7 @@ export class ZmqTransport implements TransportPort {
     const tagOf = auth === null ? null : (frame: Buffer): Buffer => auth.tag(to, frame);
     // The PeerSocket subscribes to the socket's events first: a handshake that completed
     // before the monitor was attached would be missed (and the peer never seen as connected).
-    const peer = new PeerSocket(dealer, this.opts.queueMax ?? 1000, this.stats, this.opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, tagOf, (this.opts.sendTimeoutMs ?? 0) === 0);
+    const peer = new PeerSocket(dealer, this.opts.queueMax ?? 1000, this.stats, this.opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, tagOf);
     dealer.connect(tcpUrl(host, channel === "control" ? port : port + 1));
     this.peers.set(key, peer);
     return peer;
