@@ -20,7 +20,7 @@ import { randomInt } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { createNode } from "../core/node.ts";
-import type { NodeConfig, NodeEvent, NodeInspection } from "../core/types.ts";
+import type { ClientOp, ClientResult, NodeConfig, NodeEvent, NodeInspection } from "../core/types.ts";
 import { applyChange, describeCluster, memberOf, type ClusterState } from "../core/membership/cluster-state.ts";
 import { NodeHost } from "../host/host.ts";
 import type { Ports } from "../ports/index.ts";
@@ -38,6 +38,7 @@ import { readTokensFile } from "../adapters/http/auth.ts";
 import { SecurityMetrics } from "../adapters/security-metrics.ts";
 import { readFileSync } from "node:fs";
 import { isLoopbackHost, nodeIdOf } from "../config/index.ts";
+import { LatencyTrace } from "./latency-trace.ts";
 
 interface StartNodeOptions {
   /** Seed of the node's PRNG; default: from the OS. */
@@ -170,7 +171,7 @@ export async function startNode(config: MecConfig, opts: StartNodeOptions = {}):
     cleanups.push(() => host.stop());
     host.start();
     const actor = (await awaitReady(booting.ready, opts.readyTimeoutMs ?? 30_000)).actor;
-    const handle = apiHandle(host, config, nodeConfig, stats, booting.readyEvent);
+    const handle = apiHandle(host, config, nodeConfig, stats, booting.readyEvent, booting.trace);
     const { http, url } = await listenHttp(handle, stats, config, secrets, logger, opts, cleanups);
     logger.info({ url, actor, members: nodeConfig.members, port: config.port, dataPort: config.port + 1 }, "node ready");
 
@@ -220,7 +221,7 @@ function startTransport(config: MecConfig, nodeConfig: NodeConfig, secrets: Secr
  * event (kept in `readyEvent()`) and rejects on "boot-failed"; `exit` resolves when the node
  * asks its process to end (it left, or its join was refused).
  */
-function createHost(config: MecConfig, nodeConfig: NodeConfig, storage: LevelStorage, transport: ZmqTransport, stats: NodeStats, logger: Logger): { host: NodeHost; ready: Promise<ReadyEvent>; readyEvent: () => ReadyEvent | null; exit: Promise<ExitOutcome> } {
+function createHost(config: MecConfig, nodeConfig: NodeConfig, storage: LevelStorage, transport: ZmqTransport, stats: NodeStats, logger: Logger): { host: NodeHost; ready: Promise<ReadyEvent>; readyEvent: () => ReadyEvent | null; exit: Promise<ExitOutcome>; trace: LatencyTrace | null } {
   const security = new SecurityMetrics(stats.registry, () => transport.stats);
   let readyEvent: ReadyEvent | null = null;
   let signalReady: (event: ReadyEvent) => void = () => {};
@@ -231,8 +232,10 @@ function createHost(config: MecConfig, nodeConfig: NodeConfig, storage: LevelSto
     signalReady = resolve;
     signalBootFailed = reject;
   });
-  const ports: Ports = { clock: new SystemClock(), transport, storage, log: pinoLogPort(logger) };
-  const host = new NodeHost(createNode(nodeConfig), ports, {
+  const trace = LatencyTrace.fromEnv(config.name);
+  const ports: Ports = { clock: new SystemClock(), transport: trace?.transport(transport) ?? transport, storage: trace?.storage(storage) ?? storage, log: pinoLogPort(logger) };
+  const machine = createNode(nodeConfig);
+  const host = new NodeHost(trace?.machine(machine) ?? machine, ports, {
     onEvent(event, now) {
       stats.onEvent(event, now);
       security.onEvent(event);
@@ -247,7 +250,7 @@ function createHost(config: MecConfig, nodeConfig: NodeConfig, storage: LevelSto
       if (event.type === "left") setTimeout(() => signalExit({ code: 0, message: "left the cluster" }), 3 * config.heartbeatIntervalMs).unref();
     },
   });
-  return { host, ready, readyEvent: () => readyEvent, exit };
+  return { host, ready, readyEvent: () => readyEvent, exit, trace };
 }
 
 function awaitReady(ready: Promise<ReadyEvent>, readyTimeoutMs: number): Promise<ReadyEvent> {
@@ -261,9 +264,10 @@ function awaitReady(ready: Promise<ReadyEvent>, readyTimeoutMs: number): Promise
 }
 
 /** What the HTTP API sees of the node. */
-function apiHandle(host: NodeHost, config: MecConfig, nodeConfig: NodeConfig, stats: NodeStats, readyEvent: () => ReadyEvent | null): NodeApiHandle {
+function apiHandle(host: NodeHost, config: MecConfig, nodeConfig: NodeConfig, stats: NodeStats, readyEvent: () => ReadyEvent | null, trace: LatencyTrace | null): NodeApiHandle {
+  const request = (op: ClientOp): Promise<ClientResult> => host.requestAsync(op);
   return {
-    request: (op) => host.requestAsync(op),
+    request: trace?.request(request) ?? request,
     nodeId: nodeConfig.id,
     name: config.name,
     limits: { n: config.n, r: config.r, w: config.w, maxBodyBytes: config.maxBodyBytes, maxKeyBytes: config.maxKeyBytes },
