@@ -86,7 +86,7 @@ describe("mec sim", () => {
     writeFileSync(bad, 'name = "bad"\n[cluster]\nnodes = 3\nreplicas = 2\n');
     const r = await run("--scenario", bad);
     expect(r.code).toBe(2);
-    expect(r.err).toBe(`mec: ${bad}: key "cluster.replicas": unknown key (known keys: nodes, n, r, w, mode, partitions, bugs)\n`);
+    expect(r.err).toBe(`mec: ${bad}: key "cluster.replicas": unknown key (known keys: nodes, n, r, w, mode, partitions, bugs, spares)\n`);
   }, 30_000);
 
   it("a scenario: passes (exit 0), and its expectation of a lesson holds", async () => {

@@ -77,6 +77,8 @@ describe("trace viewer in chromium", () => {
     await page.fill("#time", String(crashT));
     await page.click("#jump-time");
     await page.waitForFunction(() => document.querySelector("#state .badge.down") !== null, undefined, { timeout: 30_000 });
+    // The diagram is redrawn after the state panel: wait for it (bounded) rather than read at once.
+    await page.waitForFunction((before) => document.querySelector("#diagram")?.innerHTML !== before, svgBefore, { timeout: 30_000 }).catch(() => undefined);
     const svgAfter = await page.locator("#diagram").innerHTML();
     expect(svgAfter).toContain("<svg");
     expect(svgAfter).not.toBe(svgBefore);
