@@ -16,23 +16,12 @@
 //   with the fewest, preferring one with no partition one (cost 2) or two (cost 1) places away,
 //   then the lower per-(name, partition) hash.
 import type { NodeId } from "../../src/core/types.ts";
+import { fmix32, fnv1a } from "./preference.ts";
 
 const utf8 = new TextEncoder();
+const fnv1aText = (text: string): number => fnv1a(utf8.encode(text));
 
-function fnv1a(text: string): number {
-  let h = 0x811c9dc5;
-  for (const b of utf8.encode(text)) h = Math.imul(h ^ b, 0x01000193);
-  return h >>> 0;
-}
-
-function fmix32(x: number): number {
-  let h = x >>> 0;
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
-const spotHash = (node: NodeId, p: number): number => fmix32(fnv1a(node) ^ Math.imul(p + 1, 0x9e3779b9));
+const spotHash = (node: NodeId, p: number): number => fmix32(fnv1aText(node) ^ Math.imul(p + 1, 0x9e3779b9));
 const at = (p: number, size: number): number => ((p % size) + size) % size;
 
 function tally(owners: readonly NodeId[]): Map<NodeId, number> {
@@ -79,7 +68,7 @@ export function claimsAfterJoin(owners: readonly NodeId[], node: NodeId): NodeId
     if (reach >= 2 && P > 2) gain += (out[at(p - 2, P)] === out[p] ? 1 : 0) + (out[at(p + 2, P)] === out[p] ? 1 : 0);
     return gain;
   };
-  const start = fmix32(fnv1a(node)) % P;
+  const start = fmix32(fnv1aText(node)) % P;
   for (let k = 0; k < take; k++) {
     const target = at(start + Math.floor(k * stride), P);
     let pick = -1;

@@ -9,13 +9,15 @@ import type { NodeId } from "../../src/core/types.ts";
 
 const utf8 = new TextEncoder();
 
-function fnv1a(bytes: Uint8Array): number {
+/** FNV-1a over bytes, as the oracle states the ring's hash (shared by the oracle's models). */
+export function fnv1a(bytes: Uint8Array): number {
   let h = 0x811c9dc5;
   for (const b of bytes) h = Math.imul(h ^ b, 0x01000193);
   return h >>> 0;
 }
 
-function fmix32(x: number): number {
+/** MurmurHash3's 32-bit finaliser. */
+export function fmix32(x: number): number {
   let h = x >>> 0;
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);

@@ -16,7 +16,7 @@ import { handoffTraceLines } from "./handoff-trace.ts";
 import { viewerRun } from "./viewer-run.ts";
 
 // The page's globals, as the callbacks page.waitForFunction runs in the browser see them.
-declare const document: { body: { dataset: Record<string, string | undefined> }; querySelector(selector: string): { textContent: string } | null };
+declare const document: { body: { dataset: Record<string, string | undefined> }; querySelector(selector: string): { textContent: string; innerHTML: string } | null };
 
 const CHROMIUM = "/usr/bin/chromium";
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
