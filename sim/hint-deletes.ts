@@ -4,6 +4,9 @@
 // with the oracle's own set model, whether the target's copy knew everything the hint held:
 // a fallback may drop a hint only once its primary has what it held (hinted handoff), so a
 // hint deleted while a newer write that merged into it never reached the target is a copy lost.
+// The log also notes what the deleting node itself stored as its object for the key: a hint
+// for a member that departed for good can never be delivered, and the holder may drop it once
+// its own object holds what the hint held (it adopted the hint).
 import type { NodeId } from "../src/core/types.ts";
 import type { SiblingSet } from "../src/core/versioning/types.ts";
 import type { SimProcess } from "./process.ts";
@@ -19,6 +22,8 @@ export interface HintDeleteRecord {
   readonly hint: SiblingSet | null;
   /** What the target had stored for the key then (null: nothing, or an unreadable record). */
   readonly targetHeld: SiblingSet | null;
+  /** What the deleting node itself had stored as its object for the key then. */
+  readonly holderHeld?: SiblingSet | null;
 }
 
 export class HintDeleteLog {
@@ -39,8 +44,10 @@ export class HintDeleteLog {
   private onDelete(node: NodeId, storageKey: string, removed: Uint8Array): void {
     const h = this.sut.readHint!(storageKey, removed);
     if (h === null) return;
-    const target = this.processOf(h.target);
-    const held = target === undefined ? null : (this.sut.readObjects(target.storage.withPrefix(this.sut.objectPrefix!(h.partition))).get(h.key) ?? null);
-    this.deletes.push({ atMs: this.now(), node, target: h.target, key: h.key, hint: h.set, targetHeld: held });
+    const objectOf = (id: NodeId): SiblingSet | null => {
+      const p = this.processOf(id);
+      return p === undefined ? null : (this.sut.readObjects(p.storage.withPrefix(this.sut.objectPrefix!(h.partition))).get(h.key) ?? null);
+    };
+    this.deletes.push({ atMs: this.now(), node, target: h.target, key: h.key, hint: h.set, targetHeld: objectOf(h.target), holderHeld: objectOf(node) });
   }
 }

@@ -3,8 +3,11 @@
 // good and an operator removes it through another member. The driver plays one episode on the
 // real node code (the same admin input and join protocol as production) and keeps the
 // operator's record the oracle builds its ring history from: which change was asked for, and
-// when a node first reported a ring that carries it (the command's acknowledgement; the
-// claims themselves the oracle derives on its own, sim/oracle/claims.ts).
+// when a second node reported a ring that carries it (the command's acknowledgement; the
+// claims themselves the oracle derives on its own, sim/oracle/claims.ts). One node's report is
+// not enough: a change only the accepting node knows of is lost when that node's disk is wiped
+// before it gossiped the change, and the cluster then never goes through it (the operator, who
+// checks through another member, repeats the command).
 import type { NodeId } from "../src/core/types.ts";
 import type { SimCluster } from "./cluster.ts";
 
@@ -35,6 +38,8 @@ const RETRY_MS = 1000;
 
 export class MembershipDriver {
   readonly changes: MembershipChangeRecord[] = [];
+  /** The nodes that reported a ring carrying each change not yet acknowledged. */
+  private readonly reporters = new Map<MembershipChangeRecord, Set<NodeId>>();
   /** The members the run started with (episode indexes point into them). */
   private readonly starting: readonly NodeId[];
 
@@ -44,12 +49,15 @@ export class MembershipDriver {
     private readonly untilMs: number,
   ) {
     this.starting = [...cluster.members];
-    cluster.onRingChanged = (_node, ev) => {
+    cluster.onRingChanged = (node, ev) => {
       for (const c of this.changes) {
         if (c.acceptedAtMs !== null) continue;
         const m = ev.members.find((x) => x.id === c.node);
         const carried = c.kind === "join" ? m !== undefined && m.status !== "removed" : m !== undefined && m.status !== "valid" && m.status !== "joining";
-        if (carried) c.acceptedAtMs = cluster.sched.now;
+        if (!carried) continue;
+        const seen = this.reporters.get(c) ?? new Set<NodeId>();
+        this.reporters.set(c, seen.add(node));
+        if (seen.size >= 2) c.acceptedAtMs = cluster.sched.now;
       }
     };
   }

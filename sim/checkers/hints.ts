@@ -8,6 +8,9 @@
 // oracle's own comparison, sim/oracle/sets.ts), unless the target lost stored data or had a
 // record flipped shortly before (its copy may then lack what it once acknowledged) or the
 // hint's own record was corrupt (discarded: its values reach the primary from the replicas).
+// A hint for a target that departed for good (it left the cluster; the run's membership record)
+// can never be delivered: it may also be deleted once the deleting node's own stored object for
+// the key covers it (the node adopted it; the shed then hands it on if it is no primary).
 import { clockNotCovered } from "../oracle/sets.ts";
 import type { RunRecord, Violation } from "./types.ts";
 import { DETAILS_MAX } from "./types.ts";
@@ -49,10 +52,12 @@ function hintsDroppedEarly(run: RunRecord): string[] {
   const lostNear = (node: string, ms: number): boolean =>
     (run.wipes?.get(node) ?? []).some((t) => t <= ms && t >= ms - HINT_DELETE_EXCUSE_MS) ||
     (run.flips?.get(node) ?? []).some((f) => f.atMs <= ms && f.atMs >= ms - HINT_DELETE_EXCUSE_MS);
+  const departed = new Set(run.membership?.departed ?? []);
   for (const d of run.hintDeletes ?? []) {
     if (d.hint === null || lostNear(d.target, d.atMs)) continue;
     const unknown = clockNotCovered(d.targetHeld, d.hint);
     if (unknown.length === 0) continue;
+    if (departed.has(d.target) && d.holderHeld !== undefined && clockNotCovered(d.holderHeld, d.hint).length === 0) continue;
     out.push(`${d.node} deleted its hint of key ${d.key} for ${d.target} at ${at(d.atMs)} while ${d.target}'s copy did not know [${unknown.join(",")}] of it (a copy dropped before it was handed off)`);
     if (out.length >= DETAILS_MAX) break;
   }

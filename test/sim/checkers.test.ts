@@ -421,6 +421,17 @@ describe("hints drain", () => {
     // a loss on another node, or after the deletion, excuses nothing
     expect(checkHintsDrained(record({ hintDeletes: del(changed, handedOff), wipes: { n2: [40], n1: [60] } }))).toHaveLength(1);
   });
+  it("lets a holder drop a hint for a target that departed for good once its own object covers the hint, and only then", () => {
+    const hint = set([["x", 2]], sib("x", 2, "k=c0.2"));
+    const older = set([["x", 1]], sib("x", 1, "k=c0.1"));
+    const del = (holderHeld: SiblingSet | null) => [{ atMs: 50, node: "n3", target: "n1", key: "k", hint, targetHeld: null, holderHeld }];
+    const departed = { changes: [], rings: [], departed: ["n1"] };
+    expect(checkHintsDrained({ ...record({ hintDeletes: del(hint) }), membership: departed })).toEqual([]);
+    // the holder's own object lacks x:2: the copy was dropped
+    expect(checkHintsDrained({ ...record({ hintDeletes: del(older) }), membership: departed })).toHaveLength(1);
+    // the target did not depart: its own copy is what counts
+    expect(checkHintsDrained(record({ hintDeletes: del(hint) }))).toHaveLength(1);
+  });
 });
 
 describe("determinism", () => {

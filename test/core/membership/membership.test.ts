@@ -190,6 +190,27 @@ describe("membership", () => {
     }
   });
 
+  it("a leaver that was down while hints piled up for it: after it left, its hints are adopted by the holders, not stranded", () => {
+    const h = new Harness(3, { n: 2, antiEntropyIntervalMs: 0 });
+    for (const id of ["n1", "n2", "n3"]) h.boot(id, { members: ["n1", "n2", "n3"] });
+    h.runUntil(() => ["n1", "n2", "n3"].every((m) => h.node(m).events.some((e) => e.type === "ready")));
+    h.node("n3").host?.admin({ type: "leave" });
+    expect(h.runUntil(() => stateOf(h, "n1").epoch >= 1 && stateOf(h, "n2").epoch >= 1)).toBe(true);
+    h.stop("n3"); // down while leaving: writes for what it still serves become hints for it
+    h.runFor(500);
+    for (const k of KEYS) expect(put(h, "n1", k, `v-${k}`).ok).toBe(true);
+    const held = ["n1", "n2"].flatMap((id) => h.hints(id)).filter((x) => x.target === "n3").length;
+    expect(held).toBeGreaterThan(0);
+    h.boot("n3", { members: ["n1", "n2", "n3"] });
+    expect(h.runUntil(() => h.eventsOf("n3", "left").length > 0, 30_000)).toBe(true);
+    h.stop("n3"); // it exits at once: the hints held for it never reach it
+    h.runFor(5000);
+    for (const id of ["n1", "n2"]) {
+      expect(h.hints(id).filter((x) => x.target === "n3")).toEqual([]);
+      for (const k of KEYS) expect([id, k, values(h.objects(id).get(k) ?? null)]).toEqual([id, k, [`v-${k}`]]);
+    }
+  });
+
   it("a crashed member is removed by another; its partitions are rebuilt on the new primaries", () => {
     const h = joined();
     h.stop("n3");
