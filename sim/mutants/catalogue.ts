@@ -72,8 +72,8 @@ export const MUTANTS: readonly Mutant[] = [
     area: "dvvset",
     description: "sync keeps a's siblings even when b's clock covers them (a superseded value comes back)",
     file: DVV,
-    search: "    } else if (!covers(b.clock, s.dot)) {\n      out.set(key, s); // b never saw it",
-    replace: "    } else {\n      out.set(key, s); // b never saw it",
+    search: "      if (!covers(b.clock, x!.dot)) out.push(x!); // b never saw it",
+    replace: "      out.push(x!); // b never saw it",
     tests: ["test/core/versioning/dvvset.test.ts"],
   },
   // ---- quorum counting ----
@@ -243,8 +243,8 @@ export const MUTANTS: readonly Mutant[] = [
     area: "reaping",
     description: "reaping deletes the key's clock with its tombstone (a late message resurrects an old value; the actor re-mints counter 1)",
     file: REPLICA,
-    search: "const bytes = encodeSiblingSet({ clock: local.set.clock, siblings: [] });",
-    replace: "const bytes = encodeSiblingSet({ clock: new Map(), siblings: [] });",
+    search: "const remnant: SiblingSet = { clock: local.set.clock, siblings: [] };",
+    replace: "const remnant: SiblingSet = { clock: new Map(), siblings: [] };",
   },
   // ---- failure detector ----
   {
