@@ -554,12 +554,6 @@ class Node implements NodeMachine {
       this.ctx.reply(clientReqId, { ok: false, type: op.type, error: "starting", message: "the node is starting", answered: 0, needed: 0, maybeApplied: false });
       return;
     }
-    if (!this.membership.joined) {
-      // Until it holds the cluster's ring, its own (configured members only) names the wrong
-      // replicas: coordinating on it would count nodes that are not the key's primaries.
-      this.ctx.reply(clientReqId, { ok: false, type: op.type, error: "starting", message: "the node has not joined the cluster yet", answered: 0, needed: 0, maybeApplied: false });
-      return;
-    }
     switch (op.type) {
       case "get":
         this.getCoordinator.start(clientReqId, op);
@@ -638,7 +632,7 @@ class Node implements NodeMachine {
         this.getCoordinator.handleReply(msg.reqId, msg.from, msg.set, msg.corrupt === true);
         return;
       case "put":
-        this.putCoordinator.handleForward(msg, this.membership.joined);
+        this.putCoordinator.handleForward(msg, true);
         return;
       case "put-reply":
         this.putCoordinator.handleReply(msg.reqId, msg.from, msg.result, msg.boot);
