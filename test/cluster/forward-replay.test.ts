@@ -12,7 +12,7 @@ import { Dealer, Router } from "zeromq";
 import { readKeyFile } from "../../src/adapters/curve-keys.ts";
 import { PeerAuthenticator } from "../../src/adapters/peer-auth.ts";
 import { frameBatch, unframeBatch } from "../../src/adapters/zmq-transport.ts";
-import { MecClient } from "../../src/client/index.ts";
+import { MecClient, MecError } from "../../src/client/index.ts";
 import { decodeMessage, encodeMessage, type PeerMessage } from "../../src/core/messages.ts";
 import { partitionOf } from "../../src/core/ring/index.ts";
 import { TEST_TOML, startTestCluster, type TestCluster } from "./harness.ts";
@@ -148,7 +148,8 @@ describe("a forwarded client write is applied at most once (real processes, CURV
       // Still exactly one value, under the same clock (no second dot), through node-3 and node-2.
       const db2 = new MecClient(n2.url, { timeoutMs: 8000 });
       for (const db of [db3, db2]) {
-        const after = await db.get(key);
+        // Right after the restart a peer may not have reconnected yet: retry a quorum miss (bounded).
+        const after = await getOnceQuorate(db, key, 20_000);
         expect(after.siblings.map((s) => dec(s.value))).toEqual(["once"]);
         expect(after.status).toBe("ok");
         expect(after.vclock).toBe(before.vclock);
@@ -163,3 +164,17 @@ describe("a forwarded client write is applied at most once (real processes, CURV
     }
   }, 30_000);
 });
+
+/** A GET, retried while it misses its quorum (a peer still reconnecting), until deadlineMs passes. */
+async function getOnceQuorate(db: MecClient, key: string, deadlineMs: number): Promise<Awaited<ReturnType<MecClient["get"]>>> {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    try {
+      return await db.get(key);
+    } catch (e) {
+      const quorumMiss = e instanceof MecError && e.code === "quorum";
+      if (!quorumMiss || Date.now() > until) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
