@@ -96,6 +96,8 @@ export class SimCluster {
   /** Open suspicions per node, by peer. */
   private readonly openSuspicions = new Map<NodeId, Map<NodeId, Suspicion>>();
   readonly eventCounts = new Map<string, number>();
+  /** When each node event happened (simulated ms), per type (scenario expectations with a time window). */
+  readonly eventTimes = new Map<string, number[]>();
   /** Node events with a key, per key and type (scenario expectations). */
   readonly keyEventCounts = new Map<string, number>();
   maxSiblings = new Map<string, number>();
@@ -238,6 +240,9 @@ export class SimCluster {
 
   private onNodeEvent(node: NodeId, event: NodeEvent, nowMs: number): void {
     this.eventCounts.set(event.type, (this.eventCounts.get(event.type) ?? 0) + 1);
+    const times = this.eventTimes.get(event.type);
+    if (times === undefined) this.eventTimes.set(event.type, [nowMs]);
+    else times.push(nowMs);
     if ("key" in event) {
       const k = `${event.type} ${event.key}`;
       this.keyEventCounts.set(k, (this.keyEventCounts.get(k) ?? 0) + 1);

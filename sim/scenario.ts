@@ -35,7 +35,7 @@ interface ScenarioAction {
 
 type Expectation =
   | { readonly kind: "siblings"; readonly key: string; readonly min: number }
-  | { readonly kind: "event"; readonly event: string; readonly min: number }
+  | { readonly kind: "event"; readonly event: string; readonly min: number; readonly fromMs: number; readonly toMs: number }
   | { readonly kind: "violations"; readonly property: Property; readonly min: number }
   | { readonly kind: "acked-writes"; readonly min: number; readonly coordinators: readonly NodeId[] | null; readonly fromMs: number; readonly toMs: number };
 
@@ -235,11 +235,20 @@ function readExpectation(e: TableReader, nodeName: NodeNameReader): Expectation 
   const min = e.int("min", 1, 0);
   const kind = kinds[0]!;
   if (kind === "siblings") return { kind: "siblings", key: e.str("siblings", undefined), min };
-  if (kind === "event") return { kind: "event", event: e.oneOf("event", EVENTS, undefined), min };
+  if (kind === "event") return { kind: "event", event: e.oneOf("event", EVENTS, undefined), min, ...window(e) };
   if (kind === "violations") return { kind: "violations", property: e.oneOf<Property>("violations", PROPERTIES, undefined), min };
   if (!e.bool("acked_writes", true)) e.fail("acked_writes", "expected true, got false");
   const coords = e.list("coordinators").map((v, i) => nodeName(e, `coordinators[${i}]`, v));
-  return { kind: "acked-writes", min, coordinators: coords.length > 0 ? coords : null, fromMs: e.int("from_ms", 0, 0), toMs: e.int("to_ms", Number.MAX_SAFE_INTEGER, 0) };
+  return { kind: "acked-writes", min, coordinators: coords.length > 0 ? coords : null, ...window(e) };
+}
+
+/** An expectation's optional time window [from_ms, to_ms] of the fault phase (default: the whole run). */
+function window(e: TableReader): { fromMs: number; toMs: number } {
+  return { fromMs: e.int("from_ms", 0, 0), toMs: e.int("to_ms", Number.MAX_SAFE_INTEGER, 0) };
+}
+
+function windowText(e: { fromMs: number; toMs: number }): string {
+  return `[${e.fromMs}, ${e.toMs === Number.MAX_SAFE_INTEGER ? "end" : e.toMs}] ms`;
 }
 
 export function loadScenarioFile(path: string): Scenario {
@@ -346,11 +355,11 @@ function describeExpectation(e: Expectation): string {
     case "siblings":
       return `key ${e.key} has >= ${e.min} siblings at some point`;
     case "event":
-      return `>= ${e.min} ${e.event} events`;
+      return `>= ${e.min} ${e.event} events${e.fromMs === 0 && e.toMs === Number.MAX_SAFE_INTEGER ? "" : ` in ${windowText(e)}`}`;
     case "violations":
       return `>= ${e.min} ${e.property} violations (expected: the lesson)`;
     case "acked-writes":
-      return `>= ${e.min} acknowledged writes${e.coordinators ? ` via ${e.coordinators.join(",")}` : ""} invoked in [${e.fromMs}, ${e.toMs === Number.MAX_SAFE_INTEGER ? "end" : e.toMs}] ms`;
+      return `>= ${e.min} acknowledged writes${e.coordinators ? ` via ${e.coordinators.join(",")}` : ""} invoked in ${windowText(e)}`;
   }
 }
 
@@ -386,7 +395,7 @@ export function runScenario(sut: SystemUnderTest, scenario: Scenario, options: S
         break;
       }
       case "event":
-        actual = run.cluster.eventCounts.get(e.event) ?? 0;
+        actual = (run.cluster.eventTimes.get(e.event) ?? []).filter((t) => t - start >= e.fromMs && t - start <= e.toMs).length;
         break;
       case "violations":
         expected.add(e.property);
