@@ -6,7 +6,8 @@
 // on purpose: a request that overlaps any fault anywhere in the cluster is not judged, nor a
 // request on a key whose stored copy was bit-flipped before it completed (a node refuses to mint
 // over an unreadable record until it is repaired), nor a refusal the request itself earned
-// (over the sibling or object limits, or a bad request).
+// (over the sibling or object limits, or a bad request), nor a request sent to a node the
+// operator had told to leave (it hands off, refuses new requests once it has left, then exits).
 import type { HistoryOp } from "../history.ts";
 import type { FaultTimeline, RunRecord, Violation } from "./types.ts";
 import { DETAILS_MAX } from "./types.ts";
@@ -24,6 +25,10 @@ function flipped(t: FaultTimeline, op: HistoryOp, untilMs: number): boolean {
   return t.corruptions.some((c) => c.atMs <= untilMs && c.key.endsWith(`:${op.key}`));
 }
 
+function toldToLeave(run: RunRecord, node: string, byMs: number): boolean {
+  return (run.membership?.changes ?? []).some((c) => c.kind === "leave" && c.node === node && c.askedAtMs <= byMs);
+}
+
 /** The ops the checker judges: completed, in a fault-free window (exported for the run's stats). */
 export function availabilityJudged(run: RunRecord): HistoryOp[] {
   const t = run.faults;
@@ -32,6 +37,7 @@ export function availabilityJudged(run: RunRecord): HistoryOp[] {
     if (op.completedAtMs === null || op.outcome === "pending") return false;
     if (op.error !== null && EARNED.has(op.error)) return false;
     if (faultIn(t, op.invokedAtMs - t.settleMs, op.completedAtMs) !== null) return false;
+    if (toldToLeave(run, op.node, op.completedAtMs)) return false;
     return !flipped(t, op, op.completedAtMs);
   });
 }

@@ -151,8 +151,14 @@ class Node implements NodeMachine {
   private readonly transfers: Transfers;
   private readonly shed: Shed;
   private readonly validation: ValidationContext;
-  /** Set once this node reported that it left (or was removed). */
+  /** Set once this node has left (or was removed): it takes no new client requests and reports "left" when drained. */
   private leftReported = false;
+  /**
+   * A leaving node: set once a peer's gossip showed a state in which nothing is left to move
+   * from this node. Until then the completion marks of its last transfers may live only here,
+   * and a node that left with them would strand their partitions in handoff for good.
+   */
+  private handoffKnownByPeer = false;
 
   constructor(private readonly config: NodeConfig) {
     this.id = config.id;
@@ -441,15 +447,33 @@ class Node implements NodeMachine {
     this.checkLeft();
   }
 
-  /** A leaving node whose partitions all moved (or a removed one) reports that it left, once. */
+  /** A leaving node whose partitions all moved, as a peer knows too (or a removed one), reports that it left, once. */
   private checkLeft(): void {
     const state = this.membership.state;
     const me = memberOf(state, this.config.id);
     if (this.leftReported || me === undefined || me.status === "valid") return;
-    if (me.status === "leaving" && plannedTransfers(state, this.config.n).some((t) => t.from === this.config.id)) return;
+    if (me.status === "leaving" && (this.movesLeft(state) || !this.handoffKnownByPeer)) return;
     this.leftReported = true;
     this.ctx.log("info", me.status === "removed" ? "this node was removed from the cluster" : "this node handed off all its partitions and left the cluster");
-    this.emit({ type: "left" });
+    this.reportLeftWhenDrained();
+  }
+
+  /** The client requests in flight finish (new ones are refused), then the node reports it left (its process exits). */
+  private reportLeftWhenDrained(): void {
+    if (this.getCoordinator.inFlight + this.putCoordinator.inFlight + this.mintCoordinator.inFlight === 0) return this.emit({ type: "left" });
+    this.setTimer(this.config.heartbeatIntervalMs, () => this.reportLeftWhenDrained());
+  }
+
+  private movesLeft(state: ClusterState): boolean {
+    return plannedTransfers(state, this.config.n).some((t) => t.from === this.config.id);
+  }
+
+  /** A peer's gossip: does it know this leaving node has nothing left to move? */
+  private notePeerHandoffView(from: NodeId, state: ClusterState): void {
+    if (from === this.config.id || this.handoffKnownByPeer || memberOf(state, this.config.id)?.status !== "leaving") return;
+    if (state.epoch !== this.membership.state.epoch || this.movesLeft(state)) return;
+    this.handoffKnownByPeer = true;
+    this.checkLeft();
   }
 
   private handleAdmin(op: AdminOp): void {
@@ -552,6 +576,10 @@ class Node implements NodeMachine {
   private handleClient(clientReqId: number, op: ClientOp): void {
     if (this.phase !== "ready") {
       this.ctx.reply(clientReqId, { ok: false, type: op.type, error: "starting", message: "the node is starting", answered: 0, needed: 0, maybeApplied: false });
+      return;
+    }
+    if (this.leftReported) {
+      this.ctx.reply(clientReqId, { ok: false, type: op.type, error: "unavailable", message: "this node has left the cluster; send requests to a member", answered: 0, needed: 0, maybeApplied: false });
       return;
     }
     switch (op.type) {
@@ -685,6 +713,7 @@ class Node implements NodeMachine {
         return;
       case "ring-gossip":
         this.membership.handleGossip(msg.from, msg.state);
+        this.notePeerHandoffView(msg.from, msg.state);
         return;
       case "join":
         this.membership.handleJoin(msg.from, msg.name, msg.partitionCount);

@@ -134,6 +134,14 @@ describe("availability in fault-free windows", () => {
     expect(checkAvailability(record({ history: [op("get", 100, 150, "failed", "unavailable")] }))[0]?.property).toBe("availability");
   });
 
+  it("does not judge a request to a node the operator had told to leave (it refuses new requests once it has left), only requests before the command", () => {
+    const history = [op("put", 3000, 3010, "failed", "unavailable"), op("get", 2300, 2400, "failed", "unavailable")];
+    const leave = { membership: { changes: [{ kind: "leave" as const, node: "n2", askedAtMs: 2500, acceptedAtMs: 2550 }], rings: [], departed: ["n2"] } };
+    const v = checkAvailability({ ...record({ history }), ...leave });
+    expect(v.map((x) => x.detail.slice(0, 20))).toEqual(["get of k1 at n2 (op "]);
+    expect(checkAvailability(record({ history }))).toHaveLength(2);
+  });
+
   it("catches a failed availability probe after the quiet period", () => {
     expect(checkAvailability(record({ probes: [op("put", 9000, 13000, "unknown", "client timeout", "probe-n1")], spans: [crash] }))[0]?.detail).toContain("put of probe-n1");
   });

@@ -3,7 +3,7 @@
 // crashed member is removed; a node with another partition count is refused.
 import { describe, expect, it } from "vitest";
 import { Harness, bytes, values } from "../harness.ts";
-import { servingPreferences, type ClusterState } from "../../../src/core/membership/cluster-state.ts";
+import { plannedTransfers, servingPreferences, type ClusterState } from "../../../src/core/membership/cluster-state.ts";
 import { partitionOf } from "../../../src/core/ring/index.ts";
 import type { ClientResult, NodeId } from "../../../src/core/types.ts";
 
@@ -188,6 +188,25 @@ describe("membership", () => {
       const r = h.request("n2", { type: "get", key: k, r: 3 });
       expect(r.ok && r.type === "get" ? values(r.set) : r).toEqual([`v-${k}`]);
     }
+  });
+
+  it("a leaver whose last completion marks reached no peer keeps them until a peer knows, then leaves; no partition is stranded in handoff", () => {
+    const h = joined();
+    const movesFromN1 = (s: ClusterState): boolean => plannedTransfers(s, 3).some((t) => t.from === "n1");
+    // Every gossip of n1's that carries its final marks (nothing left to move from it) is lost.
+    let lost = 0;
+    h.netFilter = (from, _to, msg) => (from === "n1" && msg.type === "ring-gossip" && msg.state.epoch >= 2 && !movesFromN1(msg.state) && ++lost > 0 ? "drop" : "deliver");
+    h.node("n1").host?.admin({ type: "leave" });
+    expect(h.runUntil(() => stateOf(h, "n1").epoch >= 2 && !movesFromN1(stateOf(h, "n1")), 30_000)).toBe(true);
+    h.runFor(2000);
+    expect(lost).toBeGreaterThan(0);
+    expect(movesFromN1(stateOf(h, "n2"))).toBe(true); // the peers still wait for n1's marks
+    expect(h.eventsOf("n1", "left")).toEqual([]);
+    h.netFilter = () => "deliver";
+    expect(h.runUntil(() => h.eventsOf("n1", "left").length > 0, 10_000)).toBe(true);
+    h.stop("n1"); // it exits at once
+    expect(h.runUntil(() => settled(h, ["n2", "n3", "n4"], 2), 30_000)).toBe(true);
+    expect(movesFromN1(stateOf(h, "n2"))).toBe(false);
   });
 
   it("a leaver that was down while hints piled up for it: after it left, its hints are adopted by the holders, not stranded", () => {
