@@ -162,7 +162,7 @@ export class SimCluster {
   ) {
     this.rng = new Rng(spec.seed, fnv32("cluster"));
     this.aeExchanges = new AeExchangeLog(sut, (id) => this.process(id));
-    this.hintDeletes = new HintDeleteLog(sut, (id) => this.processes.get(id), () => this.sched.now);
+    this.hintDeletes = new HintDeleteLog(sut, (id) => this.processes.get(id), () => this.sched.now, () => this.processes.keys());
     this.members = Array.from({ length: spec.size }, (_, i) => `n${i + 1}`);
     this.clientTargets = this.members;
     this.network = new SimNetwork(this.sched, this.rng.fork("network"), tracer, sut, spec.latency, (to, from, bytes) => {

@@ -22,6 +22,12 @@ export interface HintDeleteRecord {
   readonly hint: SiblingSet | null;
   /** What the target had stored for the key then (null: nothing, or an unreadable record). */
   readonly targetHeld: SiblingSet | null;
+  /**
+   * The hints of the key the target itself held then, for other nodes: a target that is no
+   * longer a primary of the key (the ring moved) keeps what it is handed as hints for the new
+   * primaries, durably, and drops its own object.
+   */
+  readonly targetHinted?: readonly SiblingSet[];
   /** What the deleting node itself had stored as its object for the key then. */
   readonly holderHeld?: SiblingSet | null;
 }
@@ -33,6 +39,7 @@ export class HintDeleteLog {
     private readonly sut: SystemUnderTest,
     private readonly processOf: (id: NodeId) => SimProcess | undefined,
     private readonly now: () => number,
+    private readonly nodes: () => Iterable<NodeId>,
   ) {}
 
   /** Watches one node's storage (a no-op when the binding cannot read hints). */
@@ -48,6 +55,21 @@ export class HintDeleteLog {
       const p = this.processOf(id);
       return p === undefined ? null : (this.sut.readObjects(p.storage.withPrefix(this.sut.objectPrefix!(h.partition))).get(h.key) ?? null);
     };
-    this.deletes.push({ atMs: this.now(), node, target: h.target, key: h.key, hint: h.set, targetHeld: objectOf(h.target), holderHeld: objectOf(node) });
+    this.deletes.push({ atMs: this.now(), node, target: h.target, key: h.key, hint: h.set, targetHeld: objectOf(h.target), targetHinted: this.hintsHeld(h.target, h.partition, h.key), holderHeld: objectOf(node) });
+  }
+
+  /** The readable hints of one key that `holder` stores for any other node. */
+  private hintsHeld(holder: NodeId, partition: number, key: string): SiblingSet[] {
+    const p = this.processOf(holder);
+    if (p === undefined || this.sut.hintKey === undefined) return [];
+    const out: SiblingSet[] = [];
+    for (const target of this.nodes()) {
+      if (target === holder) continue;
+      const storageKey = this.sut.hintKey(target, partition, key);
+      const bytes = p.storage.peek(storageKey);
+      const set = bytes === undefined ? null : (this.sut.readHint!(storageKey, bytes)?.set ?? null);
+      if (set !== null) out.push(set);
+    }
+    return out;
   }
 }

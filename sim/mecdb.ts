@@ -6,7 +6,7 @@ import type { NodeId } from "../src/core/types.ts";
 import type { SiblingSet } from "../src/core/versioning/types.ts";
 import { createNode } from "../src/core/node.ts";
 import { decodeMessage, isReplyType } from "../src/core/messages.ts";
-import { parseHintKey, parseObjectKey, partitionPrefix } from "../src/core/replica/keys.ts";
+import { hintKey, parseHintKey, parseObjectKey, partitionPrefix } from "../src/core/replica/keys.ts";
 import { openRecord } from "../src/core/replica/record.ts";
 import { createRing, partitionOf, preferenceList } from "../src/core/ring/index.ts";
 import { decodeSiblingSet, setsEqual } from "../src/core/versioning/index.ts";
@@ -66,6 +66,7 @@ export const mecdb: SystemUnderTest = {
     }
     return out;
   },
+  hintKey,
   readHint(storageKey, bytes) {
     const h = parseHintKey(storageKey);
     if (h === null) return null;

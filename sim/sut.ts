@@ -34,6 +34,8 @@ export interface SystemUnderTest {
    * set it holds (null when the record does not verify or decode). null for any other key.
    */
   readHint?(storageKey: string, bytes: Uint8Array): { target: NodeId; partition: number; key: string; set: SiblingSet | null } | null;
+  /** The storage key of the hint a node holds for `target` of one key. */
+  hintKey?(target: NodeId, partition: number, key: string): string;
   /** The N primaries of key on the full ring. */
   primaries(members: readonly NodeId[], partitionCount: number, n: number, key: string): NodeId[];
   /** The ring's claim table (owner of each partition): cluster state the oracle takes as data. */

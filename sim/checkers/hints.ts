@@ -8,10 +8,13 @@
 // oracle's own comparison, sim/oracle/sets.ts), unless the target lost stored data or had a
 // record flipped shortly before (its copy may then lack what it once acknowledged) or the
 // hint's own record was corrupt (discarded: its values reach the primary from the replicas).
+// A target that is no longer a primary of the key keeps what it is handed as hints for the new
+// primaries: a dot counts as known when its object or one of those hints knows it.
 // A hint for a target that departed for good (it left the cluster; the run's membership record)
 // can never be delivered: it may also be deleted once the deleting node's own stored object for
 // the key covers it (the node adopted it; the shed then hands it on if it is no primary).
 import { clockNotCovered } from "../oracle/sets.ts";
+import type { SiblingSet } from "../../src/core/versioning/types.ts";
 import type { RunRecord, Violation } from "./types.ts";
 import { DETAILS_MAX } from "./types.ts";
 
@@ -45,6 +48,17 @@ export function checkHintsDrained(run: RunRecord): Violation[] {
   return out;
 }
 
+/** The hint's clock entries that none of the target's copies of the key (its object, its own hints) covers. */
+function unknownToTarget(hint: SiblingSet, object: SiblingSet | null, hinted: readonly SiblingSet[]): string[] {
+  let unknown = clockNotCovered(object, hint);
+  for (const copy of hinted) {
+    if (unknown.length === 0) break;
+    const notHere = new Set(clockNotCovered(copy, hint));
+    unknown = unknown.filter((entry) => notHere.has(entry));
+  }
+  return unknown;
+}
+
 /** Hint deletions whose target did not know everything the hint held. */
 function hintsDroppedEarly(run: RunRecord): string[] {
   const out: string[] = [];
@@ -55,7 +69,7 @@ function hintsDroppedEarly(run: RunRecord): string[] {
   const departed = new Set(run.membership?.departed ?? []);
   for (const d of run.hintDeletes ?? []) {
     if (d.hint === null || lostNear(d.target, d.atMs)) continue;
-    const unknown = clockNotCovered(d.targetHeld, d.hint);
+    const unknown = unknownToTarget(d.hint, d.targetHeld, d.targetHinted ?? []);
     if (unknown.length === 0) continue;
     if (departed.has(d.target) && d.holderHeld !== undefined && clockNotCovered(d.holderHeld, d.hint).length === 0) continue;
     out.push(`${d.node} deleted its hint of key ${d.key} for ${d.target} at ${at(d.atMs)} while ${d.target}'s copy did not know [${unknown.join(",")}] of it (a copy dropped before it was handed off)`);

@@ -421,6 +421,19 @@ describe("hints drain", () => {
     // a loss on another node, or after the deletion, excuses nothing
     expect(checkHintsDrained(record({ hintDeletes: del(changed, handedOff), wipes: { n2: [40], n1: [60] } }))).toHaveLength(1);
   });
+  it("counts what a target that is no longer a primary keeps as hints for the new primaries, and only what they cover", () => {
+    const hint = set([["x", 2], ["y", 1]], sib("x", 2, "k=c0.2"), sib("y", 1, "k=c1.1"));
+    const del = (targetHinted: SiblingSet[]) => [{ atMs: 50, node: "n3", target: "n1", key: "k", hint, targetHeld: null, targetHinted }];
+    // n1 shed its object into hints for the new primaries: it still knows everything
+    expect(checkHintsDrained(record({ hintDeletes: del([hint, hint]) }))).toEqual([]);
+    // two hints that each know a part: together they cover the hint
+    expect(checkHintsDrained(record({ hintDeletes: del([set([["x", 2]], sib("x", 2, "k=c0.2")), set([["y", 1]], sib("y", 1, "k=c1.1"))]) }))).toEqual([]);
+    // its hints lack y:1: the copy was dropped
+    const v = checkHintsDrained(record({ hintDeletes: del([set([["x", 2]], sib("x", 2, "k=c0.2"))]) }));
+    expect(v).toHaveLength(1);
+    expect(v[0]?.detail).toContain("[y:1]");
+    expect(checkHintsDrained(record({ hintDeletes: del([]) }))).toHaveLength(1);
+  });
   it("lets a holder drop a hint for a target that departed for good once its own object covers the hint, and only then", () => {
     const hint = set([["x", 2]], sib("x", 2, "k=c0.2"));
     const older = set([["x", 1]], sib("x", 1, "k=c0.1"));
