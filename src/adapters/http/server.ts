@@ -301,6 +301,7 @@ function requestOpOf(method: string, url: string): RequestOp {
 const MEC_METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE"];
 
 function notReadyError(status: HealthStatus): HttpError {
+  if (status === "joining") return new HttpError(503, "starting", "the node has not joined the cluster yet (it waits for a member's cluster state); retry shortly");
   return status === "storage-failing"
     ? new HttpError(503, "unavailable", "the node's storage is failing; use another node")
     : new HttpError(503, "starting", "the node is still starting; retry shortly");
