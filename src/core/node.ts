@@ -23,6 +23,10 @@
 // - Before ready, client ops get "starting", forwarded writes get "starting" (nothing was
 //   applied, the coordinator may try the next primary), other peer messages are dropped
 //   (senders cope with loss), but every message still counts as proof of life.
+// - Joined: the meta record says whether this node has joined. A node booted without it (new or
+//   wiped disk) and configured to join is ready but reports "joining" and serves as no member
+//   (client ops get "starting": not joined yet; forwarded writes are refused; admin ops ignored)
+//   until a member's state names it ("joined"); its configured list is no ring to count on.
 // - A malformed peer message is logged and dropped; it never crashes the node.
 // - Storage health: a failed storage write (disk full, I/O error) makes the node "storage
 //   failing" (event storage-failing; the HTTP layer answers not-ready) until a write succeeds
@@ -497,7 +501,7 @@ class Node implements NodeMachine {
 
   private handleAdmin(op: AdminOp): void {
     if (this.phase !== "ready" || !this.servesAsMember) {
-      this.ctx.log("warn", "membership command before the node is ready; ignored", { op: op.type });
+      this.ctx.log("warn", "membership command before the node is ready (booted and joined); ignored", { op: op.type });
       return;
     }
     const change = op.type === "leave" ? ({ type: "leave", id: this.config.id } as const) : ({ type: "remove", id: op.node } as const);
