@@ -108,6 +108,28 @@ describe("joined is durable", () => {
     expect(r.ok).toBe(true);
   });
 
+  it("a wiped original member (configured to join, as in production) waits for the cluster's state after a leave changed the ring", () => {
+    const all = ["n1", "n2", "n3", "n4"];
+    const h = new Harness(4, { antiEntropyIntervalMs: 0, join: true });
+    h.bootAll();
+    expect(h.runUntil(() => all.every((id) => h.eventsOf(id, "joined").length === 1), 5000)).toBe(true);
+    h.node("n4").host?.admin({ type: "leave" });
+    expect(h.runUntil(() => h.eventsOf("n4", "left").length > 0, 30_000)).toBe(true);
+    h.runFor(200);
+    h.stop("n4");
+    h.wipe("n1");
+    h.netFilter = (_from, to) => (to === "n1" ? "drop" : "deliver");
+    h.boot("n1");
+    expect(h.runUntil(() => h.eventsOf("n1", "ready").length === 2, 5000)).toBe(true);
+    expect(stateOf(h, "n1").epoch).toBe(0); // its configured list: n4 still owns partitions there
+    const r = h.request("n1", { type: "get", key: "a" });
+    expect(!r.ok && r.message).toMatch(/not joined/);
+    h.netFilter = () => "deliver";
+    expect(h.runUntil(() => h.eventsOf("n1", "joined").length === 2, 5000)).toBe(true);
+    expect(stateOf(h, "n1").epoch).toBeGreaterThanOrEqual(1);
+    expect(stateOf(h, "n1").owners).not.toContain("n4");
+  });
+
   it("a meta record written before the joined flag existed reads as joined (upgrade)", () => {
     const h = new Harness(3, { antiEntropyIntervalMs: 0, join: true });
     h.node("n1").storage.set(META_KEY, msgpackEncode({ incarnation: 7 }).slice());
