@@ -3,11 +3,12 @@
 // good and an operator removes it through another member. The driver plays one episode on the
 // real node code (the same admin input and join protocol as production) and keeps the
 // operator's record the oracle builds its ring history from: which change was asked for, and
-// when a second node reported a ring that carries it (the command's acknowledgement; the
-// claims themselves the oracle derives on its own, sim/oracle/claims.ts). One node's report is
-// not enough: a change only the accepting node knows of is lost when that node's disk is wiped
-// before it gossiped the change, and the cluster then never goes through it (the operator, who
-// checks through another member, repeats the command).
+// when a member other than the one that took it (and other than the node joined) reported a
+// ring that carries it (the command's acknowledgement, as an operator checks it through another
+// member; the claims themselves the oracle derives on its own, sim/oracle/claims.ts). Neither
+// the accepting node's report nor the joiner's is enough: a change only those two know of is
+// lost when the acceptor loses it (a crash, a wipe) before any other member heard of it, and
+// the cluster then never goes through it (the operator repeats the command).
 import type { NodeId } from "../src/core/types.ts";
 import type { SimCluster } from "./cluster.ts";
 
@@ -38,8 +39,8 @@ const RETRY_MS = 1000;
 
 export class MembershipDriver {
   readonly changes: MembershipChangeRecord[] = [];
-  /** The nodes that reported a ring carrying each change not yet acknowledged. */
-  private readonly reporters = new Map<MembershipChangeRecord, Set<NodeId>>();
+  /** Per change not yet acknowledged, the nodes whose reports do not count: the subject and every node the command went to. */
+  private readonly takers = new Map<MembershipChangeRecord, Set<NodeId>>();
   /** The members the run started with (episode indexes point into them). */
   private readonly starting: readonly NodeId[];
 
@@ -54,10 +55,8 @@ export class MembershipDriver {
         if (c.acceptedAtMs !== null) continue;
         const m = ev.members.find((x) => x.id === c.node);
         const carried = c.kind === "join" ? m !== undefined && m.status !== "removed" : m !== undefined && m.status !== "valid" && m.status !== "joining";
-        if (!carried) continue;
-        const seen = this.reporters.get(c) ?? new Set<NodeId>();
-        this.reporters.set(c, seen.add(node));
-        if (seen.size >= 2) c.acceptedAtMs = cluster.sched.now;
+        if (!carried || node === c.node || this.takers.get(c)?.has(node) === true) continue;
+        c.acceptedAtMs = cluster.sched.now;
       }
     };
   }
@@ -85,7 +84,9 @@ export class MembershipDriver {
       const spare = [...c.processes.keys()].find((id) => !c.members.includes(id) && !c.joining.has(id));
       if (spare === undefined) return;
       const via = this.member(ep.via);
-      this.changes.push({ kind: "join", node: spare, askedAtMs: now, acceptedAtMs: null });
+      const rec: MembershipChangeRecord = { kind: "join", node: spare, askedAtMs: now, acceptedAtMs: null };
+      this.changes.push(rec);
+      this.takers.set(rec, new Set([via]));
       c.bootJoiner(spare, via); // the joiner asks via itself, each heartbeat, until it is in
       return;
     }
@@ -105,6 +106,8 @@ export class MembershipDriver {
     const c = this.cluster;
     if (rec.acceptedAtMs !== null || c.sched.now > this.untilMs) return;
     const to = target();
+    const takers = this.takers.get(rec) ?? new Set<NodeId>();
+    this.takers.set(rec, takers.add(to));
     if (!c.departed.has(to)) c.process(to).admin(op);
     c.sched.after(RETRY_MS, () => this.command(rec, target, op));
   }

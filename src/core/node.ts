@@ -23,6 +23,10 @@
 // - Before ready, client ops get "starting", forwarded writes get "starting" (nothing was
 //   applied, the coordinator may try the next primary), other peer messages are dropped
 //   (senders cope with loss), but every message still counts as proof of life.
+// - Joined: the meta record says whether this node has joined. A node booted without it (new or
+//   wiped disk) and configured to join is ready but reports "joining" and serves as no member
+//   (client ops get "starting": not joined yet; forwarded writes are refused; admin ops ignored)
+//   until a member's state names it ("joined"); its configured list is no ring to count on.
 // - A malformed peer message is logged and dropped; it never crashes the node.
 // - Storage health: a failed storage write (disk full, I/O error) makes the node "storage
 //   failing" (event storage-failing; the HTTP layer answers not-ready) until a write succeeds
@@ -89,6 +93,8 @@ import type { VersioningMode } from "./versioning/types.ts";
 
 /** Delay before retrying a failed boot step (storage error). */
 const BOOT_RETRY_MS = 1000;
+/** What client ops get while the node waits for a member's state (it lost its meta record). */
+const NOT_JOINED = "the node has not joined the cluster yet (it waits for a member's cluster state)";
 /** While storage writes fail, a probe write is tried this often. */
 const STORAGE_PROBE_MS = 1000;
 
@@ -173,6 +179,8 @@ class Node implements NodeMachine {
       send: (to, msg) => this.send(to, msg),
       log: (level, msg, fields) => this.ctx.log(level, msg, fields),
       changed: (previous, next) => this.clusterChanged(previous, next),
+      persist: (next, done) => this.persistState(next, done),
+      joinedNow: () => this.becameJoined(),
       refused: (message) => this.emit({ type: "join-refused", message }),
     });
     this.detector = new FailureDetector(config.id, this.membership.peers, config.suspectAfterMs);
@@ -386,9 +394,11 @@ class Node implements NodeMachine {
     this.storage({ type: "get", key: META_KEY }, (r) => {
       if (!r.ok && r.reason === "corrupt") return this.bootFailed(`reading the meta record failed: ${r.message}`);
       if (!r.ok) return this.retryBoot("reading the meta record failed", r.message, () => this.readMeta());
-      const previous = r.value === undefined ? null : parseMeta(r.value);
+      const meta = r.value === undefined ? null : parseMeta(r.value);
+      const previous = meta === null ? null : meta.incarnation;
       const stored = r.value === undefined ? null : parseStoredState(r.value);
       if (stored !== null) this.restoreState(stored);
+      else if (meta !== null && meta.joined) this.membership.markJoined();
       if (r.value !== undefined && previous === null) this.ctx.log("warn", "the meta record is malformed; drawing a new incarnation");
       // Planted bug "counter-reset": a fixed incarnation, so a wiped node re-mints old dots.
       if (this.config.bugs.includes("counter-reset")) return previous === null ? this.writeMeta(0) : this.afterMeta(previous);
@@ -406,10 +416,49 @@ class Node implements NodeMachine {
     });
   }
 
-  /** The meta record: the incarnation, and the cluster state once it differs from the configured one. */
-  private metaBytes(incarnation: number): Uint8Array {
-    const state = this.membership.state;
-    return msgpackEncode(state.epoch > 0 ? { incarnation, ring: stateToWire(state) } : { incarnation }).slice();
+  /**
+   * The meta record: the incarnation, whether this node has joined (so a restart with its disk
+   * is joined at once), and the cluster state once it differs from the configured one.
+   */
+  private metaBytes(incarnation: number, state: ClusterState = this.membership.state): Uint8Array {
+    const joined = this.membership.joined;
+    return msgpackEncode(state.epoch > 0 ? { incarnation, joined, ring: stateToWire(state) } : { incarnation, joined }).slice();
+  }
+
+  /** The state last made durable by persistState (clusterChanged need not write it again). */
+  private persisted: ClusterState | null = null;
+
+  /** A membership change this node makes: durable (synced) before it is adopted (membership.ts). */
+  private persistState(next: ClusterState, done: (ok: boolean) => void): void {
+    this.storage({ type: "put", key: META_KEY, value: this.metaBytes(this.incarnation, next), sync: true }, (r) => {
+      if (!r.ok) this.ctx.log("error", "persisting a membership change failed", { error: r.message });
+      if (r.ok) this.persisted = next;
+      done(r.ok);
+    });
+  }
+
+  private writeClusterMeta(): void {
+    this.storage({ type: "put", key: META_KEY, value: this.metaBytes(this.incarnation), sync: true }, (r) => {
+      if (!r.ok) this.ctx.log("error", "persisting the cluster state failed", { error: r.message });
+    });
+  }
+
+  /** A member's state named this node (it had lost its meta record): persist that, then serve. */
+  private becameJoined(): void {
+    if (this.phase !== "ready") return;
+    this.writeClusterMeta();
+    this.noteJoined();
+  }
+
+  /** Whether this node serves as a member (reported: "joining" at ready, then "joined"). */
+  private servesAsMember = false;
+
+  /** An unjoined node that became joined reports it, once: from now on it coordinates. */
+  private noteJoined(): void {
+    if (this.phase !== "ready" || this.servesAsMember || !this.membership.joined) return;
+    this.servesAsMember = true;
+    this.ctx.log("info", "joined the cluster; serving requests");
+    this.emit({ type: "joined" });
   }
 
   private restoreState(stored: ClusterState): void {
@@ -426,11 +475,9 @@ class Node implements NodeMachine {
     this.shed.ringChanged();
     this.armShed();
     this.detector.setPeers(this.membership.peers, this.monoMs);
-    if (this.phase === "ready" && next.epoch > 0) {
-      this.storage({ type: "put", key: META_KEY, value: this.metaBytes(this.incarnation), sync: true }, (r) => {
-        if (!r.ok) this.ctx.log("error", "persisting the cluster state failed", { error: r.message });
-      });
-    }
+    if (this.phase === "ready" && next !== this.persisted) this.writeClusterMeta();
+    this.persisted = null;
+    this.noteJoined();
     const n = this.config.n;
     this.emit({
       type: "ring-changed",
@@ -477,8 +524,8 @@ class Node implements NodeMachine {
   }
 
   private handleAdmin(op: AdminOp): void {
-    if (this.phase !== "ready") {
-      this.ctx.log("warn", "membership command before the node is ready; ignored", { op: op.type });
+    if (this.phase !== "ready" || !this.servesAsMember) {
+      this.ctx.log("warn", "membership command before the node is ready (booted and joined); ignored", { op: op.type });
       return;
     }
     const change = op.type === "leave" ? ({ type: "leave", id: this.config.id } as const) : ({ type: "remove", id: op.node } as const);
@@ -524,6 +571,9 @@ class Node implements NodeMachine {
   private becomeReady(): void {
     this.phase = "ready";
     this.emit({ type: "ready", actor: this.actor, incarnation: this.incarnation });
+    // Lost its meta record and told to join: its configured list is no ring to coordinate on.
+    this.servesAsMember = this.membership.joined;
+    if (!this.servesAsMember) this.emit({ type: "joining" });
     const c = this.config;
     this.every(c.heartbeatIntervalMs, () => {
       // Always, to every peer: liveness must not ride on data traffic (a busy data channel
@@ -576,6 +626,10 @@ class Node implements NodeMachine {
   private handleClient(clientReqId: number, op: ClientOp): void {
     if (this.phase !== "ready") {
       this.ctx.reply(clientReqId, { ok: false, type: op.type, error: "starting", message: "the node is starting", answered: 0, needed: 0, maybeApplied: false });
+      return;
+    }
+    if (!this.servesAsMember) {
+      this.ctx.reply(clientReqId, { ok: false, type: op.type, error: "starting", message: NOT_JOINED, answered: 0, needed: 0, maybeApplied: false });
       return;
     }
     if (this.leftReported) {
@@ -660,7 +714,8 @@ class Node implements NodeMachine {
         this.getCoordinator.handleReply(msg.reqId, msg.from, msg.set, msg.corrupt === true);
         return;
       case "put":
-        this.putCoordinator.handleForward(msg, true);
+        // Not joined yet: refused (nothing applied), the coordinator tries another primary.
+        this.putCoordinator.handleForward(msg, this.servesAsMember);
         return;
       case "put-reply":
         this.putCoordinator.handleReply(msg.reqId, msg.from, msg.result, msg.boot);
@@ -744,12 +799,18 @@ function parseStoredState(bytes: Uint8Array): ClusterState | null {
   }
 }
 
-function parseMeta(bytes: Uint8Array): number | null {
+/**
+ * The meta record's incarnation and joined flag, or null (unreadable). A record without the flag
+ * (written before it existed) is of a node that booted with this disk before: joined.
+ */
+function parseMeta(bytes: Uint8Array): { incarnation: number; joined: boolean } | null {
   try {
     const m: unknown = msgpackDecode(bytes);
     if (typeof m !== "object" || m === null) return null;
-    const inc = (m as Record<string, unknown>)["incarnation"];
-    return typeof inc === "number" && Number.isInteger(inc) && inc >= 0 && inc <= 0xffffffff ? inc : null;
+    const rec = m as Record<string, unknown>;
+    const inc = rec["incarnation"];
+    if (typeof inc !== "number" || !Number.isInteger(inc) || inc < 0 || inc > 0xffffffff) return null;
+    return { incarnation: inc, joined: rec["joined"] !== false };
   } catch {
     return null;
   }

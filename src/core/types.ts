@@ -158,6 +158,10 @@ export type StorageFailure = "full" | "corrupt" | "io";
 
 export type NodeEvent =
   | { readonly type: "ready"; readonly actor: string; readonly incarnation: number }
+  /** Booted without its meta record and told to join: it coordinates nothing until a member's state names it ("joined"). */
+  | { readonly type: "joining" }
+  /** A node that reported "joining" now holds a member's state naming it: it serves requests. */
+  | { readonly type: "joined" }
   | { readonly type: "dot-minted"; readonly key: string; readonly actor: string; readonly counter: number }
   /** Emitted when a coordinator answers a client after a quorum: the distinct replicas whose replies counted. */
   | { readonly type: "quorum"; readonly op: "get" | "put" | "delete"; readonly reqId: string; readonly key: string; readonly needed: number; readonly replicas: readonly NodeId[] }

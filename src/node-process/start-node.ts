@@ -243,6 +243,9 @@ function createHost(config: MecConfig, nodeConfig: NodeConfig, storage: LevelSto
         readyEvent = event;
         signalReady(event);
       }
+      // Booted without its meta record, told to join: not ready (503) until a member's state names it.
+      if (event.type === "joining") stats.setJoining(true);
+      if (event.type === "joined") stats.setJoining(false);
       // A corrupt store (e.g. a damaged table block): startNode fails, `mec` exits 1 with the message.
       if (event.type === "boot-failed") signalBootFailed(new Error(`cannot boot from root ${storage.root}: ${event.message}`));
       if (event.type === "join-refused") signalExit({ code: 1, message: event.message });
@@ -274,7 +277,7 @@ function apiHandle(host: NodeHost, config: MecConfig, nodeConfig: NodeConfig, st
     isReady: () => readyEvent() !== null,
     cluster: clusterApi(host, nodeConfig),
     health: () => ({
-      status: readyEvent() === null ? "starting" : stats.storageFailingReason !== null ? "storage-failing" : "ok",
+      status: readyEvent() === null ? "starting" : stats.joining ? "joining" : stats.storageFailingReason !== null ? "storage-failing" : "ok",
       actor: readyEvent()?.actor ?? null,
     }),
   };

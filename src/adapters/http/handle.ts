@@ -38,7 +38,8 @@ export interface NodeApiHandle {
   /** False until the node has booted (storage open, incarnation known); the API answers 503 starting. */
   isReady(): boolean;
   /**
-   * What GET /health reports: "ok" (ready), "starting" (booting), or "storage-failing" (storage
+   * What GET /health reports: "ok" (ready), "starting" (booting), "joining" (booted without its
+   * meta record and told to join: waits for a member's cluster state), or "storage-failing" (storage
    * writes are failing: not ready, so load balancers and `mec cluster` route elsewhere), and the
    * node's actor once booted.
    */
@@ -47,7 +48,7 @@ export interface NodeApiHandle {
   readonly cluster?: ClusterApi;
 }
 
-export type HealthStatus = "ok" | "starting" | "storage-failing";
+export type HealthStatus = "ok" | "starting" | "joining" | "storage-failing";
 
 export interface NodeHealth {
   readonly status: HealthStatus;

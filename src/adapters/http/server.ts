@@ -301,6 +301,7 @@ function requestOpOf(method: string, url: string): RequestOp {
 const MEC_METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE"];
 
 function notReadyError(status: HealthStatus): HttpError {
+  if (status === "joining") return new HttpError(503, "starting", "the node has not joined the cluster yet (it waits for a member's cluster state); retry shortly");
   return status === "storage-failing"
     ? new HttpError(503, "unavailable", "the node's storage is failing; use another node")
     : new HttpError(503, "starting", "the node is still starting; retry shortly");
@@ -432,17 +433,30 @@ function addStatusRoutes(app: FastifyInstance, handle: NodeApiHandle, stats: Nod
 function addClusterRoutes(app: FastifyInstance, cluster: ClusterApi): void {
   const json = (reply: FastifyReply, code: number, body: unknown): FastifyReply => reply.code(code).type("application/json; charset=utf-8").send(JSON.stringify(body));
   app.get("/cluster", (_request, reply) => json(reply, 200, cluster.view()));
-  app.post("/cluster/leave", (_request, reply) => {
+  app.post("/cluster/leave", async (_request, reply) => {
+    const before = cluster.view().ring.epoch;
     const refused = cluster.leave();
     if (refused !== null) return sendError(reply, new HttpError(409, "conflict", refused));
+    await adopted(cluster, before);
     return json(reply, 202, { leaving: true, ...cluster.view() });
   });
-  app.post("/cluster/remove/:node", (request, reply) => {
+  app.post("/cluster/remove/:node", async (request, reply) => {
     const node = (request.params as { node: string }).node;
+    const before = cluster.view().ring.epoch;
     const outcome = cluster.remove(node);
     if (outcome !== null) return sendError(reply, new HttpError(outcome.unknown ? 404 : 409, outcome.unknown ? "not-found" : "conflict", outcome.refused));
+    await adopted(cluster, before);
     return json(reply, 202, { removed: node, ...cluster.view() });
   });
+}
+
+/** How long an accepted membership command waits for the node to adopt the change (it persists it first). */
+const ADOPT_WAIT_MS = 2000;
+
+/** Resolves once the node's ring epoch moved past `before` (the change is durable and adopted), or after ADOPT_WAIT_MS. */
+async function adopted(cluster: ClusterApi, before: number): Promise<void> {
+  const until = Date.now() + ADOPT_WAIT_MS;
+  while (cluster.view().ring.epoch === before && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
 /**

@@ -273,6 +273,13 @@ export class NodeStats {
     }
   }
 
+  /** True while the node waits for a member's cluster state (it lost its meta record): not ready. */
+  joining = false;
+
+  setJoining(joining: boolean): void {
+    this.joining = joining;
+  }
+
   /** Marks the node ready without a "ready" event (for handles that know readiness otherwise). */
   setReady(ready: boolean): void {
     this.ready = ready;

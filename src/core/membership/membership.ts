@@ -7,12 +7,22 @@
 // - A node starts from its stored state, else from its configured member list (epoch 0).
 // - With `join` set it asks every configured peer to add it, each heartbeat, until it holds a
 //   state that names it (from a member's gossip: an epoch-0 state of a member that lists it, or
-//   any later one). A member adds an unknown joiner when it has joined itself and no handoff is
-//   pending; a member whose partition count differs answers join-refused, and the joiner stops.
+//   any later one), and goes on asking while that state still has partitions to transfer to it
+//   (status joining): a member that accepted the join and then lost it (its disk) re-applies
+//   it, so a joiner is never stranded on a change the cluster never saw. A member adds an
+//   unknown joiner when it has joined itself and no handoff is pending; a member whose
+//   partition count differs answers join-refused, and the joiner stops.
+// - Joined is durable (the node keeps it in its meta record): only a node that lost its meta
+//   record (new or wiped) and was told to join starts unjoined; until a member's state names it,
+//   the node coordinates nothing (its configured list is no ring to count quorums on).
+// - A change this node makes (a join it accepts, leave, remove) is persisted first (host.persist,
+//   a synced write) and adopted, gossiped and acted on only once durable, so a crash can never
+//   take back a change others already saw; while one is being persisted, another is refused.
 // - Gossip: while the epoch is above 0, the state goes to every known peer each heartbeat and
 //   at once after a change; a peer whose gossip loses the merge gets ours back. A fixed cluster
 //   (epoch 0 forever) sends no gossip at all, so it behaves exactly as before membership.
-import { applyChange, activeMembers, initialState, markDone, memberOf, mergeStates, sameState } from "./cluster-state.ts";
+import { assert } from "../assert.ts";
+import { applyChange, activeMembers, displayedStatus, initialState, markDone, memberOf, mergeStates, sameState } from "./cluster-state.ts";
 import type { Change, ChangeResult, ClusterState } from "./cluster-state.ts";
 import type { PeerMessage } from "../messages.ts";
 import type { NodeId } from "../types.ts";
@@ -30,6 +40,10 @@ export interface MembershipHost {
   log(level: "debug" | "info" | "warn" | "error", msg: string, fields?: Readonly<Record<string, unknown>>): void;
   /** The state changed (already current): persist it, recompute what depends on it. */
   changed(previous: ClusterState, next: ClusterState): void;
+  /** Make `next` (a change this node makes) durable, then call done (false: not persisted). */
+  persist(next: ClusterState, done: (ok: boolean) => void): void;
+  /** This node became joined without a state change (a member's epoch-0 state names it): persist that. */
+  joinedNow(): void;
   /** A member refused to add this node for good. */
   refused(message: string): void;
 }
@@ -37,6 +51,8 @@ export interface MembershipHost {
 export class Membership {
   private current: ClusterState;
   private joinedFlag: boolean;
+  /** A change of this node's being persisted (see the header), or null. */
+  private persisting: ClusterState | null = null;
   private known: NodeId[] = [];
   private knownWithSelf: NodeId[] = [];
   /** Names peers gave in their join requests (a configured member's name is not in the config). */
@@ -70,6 +86,18 @@ export class Membership {
     return this.knownWithSelf;
   }
 
+  /** The meta record says this node had joined (its disk survived): no need to ask again. */
+  markJoined(): void {
+    this.joinedFlag = true;
+  }
+
+  /** Whether this node still asks its configured peers to add it (not joined, or joined but still waiting for its partitions). */
+  get joining(): boolean {
+    if (!this.joinedFlag) return true;
+    const me = memberOf(this.current, this.host.self);
+    return this.host.join && me !== undefined && displayedStatus(this.current, me, this.host.n) === "joining";
+  }
+
   /** A state read back from storage at boot (it names this node, or it would not have been stored). */
   restore(stored: ClusterState): void {
     if (stored.partitionCount !== this.host.partitionCount) {
@@ -84,7 +112,7 @@ export class Membership {
   /** Each heartbeat: join requests while not joined, gossip while the epoch is above 0. */
   tick(): void {
     const { self, name, partitionCount } = this.host;
-    if (!this.joinedFlag) for (const p of this.host.configured) if (p !== self) this.host.send(p, { type: "join", from: self, name, partitionCount });
+    if (this.joining) for (const p of this.host.configured) if (p !== self) this.host.send(p, { type: "join", from: self, name, partitionCount });
     if (this.current.epoch > 0) this.gossipAll();
   }
 
@@ -98,16 +126,18 @@ export class Membership {
         // The same configured cluster (only names of others may differ): nothing to change.
         const ids = (s: ClusterState): string => JSON.stringify([s.owners, s.members.map((m) => m.id)]);
         if (ids(this.current) !== ids(incoming)) this.replace(incoming);
+        else this.host.joinedNow();
       }
       return;
     }
     const merged = mergeStates(this.current, incoming);
     if (!sameState(merged, incoming)) this.host.send(from, { type: "ring-gossip", from: self, state: merged }); // the sender is behind
-    if (memberOf(merged, self) !== undefined) this.joinedFlag = true;
+    const joinedNow = !this.joinedFlag && memberOf(merged, self) !== undefined;
+    if (joinedNow) this.joinedFlag = true;
     if (!sameState(merged, this.current)) {
       this.replace(merged);
       this.gossipAll();
-    }
+    } else if (joinedNow) this.host.joinedNow();
   }
 
   handleJoin(from: NodeId, name: string, partitionCount: number): void {
@@ -125,9 +155,9 @@ export class Membership {
       return;
     }
     if (!this.joinedFlag) return; // not authoritative yet; the joiner asks again
+    // Accepted: the joiner gets the new state by gossip once it is durable (change()).
     const result = this.change({ type: "join", id: from, name });
     if (!result.ok) this.host.log("debug", "join deferred", { peer: from, reason: result.message });
-    else this.host.send(from, { type: "ring-gossip", from: self, state: this.current });
   }
 
   handleJoinRefused(from: NodeId, message: string): void {
@@ -136,13 +166,27 @@ export class Membership {
     this.host.refused(message);
   }
 
-  /** Applies a change here and gossips it (join requests, leave, remove). */
+  /**
+   * Applies a change (join requests, leave, remove): persisted first, then adopted and gossiped
+   * (see the header). ok means accepted; a persist failure drops it (the operator or joiner asks again).
+   */
   change(change: Change): ChangeResult {
+    if (this.persisting !== null) return { ok: false, message: "another membership change is being persisted; try again" };
     const result = applyChange(this.named(this.current), change, this.host.n);
     if (!result.ok) return result;
-    this.replace(result.state);
-    this.host.log("info", "cluster state changed", { change: change.type, node: change.id, epoch: result.state.epoch });
-    this.gossipAll();
+    const next = result.state;
+    this.persisting = next;
+    this.host.persist(next, (ok) => {
+      assert(this.persisting === next, "a membership change completed out of order");
+      this.persisting = null;
+      if (!ok) return this.host.log("error", "persisting a membership change failed; not applied", { change: change.type, node: change.id });
+      // Gossip may have brought a newer state meanwhile: converge as if ours came first.
+      const merged = mergeStates(this.current, next);
+      this.host.log("info", "cluster state changed", { change: change.type, node: change.id, epoch: next.epoch, adopted: merged === next });
+      if (sameState(merged, this.current)) return;
+      this.replace(merged);
+      this.gossipAll();
+    });
     return result;
   }
 
