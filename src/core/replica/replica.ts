@@ -250,7 +250,7 @@ export class Replica {
     this.ctx.storage({ type: "scan", prefix: partitionPrefix(partition) }, (r) => {
       if (r.ok) {
         for (const [k, v] of r.entries ?? []) {
-          if (this.decoded.get(k, v) !== undefined) continue; // identical to bytes verified before
+          if (this.decoded.holds(k, v)) continue; // identical to bytes verified before
           const opened = openRecord(v);
           if (!opened.ok) this.noteCorrupt(k, opened.problem);
         }
