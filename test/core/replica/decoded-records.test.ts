@@ -32,7 +32,7 @@ describe("DecodedRecords", () => {
 
   it("holds: the same verdict as get on identical, flipped, unaligned and longer bytes, and no change to the recency order", () => {
     const memo = new DecodedRecords(2);
-    const set = setOf("a".repeat(80)); // long enough for the word-wise compare
+    const set = setOf("a".repeat(300)); // long enough for the word-wise compare
     const rec = recordOf(set);
     memo.remember("o:1:k", rec, RECORD_HEADER_BYTES, set);
     memo.remember("o:1:j", recordOf(setOf("b")), RECORD_HEADER_BYTES, setOf("b"));
