@@ -19,6 +19,7 @@ import type { NodeContext } from "../context.ts";
 import type { WireWriteResult } from "../messages.ts";
 import type { MintResult, Replica, WriteSpec } from "../replica/replica.ts";
 import type { ClientErrorCode, NodeId } from "../types.ts";
+import type { SiblingSet } from "../versioning/types.ts";
 import { ReplyTally, sloppyTargets } from "./quorum.ts";
 
 export interface MintRequest extends WriteSpec {
@@ -33,7 +34,9 @@ interface Replication {
   readonly w: number;
   readonly tally: ReplyTally<true>;
   readonly result: { readonly set: Uint8Array; readonly dot: { readonly actor: string; readonly counter: number } };
-  readonly done: (result: WireWriteResult) => void;
+  /** What decoding result.set gives (handed to a local caller, which need not decode it again). */
+  readonly decoded: SiblingSet;
+  readonly done: (result: WireWriteResult, decoded?: SiblingSet) => void;
   readonly partition: number;
   /** The hint each target carries (null for a primary). */
   readonly hints: Map<NodeId, NodeId | null>;
@@ -56,7 +59,8 @@ export class MintCoordinator {
   }
 
   /** Applies the write here, replicates it and calls done once with the outcome. */
-  start(req: MintRequest, done: (result: WireWriteResult) => void): void {
+  /** On success done also gets what decoding the result's set bytes gives. */
+  start(req: MintRequest, done: (result: WireWriteResult, decoded?: SiblingSet) => void): void {
     const { primaries, fallbacks } = this.replica.preferences(req.partition);
     const onMinted = (minted: MintResult): void => {
       if (!minted.ok) {
@@ -79,6 +83,7 @@ export class MintCoordinator {
         reqId, op: req.op, key: req.key, w: req.w,
         tally: new ReplyTally<true>(nodes, req.w, this.ctx.hasBug("duplicate-acks")),
         result: { set: minted.bytes, dot: minted.dot },
+        decoded: minted.decoded,
         done, partition: req.partition, hints: new Map(targets.map((t) => [t.node, t.hint])), refused: new Map(),
         answered: false, timerId: -1,
       };
@@ -135,7 +140,7 @@ export class MintCoordinator {
       rep.answered = true;
       const replicas = rep.tally.repliers();
       this.ctx.emit({ type: "quorum", op: rep.op, reqId: rep.reqId, key: rep.key, needed: rep.w, replicas });
-      rep.done({ ok: true, set: rep.result.set, dot: rep.result.dot, replicas });
+      rep.done({ ok: true, set: rep.result.set, dot: rep.result.dot, replicas }, rep.decoded);
     }
     if (rep.tally.answered + rep.refused.size >= new Set(rep.tally.targets).size) {
       // Every target acknowledged or refused but fewer than W acked: fail now, not at the timeout.

@@ -103,10 +103,10 @@ export class PutCoordinator {
     if (primaries.includes(this.ctx.self)) {
       const others = (): NodeId[] => primaries.filter((p) => p !== this.ctx.self && this.ctx.detector.isUp(p));
       if (this.ctx.storageFailing !== null && others().length > 0) return this.forward(clientReqId, request, others());
-      this.mint.start(request, (result) => {
+      this.mint.start(request, (result, decoded) => {
         const alternatives = notApplied(result) ? others() : [];
         if (alternatives.length > 0) return this.forward(clientReqId, request, alternatives);
-        this.ctx.reply(clientReqId, toClientResult(op.type, result));
+        this.ctx.reply(clientReqId, toClientResult(op.type, result, decoded));
       });
       return;
     }
@@ -117,7 +117,7 @@ export class PutCoordinator {
       const { fallbacks } = this.replica.preferences(partition);
       const sloppy = sloppyTargets(primaries, fallbacks, config.n, (node) => this.ctx.detector.isUp(node)).map((t) => t.node);
       if (sloppy.includes(this.ctx.self)) {
-        this.mint.start(request, (result) => this.ctx.reply(clientReqId, toClientResult(op.type, result)));
+        this.mint.start(request, (result, decoded) => this.ctx.reply(clientReqId, toClientResult(op.type, result, decoded)));
         return;
       }
       candidates = sloppy;

@@ -203,9 +203,20 @@ export function markDone(state: ClusterState, p: number, to: NodeId): ClusterSta
 
 // ---- merge ----
 
+// States are immutable values, so their text and base hash are computed once per object
+// (gossip compares the current state with an incoming one on every heartbeat). Weak maps:
+// an entry lives no longer than its state.
+const textOf = new WeakMap<ClusterState, string>();
+const baseHashOf = new WeakMap<ClusterState, number>();
+
 /** A stable hash of what a change decided (everything but completion marks). */
 export function baseHash(state: ClusterState): number {
-  return fnv1a32(JSON.stringify([state.epoch, state.partitionCount, state.members, state.owners, state.handoffs.map((h) => [h.partition, h.serving])]));
+  let h = baseHashOf.get(state);
+  if (h === undefined) {
+    h = fnv1a32(JSON.stringify([state.epoch, state.partitionCount, state.members, state.owners, state.handoffs.map((h) => [h.partition, h.serving])]));
+    baseHashOf.set(state, h);
+  }
+  return h;
 }
 
 /** The state gossip converges on (see the header). Both must have the same partition count. */
@@ -222,7 +233,16 @@ export function mergeStates(a: ClusterState, b: ClusterState): ClusterState {
 
 /** Whether two states are the same value. */
 export function sameState(a: ClusterState, b: ClusterState): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  return a === b || stateText(a) === stateText(b);
+}
+
+function stateText(state: ClusterState): string {
+  let text = textOf.get(state);
+  if (text === undefined) {
+    text = JSON.stringify(state);
+    textOf.set(state, text);
+  }
+  return text;
 }
 
 // ---- wire form (msgpack-friendly plain data; decoding validates) ----

@@ -43,6 +43,12 @@ export class DecodedRecords {
     return e;
   }
 
+  /** Whether `record` is exactly the bytes last remembered for storageKey (a check that leaves the recency order alone). */
+  holds(storageKey: string, record: Uint8Array): boolean {
+    const e = this.entries.get(storageKey);
+    return e !== undefined && sameBytes(e.record, record);
+  }
+
   /**
    * Remembers that `record` (verified: its payload starts at payloadOffset) decodes to `set`.
    * The caller vouches for that: set must be what decodeSiblingSet makes of the payload.
@@ -76,8 +82,17 @@ export class DecodedRecords {
   }
 }
 
+/** Byte-for-byte equality; four bytes a step for long word-aligned arrays (two views cost more than they save below a few hundred bytes). */
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  let i = 0;
+  if (a.length >= 256 && a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0) {
+    const words = a.length >>> 2;
+    const wa = new Uint32Array(a.buffer, a.byteOffset, words);
+    const wb = new Uint32Array(b.buffer, b.byteOffset, words);
+    for (let w = 0; w < words; w++) if (wa[w] !== wb[w]) return false;
+    i = words << 2;
+  }
+  for (; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }

@@ -151,7 +151,8 @@ type StoredPayload =
   | { readonly ok: false; readonly reason?: StorageFailure };
 
 export type MintResult =
-  | { readonly ok: true; readonly set: SiblingSet; readonly bytes: Uint8Array; readonly dot: Dot }
+  /** decoded: what decoding `bytes` gives (the set as a reader of the record sees it). */
+  | { readonly ok: true; readonly set: SiblingSet; readonly bytes: Uint8Array; readonly dot: Dot; readonly decoded: SiblingSet }
   /** Nothing was applied; error says why (the coordinator may try another replica). */
   | { readonly ok: false; readonly message: string; readonly error: ClientErrorCode };
 
@@ -250,7 +251,7 @@ export class Replica {
     this.ctx.storage({ type: "scan", prefix: partitionPrefix(partition) }, (r) => {
       if (r.ok) {
         for (const [k, v] of r.entries ?? []) {
-          if (this.decoded.get(k, v) !== undefined) continue; // identical to bytes verified before
+          if (this.decoded.holds(k, v)) continue; // identical to bytes verified before
           const opened = openRecord(v);
           if (!opened.ok) this.noteCorrupt(k, opened.problem);
         }
@@ -533,7 +534,7 @@ export class Replica {
             this.trees.update(spec.partition, spec.key, bytes);
             this.onStored?.(spec.partition, spec.key);
             release();
-            done({ ok: true, set, bytes, dot });
+            done({ ok: true, set, bytes, dot, decoded: prepared.decoded });
           });
         });
       });
@@ -563,7 +564,7 @@ export class Replica {
    * absent one (minting on it would re-issue its dots), and a context outside the limits of
    * write-guard.ts is a bad request. Never throws.
    */
-  private prepareMint(spec: WriteSpec, local: Extract<ReadResult, { ok: true }>, actor: string): (Extract<MintResult, { ok: true }> & { readonly decoded: SiblingSet }) | (Extract<MintResult, { ok: false }>) {
+  private prepareMint(spec: WriteSpec, local: Extract<ReadResult, { ok: true }>, actor: string): MintResult {
     const refuse = (reason: "corrupt-local" | "bad-context", message: string, badRequest: boolean): Extract<MintResult, { ok: false }> => {
       this.ctx.log(badRequest ? "warn" : "error", `refusing a write: ${message}`, { key: spec.key });
       this.ctx.emit({ type: "mint-refused", key: spec.key, reason });
@@ -656,7 +657,7 @@ export class Replica {
                 if (held.set === null) this.ctx.emit({ type: "hint-stored", key: spec.key, forNode: target });
                 this.hints.add({ storageKey, target, partition: spec.partition, key: spec.key });
                 releaseRecord();
-                done({ ok: true, set, bytes: prepared.bytes, dot });
+                done({ ok: true, set, bytes: prepared.bytes, dot, decoded: prepared.decoded });
               });
             });
           });

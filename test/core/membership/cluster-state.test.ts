@@ -2,7 +2,7 @@
 // gossip converges whatever order states arrive in; changes move only what they must.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { applyChange, initialState, markDone, mergeStates, plannedTransfers, servingPreferences, type ClusterState } from "../../../src/core/membership/cluster-state.ts";
+import { applyChange, baseHash, initialState, markDone, mergeStates, plannedTransfers, sameState, servingPreferences, stateFromWire, stateToWire, type ClusterState } from "../../../src/core/membership/cluster-state.ts";
 
 const N = 3;
 const base = initialState(["a", "b", "c"].map((id) => ({ id, name: id })), 16);
@@ -27,6 +27,20 @@ const arbState = fc
   });
 
 describe("cluster state", () => {
+  it("sameState and baseHash (computed once per state object) agree with the states' text, across copies", () => {
+    fc.assert(
+      fc.property(arbState, arbState, (x, y) => {
+        const copy = stateFromWire(stateToWire(x)); // a fresh object, as gossip decodes it
+        expect(sameState(x, copy)).toBe(true);
+        expect(baseHash(copy)).toBe(baseHash(x));
+        expect(sameState(x, y)).toBe(JSON.stringify(x) === JSON.stringify(y));
+        expect(sameState(copy, y)).toBe(JSON.stringify(x) === JSON.stringify(y));
+        expect(baseHash(x) === baseHash(y)).toBe(baseHash(copy) === baseHash(y));
+      }),
+      { seed: 11, numRuns: 200 },
+    );
+  });
+
   it("merge is commutative, associative and idempotent", () => {
     fc.assert(
       fc.property(arbState, arbState, arbState, (x, y, z) => {

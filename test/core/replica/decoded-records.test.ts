@@ -30,6 +30,28 @@ describe("DecodedRecords", () => {
     expect(memo.get("o:1:k", flipped)).toBeUndefined();
   });
 
+  it("holds: the same verdict as get on identical, flipped, unaligned and longer bytes, and no change to the recency order", () => {
+    const memo = new DecodedRecords(2);
+    const set = setOf("a".repeat(300)); // long enough for the word-wise compare
+    const rec = recordOf(set);
+    memo.remember("o:1:k", rec, RECORD_HEADER_BYTES, set);
+    memo.remember("o:1:j", recordOf(setOf("b")), RECORD_HEADER_BYTES, setOf("b"));
+    const shifted = new Uint8Array(rec.length + 1);
+    shifted.set(rec, 1);
+    expect(memo.holds("o:1:k", shifted.subarray(1))).toBe(true);
+    for (let i = 0; i < rec.length; i++) {
+      const flipped = rec.slice();
+      flipped[i]! ^= 0x10;
+      expect(memo.holds("o:1:k", flipped)).toBe(false);
+      expect(memo.get("o:1:k", flipped)).toBeUndefined();
+    }
+    expect(memo.holds("o:1:k", Uint8Array.from([...rec, 0]))).toBe(false);
+    expect(memo.holds("o:1:k", rec)).toBe(true); // a check, not a use: "o:1:k" stays the oldest
+    memo.remember("o:1:i", recordOf(setOf("c")), RECORD_HEADER_BYTES, setOf("c"));
+    expect(memo.holds("o:1:k", rec)).toBe(false);
+    expect(memo.holds("o:1:j", recordOf(setOf("b")))).toBe(true);
+  });
+
   it("keeps its own copy: bytes changed in place after remember do not hit", () => {
     const memo = new DecodedRecords();
     const set = setOf("a");
