@@ -5,23 +5,14 @@
 // the acceptor lost asks again and gets in.
 import { encode as msgpackEncode, decode as msgpackDecode } from "@msgpack/msgpack";
 import { describe, expect, it } from "vitest";
-import { Harness, bytes } from "../harness.ts";
+import { put, stateOf } from "./helpers.ts";
+import { Harness } from "../harness.ts";
 import { META_KEY } from "../../../src/core/replica/keys.ts";
-import { servingPreferences, type ClusterState } from "../../../src/core/membership/cluster-state.ts";
+import { servingPreferences } from "../../../src/core/membership/cluster-state.ts";
 import { partitionOf } from "../../../src/core/ring/index.ts";
-import type { ClientResult, NodeId } from "../../../src/core/types.ts";
+import type { NodeId } from "../../../src/core/types.ts";
 
 const ORIGINAL = ["n1", "n2", "n3"];
-
-function put(h: Harness, via: NodeId, key: string, value: string): ClientResult {
-  return h.request(via, { type: "put", key, value: bytes(value), contentType: "text/plain", context: null });
-}
-
-function stateOf(h: Harness, id: NodeId): ClusterState {
-  const s = h.node(id).host?.node.inspect?.().cluster;
-  if (s === undefined) throw new Error(`${id} is down`);
-  return s;
-}
 
 function ready(h: Harness, ids: readonly NodeId[]): boolean {
   return ids.every((m) => h.node(m).events.some((e) => e.type === "ready"));

@@ -2,22 +2,13 @@
 // it and every key reads back through it with r = 3; a member leaves and reports it left; a
 // crashed member is removed; a node with another partition count is refused.
 import { describe, expect, it } from "vitest";
+import { put, stateOf } from "./helpers.ts";
 import { Harness, bytes, values } from "../harness.ts";
 import { plannedTransfers, servingPreferences, type ClusterState } from "../../../src/core/membership/cluster-state.ts";
 import { partitionOf } from "../../../src/core/ring/index.ts";
-import type { ClientResult, NodeId } from "../../../src/core/types.ts";
+import type { NodeId } from "../../../src/core/types.ts";
 
 const KEYS = Array.from({ length: 60 }, (_, i) => `key-${i}`);
-
-function put(h: Harness, via: NodeId, key: string, value: string): ClientResult {
-  return h.request(via, { type: "put", key, value: bytes(value), contentType: "text/plain", context: null });
-}
-
-function stateOf(h: Harness, id: NodeId): ClusterState {
-  const s = h.node(id).host?.node.inspect?.().cluster;
-  if (s === undefined) throw new Error(`${id} is down`);
-  return s;
-}
 
 function settled(h: Harness, ids: readonly NodeId[], epochAtLeast: number): boolean {
   const states = ids.map((id) => stateOf(h, id));
