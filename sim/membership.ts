@@ -30,6 +30,8 @@ export interface MembershipChangeRecord {
   readonly node: NodeId;
   readonly askedAtMs: number;
   acceptedAtMs: number | null;
+  /** When a node other than the subject first reported a ring carrying it (the taker's own durable adoption included): from then on nodes may route by it. */
+  carriedAtMs?: number;
 }
 
 /** How long a crashed member stays down before the operator removes it (past any suspicion timeout). */
@@ -55,7 +57,9 @@ export class MembershipDriver {
         if (c.acceptedAtMs !== null) continue;
         const m = ev.members.find((x) => x.id === c.node);
         const carried = c.kind === "join" ? m !== undefined && m.status !== "removed" : m !== undefined && m.status !== "valid" && m.status !== "joining";
-        if (!carried || node === c.node || this.takers.get(c)?.has(node) === true) continue;
+        if (!carried || node === c.node) continue;
+        c.carriedAtMs ??= cluster.sched.now;
+        if (this.takers.get(c)?.has(node) === true) continue;
         c.acceptedAtMs = cluster.sched.now;
       }
     };

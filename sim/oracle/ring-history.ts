@@ -17,11 +17,19 @@ export interface RingEpoch {
   readonly change?: ClaimChange;
 }
 
-/** The rings after each acknowledged change, in acknowledgement order. */
-export function ringHistory(start: readonly NodeId[], changes: readonly (ClaimChange & { readonly acceptedAtMs: number | null })[]): RingEpoch[] {
+/**
+ * The rings after each acknowledged change, in acknowledgement order. Each is in use from the
+ * first report of it by a node other than the change's subject (the member that took the change
+ * routes by it once it is durable there, before anyone else acknowledges it), else from its
+ * acknowledgement.
+ */
+export function ringHistory(start: readonly NodeId[], changes: readonly (ClaimChange & { readonly acceptedAtMs: number | null; readonly carriedAtMs?: number })[]): RingEpoch[] {
   const out: RingEpoch[] = [{ fromMs: -Infinity, owners: start }];
   const accepted = changes.filter((c) => c.acceptedAtMs !== null).sort((a, b) => a.acceptedAtMs! - b.acceptedAtMs!);
-  for (const c of accepted) out.push({ fromMs: c.acceptedAtMs!, owners: claimsAfter(out[out.length - 1]!.owners, { kind: c.kind, node: c.node }), change: { kind: c.kind, node: c.node } });
+  for (const c of accepted) {
+    const fromMs = Math.min(c.carriedAtMs ?? c.acceptedAtMs!, c.acceptedAtMs!);
+    out.push({ fromMs, owners: claimsAfter(out[out.length - 1]!.owners, { kind: c.kind, node: c.node }), change: { kind: c.kind, node: c.node } });
+  }
   return out;
 }
 

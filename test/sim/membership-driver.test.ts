@@ -37,10 +37,15 @@ describe("membership driver acknowledgements", () => {
     driver.start({ kind: "join", atMs: 0, node: 0, via: 0 }); // n4 joins through n1
     expect(driver.changes).toEqual([{ kind: "join", node: "n4", askedAtMs: 100, acceptedAtMs: null }]);
     report("n4", ALL_VALID);
+    expect(driver.changes[0]!.carriedAtMs).toBeUndefined(); // the joiner's own report is no evidence
+    (cluster.sched as { now: number }).now = 150;
     report("n1", ALL_VALID);
     expect(driver.changes[0]!.acceptedAtMs).toBeNull();
+    expect(driver.changes[0]!.carriedAtMs).toBe(150); // the acceptor routes by it from here on
+    (cluster.sched as { now: number }).now = 200;
     report("n3", ALL_VALID);
-    expect(driver.changes[0]!.acceptedAtMs).toBe(100);
+    expect(driver.changes[0]!.acceptedAtMs).toBe(200);
+    expect(driver.changes[0]!.carriedAtMs).toBe(150);
   });
 
   it("a leave is not acknowledged by the leaver's own report", () => {
