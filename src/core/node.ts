@@ -437,9 +437,18 @@ class Node implements NodeMachine {
     });
   }
 
+  private clusterMetaRetryArmed = false;
+
+  /** Persists the current cluster state; a failed write is retried each heartbeat until one succeeds (an adopted state must not stay in memory only). */
   private writeClusterMeta(): void {
     this.storage({ type: "put", key: META_KEY, value: this.metaBytes(this.incarnation), sync: true }, (r) => {
-      if (!r.ok) this.ctx.log("error", "persisting the cluster state failed", { error: r.message });
+      if (r.ok || this.clusterMetaRetryArmed) return;
+      this.ctx.log("error", "persisting the cluster state failed; retrying", { error: r.message });
+      this.clusterMetaRetryArmed = true;
+      this.setTimer(this.config.heartbeatIntervalMs, () => {
+        this.clusterMetaRetryArmed = false;
+        if (this.phase === "ready") this.writeClusterMeta();
+      });
     });
   }
 

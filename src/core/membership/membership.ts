@@ -21,6 +21,10 @@
 // - Gossip: while the epoch is above 0, the state goes to every known peer each heartbeat and
 //   at once after a change; a peer whose gossip loses the merge gets ours back. A fixed cluster
 //   (epoch 0 forever) sends no gossip at all, so it behaves exactly as before membership.
+// - Durable before shown: a change this node makes, and a newer state gossip brings, is
+//   persisted before it is adopted; a state that failed to persist is never routed by or
+//   reported (an operator checking through this node would otherwise count a change that a
+//   crash then takes back).
 import { assert } from "../assert.ts";
 import { applyChange, activeMembers, displayedStatus, initialState, markDone, memberOf, mergeStates, sameState } from "./cluster-state.ts";
 import type { Change, ChangeResult, ClusterState } from "./cluster-state.ts";
@@ -132,12 +136,31 @@ export class Membership {
     }
     const merged = mergeStates(this.current, incoming);
     if (!sameState(merged, incoming)) this.host.send(from, { type: "ring-gossip", from: self, state: merged }); // the sender is behind
-    const joinedNow = !this.joinedFlag && memberOf(merged, self) !== undefined;
-    if (joinedNow) this.joinedFlag = true;
-    if (!sameState(merged, this.current)) {
+    if (!sameState(merged, this.current)) return this.adoptDurably(merged);
+    if (!this.joinedFlag && memberOf(merged, self) !== undefined) {
+      this.joinedFlag = true;
+      this.host.joinedNow();
+    }
+  }
+
+  /**
+   * A newer state from gossip: persisted first, then adopted (routed by, reported, gossiped on),
+   * so a state this node shows was never only in its memory. One write at a time; a failed or
+   * skipped one is retried by the next gossip (every heartbeat while the epoch is above 0).
+   */
+  private adoptDurably(next: ClusterState): void {
+    if (this.persisting !== null) return;
+    this.persisting = next;
+    this.host.persist(next, (ok) => {
+      assert(this.persisting === next, "a gossiped state was persisted out of order");
+      this.persisting = null;
+      if (!ok) return;
+      const merged = mergeStates(this.current, next);
+      if (sameState(merged, this.current)) return;
+      if (!this.joinedFlag && memberOf(merged, this.host.self) !== undefined) this.joinedFlag = true;
       this.replace(merged);
       this.gossipAll();
-    } else if (joinedNow) this.host.joinedNow();
+    });
   }
 
   handleJoin(from: NodeId, name: string, partitionCount: number): void {
@@ -171,7 +194,7 @@ export class Membership {
    * (see the header). ok means accepted; a persist failure drops it (the operator or joiner asks again).
    */
   change(change: Change): ChangeResult {
-    if (this.persisting !== null) return { ok: false, message: "another membership change is being persisted; try again" };
+    if (this.persisting !== null) return { ok: false, message: "another cluster state is being persisted; try again" };
     const result = applyChange(this.named(this.current), change, this.host.n);
     if (!result.ok) return result;
     const next = result.state;

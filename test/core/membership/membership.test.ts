@@ -181,6 +181,27 @@ describe("membership", () => {
     }
   });
 
+  it("a node adopts a gossiped state only once it is durable: while its disk is full it stays on the old one, and takes the new one when a write succeeds", () => {
+    const h = new Harness(3, { antiEntropyIntervalMs: 0 });
+    for (const id of ["n1", "n2", "n3"]) h.boot(id, { members: ["n1", "n2", "n3"] });
+    h.runUntil(() => ["n1", "n2", "n3"].every((m) => h.node(m).events.some((e) => e.type === "ready")));
+    let full = true;
+    h.writeFault = (id) => (full && id === "n2" ? { ok: false, message: "No space left on device", reason: "full" } : null);
+    h.node("n3").host?.admin({ type: "leave" });
+    expect(h.runUntil(() => stateOf(h, "n1").epoch >= 1, 5000)).toBe(true);
+    h.runFor(2000); // several gossip rounds reach n2; each persist fails
+    expect(stateOf(h, "n2").epoch).toBe(0);
+    expect(h.eventsOf("n2", "ring-changed")).toEqual([]);
+    full = false;
+    expect(h.runUntil(() => stateOf(h, "n2").epoch >= 1, 5000)).toBe(true);
+    // What it showed, it had stored: alone (no gossip can bring the state back) it boots with it.
+    for (const id of ["n1", "n2", "n3"]) h.stop(id);
+    const readies = h.eventsOf("n2", "ready").length;
+    h.boot("n2", { members: ["n1", "n2", "n3"] });
+    expect(h.runUntil(() => h.eventsOf("n2", "ready").length > readies, 5000)).toBe(true);
+    expect(stateOf(h, "n2").epoch).toBeGreaterThanOrEqual(1);
+  });
+
   it("a leaver whose last completion marks reached no peer keeps them until a peer knows, then leaves; no partition is stranded in handoff", () => {
     const h = joined();
     const movesFromN1 = (s: ClusterState): boolean => plannedTransfers(s, 3).some((t) => t.from === "n1");
