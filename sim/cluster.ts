@@ -14,6 +14,7 @@ import { Tracer } from "./trace.ts";
 import { EXACT_CLOCK, NodeClock, drawNodeClock, type ClockSpread } from "./clock.ts";
 import { AeExchangeLog } from "./ae-exchanges.ts";
 import { HintDeleteLog } from "./hint-deletes.ts";
+import { LEFT_LINGER_HEARTBEATS } from "../src/core/membership/membership.ts";
 
 /** The node timing knobs a simulated cluster sets (the same fields as NodeConfig). */
 type NodeTimings = Pick<
@@ -284,8 +285,8 @@ export class SimCluster {
         this.onRingChanged?.(node, event);
         break;
       case "left":
-        // The process exits (code 0) once the step that reported it is over.
-        this.sched.after(0, () => this.depart(node, "exit"));
+        // The process exits (code 0) a few heartbeats later, as in production.
+        this.sched.after(LEFT_LINGER_HEARTBEATS * this.spec.timings.heartbeatIntervalMs, () => this.depart(node, "exit"));
         break;
       case "siblings":
         if (event.count > (this.maxSiblings.get(event.key) ?? 0)) this.maxSiblings.set(event.key, event.count);

@@ -22,6 +22,7 @@ import type { Logger } from "pino";
 import { createNode } from "../core/node.ts";
 import type { ClientOp, ClientResult, NodeConfig, NodeEvent, NodeInspection } from "../core/types.ts";
 import { applyChange, describeCluster, memberOf, type ClusterState } from "../core/membership/cluster-state.ts";
+import { LEFT_LINGER_HEARTBEATS } from "../core/membership/membership.ts";
 import { NodeHost } from "../host/host.ts";
 import type { Ports } from "../ports/index.ts";
 import { toNodeConfig, type MecConfig } from "../config/index.ts";
@@ -249,8 +250,7 @@ function createHost(config: MecConfig, nodeConfig: NodeConfig, storage: LevelSto
       // A corrupt store (e.g. a damaged table block): startNode fails, `mec` exits 1 with the message.
       if (event.type === "boot-failed") signalBootFailed(new Error(`cannot boot from root ${storage.root}: ${event.message}`));
       if (event.type === "join-refused") signalExit({ code: 1, message: event.message });
-      // Left: a few heartbeats more, so the last completion marks reach the others by gossip.
-      if (event.type === "left") setTimeout(() => signalExit({ code: 0, message: "left the cluster" }), 3 * config.heartbeatIntervalMs).unref();
+      if (event.type === "left") setTimeout(() => signalExit({ code: 0, message: "left the cluster" }), LEFT_LINGER_HEARTBEATS * config.heartbeatIntervalMs).unref();
     },
   });
   return { host, ready, readyEvent: () => readyEvent, exit, trace };

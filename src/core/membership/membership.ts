@@ -31,6 +31,13 @@ import type { Change, ChangeResult, ClusterState } from "./cluster-state.ts";
 import type { PeerMessage } from "../messages.ts";
 import type { NodeId } from "../types.ts";
 
+/**
+ * After a node reports that it left, its process lingers this many heartbeats before it exits:
+ * gossip carries its last completion marks to every peer meanwhile, and replica work peers sent
+ * it before they cut over still completes (production and the simulator alike).
+ */
+export const LEFT_LINGER_HEARTBEATS = 3;
+
 export interface MembershipHost {
   readonly self: NodeId;
   readonly name: string;
