@@ -492,7 +492,11 @@ export class Replica {
   /** Applies a client write to this primary's object, minting a dot; done runs after the write completed. */
   mint(spec: WriteSpec, done: (result: MintResult) => void): void {
     const storageKey = objectKey(spec.partition, spec.key);
-    this.locks.run(storageKey, (release) => {
+    // Under a changed ring the minted record is checked too (checkMintedAsFallback): its lock
+    // makes the check wait for a fallback mint of the key still in flight here (one the ring
+    // change overtook), which would otherwise issue the same counter. Order: object, record.
+    const locked = this.ctx.cluster.epoch === 0 ? [storageKey] : [storageKey, mintedKey(spec.partition, spec.key)];
+    this.lockAll(locked, (release) => {
       this.read(storageKey, (local) => {
         if (!local.ok) {
           release();
@@ -743,7 +747,7 @@ export class Replica {
     });
   }
 
-  /** Takes the locks of several storage keys, in the given order (callers always lock an object before its hints). */
+  /** Takes the locks of several storage keys, in the given order (callers always lock an object, then its minted record, then its hints). */
   private lockAll(storageKeys: readonly string[], body: (release: () => void) => void): void {
     const held: (() => void)[] = [];
     const next = (i: number): void => {
