@@ -143,10 +143,7 @@ export class Membership {
     }
     const merged = mergeStates(this.current, incoming);
     if (!sameState(merged, incoming)) this.host.send(from, { type: "ring-gossip", from: self, state: merged }); // the sender is behind
-    if (!sameState(merged, this.current)) {
-      if (this.persisting === null) this.adoptDurably(merged); // else the next gossip brings it again
-      return;
-    }
+    if (!sameState(merged, this.current)) return this.adoptDurably(merged);
     if (!this.joinedFlag && memberOf(merged, self) !== undefined) {
       this.joinedFlag = true;
       this.host.joinedNow();
@@ -154,19 +151,19 @@ export class Membership {
   }
 
   /**
-   * Persists a state (a change this node made, or a newer one gossip brought), then adopts it
-   * merged with whatever arrived meanwhile, and gossips it: a state this node shows was never
-   * only in its memory. One write at a time (callers check `persisting`). `persisted` hears the
-   * outcome before the state is adopted.
+   * A newer state from gossip: persisted first, then adopted (routed by, reported, gossiped on),
+   * so a state this node shows was never only in its memory. One write at a time; a failed or
+   * skipped one is retried by the next gossip (every heartbeat while the epoch is above 0).
    */
-  private adoptDurably(next: ClusterState, persisted: (ok: boolean, merged: ClusterState) => void = () => {}): void {
+  private adoptDurably(next: ClusterState): void {
+    if (this.persisting !== null) return;
     this.persisting = next;
     this.host.persist(next, (ok) => {
-      assert(this.persisting === next, "a cluster state was persisted out of order");
+      assert(this.persisting === next, "a gossiped state was persisted out of order");
       this.persisting = null;
-      const merged = ok ? mergeStates(this.current, next) : this.current;
-      persisted(ok, merged);
-      if (!ok || sameState(merged, this.current)) return;
+      if (!ok) return;
+      const merged = mergeStates(this.current, next);
+      if (sameState(merged, this.current)) return;
       if (!this.joinedFlag && memberOf(merged, this.host.self) !== undefined) this.joinedFlag = true;
       this.replace(merged);
       this.gossipAll();
@@ -208,10 +205,17 @@ export class Membership {
     const result = applyChange(this.named(this.current), change, this.host.n);
     if (!result.ok) return result;
     const next = result.state;
-    // Gossip may bring a newer state meanwhile: adoption converges as if ours came first.
-    this.adoptDurably(next, (ok, merged) => {
-      if (!ok) this.host.log("error", "persisting a membership change failed; not applied", { change: change.type, node: change.id });
-      else this.host.log("info", "cluster state changed", { change: change.type, node: change.id, epoch: next.epoch, adopted: merged === next });
+    this.persisting = next;
+    this.host.persist(next, (ok) => {
+      assert(this.persisting === next, "a membership change completed out of order");
+      this.persisting = null;
+      if (!ok) return this.host.log("error", "persisting a membership change failed; not applied", { change: change.type, node: change.id });
+      // Gossip may have brought a newer state meanwhile: converge as if ours came first.
+      const merged = mergeStates(this.current, next);
+      this.host.log("info", "cluster state changed", { change: change.type, node: change.id, epoch: next.epoch, adopted: merged === next });
+      if (sameState(merged, this.current)) return;
+      this.replace(merged);
+      this.gossipAll();
     });
     return result;
   }
