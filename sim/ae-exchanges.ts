@@ -8,7 +8,9 @@
 // record format, not the versioning logic); the comparisons are the checker's own. Anything in
 // the window that may remove stored knowledge on either side (a crash or reboot, a wipe or
 // lost unsynced suffix, a bit flip, a failed storage write) is recorded as `lossy`; keys
-// deleted (reaped) in the window are marked. Exchanges that never complete are dropped.
+// reaped in the window on either side are marked (deleted from the disk, or cut to a clock-only
+// set, which drops tombstones the other side may still hold). Exchanges that never complete are
+// dropped.
 import type { NodeEvent, NodeId } from "../src/core/types.ts";
 import type { SiblingSet } from "../src/core/versioning/types.ts";
 import type { SimProcess } from "./process.ts";
@@ -24,7 +26,8 @@ export interface AeKeyStates {
   readonly b0: StoredState;
   readonly a1: StoredState;
   readonly b1: StoredState;
-  /** The key was deleted from either disk during the exchange (reaping). */
+  /** The key was reaped on either side during the exchange (deleted from the disk, or its
+   * tombstones cut to a clock-only set). */
   readonly deleted: boolean;
 }
 
@@ -86,6 +89,8 @@ function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolea
 export class AeExchangeLog {
   readonly completed: AeExchangeRecord[] = [];
   private readonly pending = new Map<string, Pending>();
+  /** When each node last reported reaping each key ("node key" -> ms). */
+  private readonly reapedAtMs = new Map<string, number>();
 
   constructor(
     private readonly sut: SystemUnderTest,
@@ -95,6 +100,10 @@ export class AeExchangeLog {
   onEvent(node: NodeId, event: NodeEvent, nowMs: number): void {
     if (this.sut.objectPrefix === undefined) return;
     if (event.type === "ae-begin") return this.begin(node, event.peer, event.partition, event.reqId, nowMs);
+    if (event.type === "reap") {
+      this.reapedAtMs.set(`${node} ${event.key}`, nowMs);
+      return;
+    }
     if (event.type !== "anti-entropy" || event.reqId === undefined) return;
     const initiator = event.role === "responder" ? event.peer : node;
     const ex = this.pending.get(`${initiator} ${event.reqId}`);
@@ -136,15 +145,17 @@ export class AeExchangeLog {
     const a = this.processOf(ex.initiator);
     const b = this.processOf(ex.responder);
     const deletedIn = (p: SimProcess, k: string): boolean => (p.storage.deletedAtMs.get(k) ?? -Infinity) >= ex.beginMs;
+    const reapedIn = (id: NodeId, key: string): boolean => (this.reapedAtMs.get(`${id} ${key}`) ?? -Infinity) >= ex.beginMs;
     const keys = ex.differing.map(([sk, a0, b0]) => {
       const states = [a0, b0, a.storage.peek(sk), b.storage.peek(sk)].map((bytes) => this.decode(sk, bytes));
+      const key = states.find((s) => s.key !== null)?.key ?? sk;
       return {
-        key: states.find((s) => s.key !== null)?.key ?? sk,
+        key,
         a0: states[0]!.state,
         b0: states[1]!.state,
         a1: states[2]!.state,
         b1: states[3]!.state,
-        deleted: deletedIn(a, sk) || deletedIn(b, sk),
+        deleted: deletedIn(a, sk) || deletedIn(b, sk) || reapedIn(ex.initiator, key) || reapedIn(ex.responder, key),
       };
     });
     const lossy = lossBetween(ex.initiator, ex.marks[0], a) ?? lossBetween(ex.responder, ex.marks[1], b);

@@ -8,8 +8,9 @@
 //     dot, no clock counter beyond both), nothing but this exchange's own data met the key, so
 //     both sides hold equal sets (absent = tombstone-only, as for convergence).
 // Not judged: exchanges during which either side may have lost stored knowledge (a crash or
-// restart, a wipe or a lost unsynced suffix, a bit flip, a failed storage write); keys deleted
-// (reaped) on either side during the exchange, unreadable on either side, or holding one dot
+// restart, a wipe or a lost unsynced suffix, a bit flip, a failed storage write); keys reaped
+// on either side during the exchange (deleted, or cut to a clock-only set that drops a
+// tombstone the other side still holds), unreadable on either side, or holding one dot
 // with two values (a dot issued twice, refused by merges on purpose); and exchanges where more
 // keys differed than the protocol's per-exchange cap (the rest waits for the next round).
 import type { RunRecord, Violation } from "./types.ts";
