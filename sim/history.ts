@@ -28,6 +28,8 @@ export interface HistoryOp {
   readonly w?: number;
   /** The context sent with a write; null for blind writes and gets. */
   readonly context: VClock | null;
+  /** A put that asked for the stored set back (?returnbody=true): its answer shows every sibling, with the set's clock. */
+  readonly returnBody?: boolean;
   readonly invokedAtMs: number;
   completedAtMs: number | null;
   outcome: Outcome;

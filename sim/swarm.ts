@@ -132,6 +132,8 @@ function drawWorkload(rng: Rng, seed: number, clients: number, keyCount: number)
     afterHeal: "write",
     perRequestQuorum: rng.chance(0.5) ? 0.3 : 0,
     valuePadMax: rng.chance(0.2) ? 2000 : 40,
+    // A constant, not a draw: the seed's other draws stay as they were.
+    returnBody: 0.25,
     reaperKeys: drawReaperKeys(seed),
     clientTimeoutMs: 4000,
     opsMax: Infinity,

@@ -3,7 +3,9 @@
 // the returned clock), writes and deletes that reuse the context the client's latest answer
 // for that key handed back (a PUT's or DELETE's answer as much as a GET's: the HTTP answer
 // computed by src/api/write-answer.ts), writes with a stale context (an older answer's),
-// deletes with context, and reads, sometimes with a per-request r or w. Every written value
+// deletes with context, and reads, sometimes with a per-request r or w; some puts ask for the
+// stored set back (?returnbody=true: the answer shows every sibling with the set's clock, so
+// reusing it resolves them, as an application resolving siblings does). Every written value
 // starts with a unique write id ("k1=c2.7", then "|" and padding of a drawn size), so a value
 // found in a replica names the operation that wrote it; a delete's id lives in the history.
 // The history records what each answer showed the client (sim/oracle decides causality from
@@ -53,6 +55,8 @@ export interface WorkloadSpec {
   readonly perRequestQuorum?: number;
   /** Padding appended to values: 0..valuePadMax bytes (0: none). */
   readonly valuePadMax?: number;
+  /** Chance that a put asks for the stored set back (?returnbody=true). */
+  readonly returnBody?: number;
   /** Keys of the reaper clients, one reaper per key (see the header); none when absent. */
   readonly reaperKeys?: readonly string[];
   /**
@@ -144,7 +148,7 @@ export class Workload {
   }
 
   /** Invokes op on a node (a random client target unless `target`); done gets the history record after it completed. */
-  invoke(client: number, rng: Rng, op: ClientOp, ids: { value: string | null; writeId: string | null; contextFrom: number | null }, done: (rec: HistoryOp) => void, target?: NodeId): void {
+  invoke(client: number, rng: Rng, op: ClientOp, ids: { value: string | null; writeId: string | null; contextFrom: number | null; returnBody?: boolean }, done: (rec: HistoryOp) => void, target?: NodeId): void {
     this.opsStarted++;
     const c = this.cluster;
     const node: NodeId = target ?? rng.pick(c.departed.size === 0 ? c.clientTargets : c.clientTargets.filter((id) => !c.departed.has(id)));
@@ -159,6 +163,7 @@ export class Workload {
       contextFrom: ids.contextFrom,
       ...(op.type === "get" ? (op.r === undefined ? {} : { r: op.r }) : op.w === undefined ? {} : { w: op.w }),
       context: op.type === "get" ? null : op.context,
+      ...(ids.returnBody === true ? { returnBody: true } : {}),
       invokedAtMs: this.now,
       completedAtMs: null,
       outcome: "pending",
@@ -194,8 +199,13 @@ export class Workload {
     if (outcome.ok) {
       rec.outcome = "ok";
       rec.replicas = outcome.replicas;
-      if (outcome.type === "get") {
-        rec.readSet = outcome.set;
+      if (outcome.type === "get" || rec.returnBody === true) {
+        // A read, or a put's ?returnbody=true answer: the stored set, as a GET shows it.
+        if (outcome.type === "get") rec.readSet = outcome.set;
+        else {
+          rec.dot = outcome.dot;
+          this.cluster.writeAcked();
+        }
         recordShown(rec, outcome.set?.siblings ?? []);
         // As HTTP answers: the set's clock (a 404 of a tombstone-only set carries it too).
         rec.answerContext = outcome.set !== null && outcome.set.clock.size > 0 ? outcome.set.clock : null;
@@ -354,8 +364,10 @@ class Client {
     const pad = padMax > 0 && this.rng.chance(0.5) ? "|" + "v".repeat(this.rng.int(0, padMax)) : "";
     const value = writeId + pad;
     const w = this.quorum(this.w.w);
+    const returnBodyChance = this.w.spec_.returnBody ?? 0;
+    const returnBody = returnBodyChance > 0 && this.rng.chance(returnBodyChance);
     const op: ClientOp = { type: "put", key, value: encoder.encode(value), contentType: "text/plain", context: from?.context ?? null, clientId: `c${this.id}`, ...(w === undefined ? {} : { w }) };
-    this.w.invoke(this.id, this.rng, op, { value, writeId, contextFrom: from?.context ? from.op : null }, (rec) => {
+    this.w.invoke(this.id, this.rng, op, { value, writeId, contextFrom: from?.context ? from.op : null, returnBody }, (rec) => {
       this.remember(rec);
       then();
     });

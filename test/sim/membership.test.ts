@@ -44,8 +44,11 @@ describe("membership episodes", () => {
     expect(join.cluster.members).toContain("n4");
     expect(join.stats.nodeEvents["transfer-done"] ?? 0).toBeGreaterThan(0);
     const leave = run(141);
-    expect(leave.stats.nodeEvents["left"]).toBe(1);
-    expect(leave.cluster.departed.size).toBe(1);
+    // "left" once per boot that finds the node departed (seed 141's leaver crashes while it
+    // lingers and reports it again after the restart).
+    expect(leave.stats.nodeEvents["left"] ?? 0).toBeGreaterThanOrEqual(1);
+    expect([...leave.cluster.departed]).toEqual([leave.record.membership!.changes[0]!.node]);
+    expect(leave.record.final.has(leave.record.membership!.changes[0]!.node)).toBe(false);
     const remove = run(8);
     expect([...remove.cluster.departed]).toEqual([remove.record.membership!.changes[0]!.node]);
     expect(remove.record.final.has(remove.record.membership!.changes[0]!.node)).toBe(false);
