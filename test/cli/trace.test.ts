@@ -55,7 +55,8 @@ describe("mec sim --svg / --without", () => {
   });
 
   it("--without e1: the violation disappears without the outage, side by side (exit 0)", async () => {
-    const r = await run("sim", "--seed", "1", "--bug", "ack-before-durable", "--schedule", OUTAGE, "--without", "e1");
+    // Seed 13: the planted bug shows only with the outage (in seed 1 it also shows as a stale read without it).
+    const r = await run("sim", "--seed", "13", "--bug", "ack-before-durable", "--schedule", OUTAGE, "--without", "e1");
     expect(r.code).toBe(0);
     const lines = r.out.split("\n");
     const row = lines.find((l) => l.includes("VIOLATION lost-write"))!;
