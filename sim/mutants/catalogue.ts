@@ -37,6 +37,7 @@ const MINT = "src/core/coordinator/mint.ts";
 const REPLICA = "src/core/replica/replica.ts";
 const AE = "src/core/replica/anti-entropy.ts";
 const NODE = "src/core/node.ts";
+const TRANSFER = "src/core/replica/transfer.ts";
 
 export const MUTANTS: readonly Mutant[] = [
   // ---- dvvset ----
@@ -428,6 +429,34 @@ export const MUTANTS: readonly Mutant[] = [
     replace: '    writeStr(w, "Timestamp");\n    w.byte(0xcf);\n    w.uint64(entry.timestamp);\n    writeStr(w, "Counter");\n    writeUintSmallest(w, entry.counter);',
     tests: ["test/adapters/http/server.test.ts"],
     swarm: false,
+  },
+  // ---- ownership handoff (membership) ----
+  {
+    id: "transfer-forgets-dirty",
+    area: "ownership handoff",
+    description: "the sender does not note keys written during a transfer, so a write it acknowledged after the fold never reaches the new primary before cut-over",
+    file: TRANSFER,
+    search: "for (const a of this.active.values()) if (a.plan.partition === partition) a.dirty.add(key);",
+    replace: "void partition;",
+    tests: ["test/core/membership/membership.test.ts"],
+  },
+  {
+    id: "transfer-done-on-any-ack",
+    area: "ownership handoff",
+    description: "the sender completes a transfer on the ack of any batch with nothing dirty, not only the last one (cut-over with objects still queued)",
+    file: TRANSFER,
+    search: "if (last && a.dirty.size === 0) {",
+    replace: "if (a.dirty.size === 0) {",
+    tests: ["test/core/membership/membership.test.ts"],
+  },
+  {
+    id: "transfer-acks-on-receipt",
+    area: "ownership handoff",
+    description: "the receiver acknowledges a batch when it arrives, before its merges are durable (a crash then loses objects the sender counts as handed off)",
+    file: TRANSFER,
+    search: "    if (pending === 0) return finish();\n    for (const [key, bytes] of msg.objects) {",
+    replace: "    finish();\n    if (pending === 0) return;\n    for (const [key, bytes] of msg.objects) {",
+    tests: ["test/core/membership/membership.test.ts"],
   },
   {
     id: "zmq-ignores-start-peers",

@@ -6,6 +6,7 @@ import { put, stateOf } from "./helpers.ts";
 import { Harness, bytes, values } from "../harness.ts";
 import { plannedTransfers, servingPreferences, type ClusterState } from "../../../src/core/membership/cluster-state.ts";
 import { partitionOf } from "../../../src/core/ring/index.ts";
+import { TRANSFER_BATCH } from "../../../src/core/replica/transfer.ts";
 import type { NodeId } from "../../../src/core/types.ts";
 
 const KEYS = Array.from({ length: 60 }, (_, i) => `key-${i}`);
@@ -149,6 +150,26 @@ describe("membership", () => {
       expect(r.ok && r.type === "get" ? values(r.set) : r).toEqual([`v-${k}`]);
     }
   });
+
+  it("a partition of more than one batch is handed off whole: every primary under the final ring stores every key", () => {
+    const h = new Harness(5, { antiEntropyIntervalMs: 0 });
+    for (const id of ["n1", "n2", "n3"]) h.boot(id, { members: ["n1", "n2", "n3"] });
+    h.runUntil(() => ["n1", "n2", "n3"].every((m) => h.node(m).events.some((e) => e.type === "ready")));
+    const partitions = stateOf(h, "n1").partitionCount;
+    const keys = Array.from({ length: partitions * (TRANSFER_BATCH + 16) }, (_, i) => `big-${i}`);
+    for (const k of keys) expect(put(h, "n2", k, `v-${k}`).ok).toBe(true);
+    const perPartition = new Map<number, number>();
+    for (const k of keys) perPartition.set(partitionOf(k, partitions), (perPartition.get(partitionOf(k, partitions)) ?? 0) + 1);
+    expect(Math.max(...perPartition.values())).toBeGreaterThan(TRANSFER_BATCH);
+    h.boot("n4", { members: ["n4", "n1"], join: true });
+    expect(h.runUntil(() => settled(h, ["n1", "n2", "n3", "n4"], 1), 60_000)).toBe(true);
+    const final = stateOf(h, "n1");
+    const missing: string[] = [];
+    for (const k of keys) {
+      for (const node of servingPreferences(final, partitionOf(k, partitions), 3).primaries) if (values(h.objects(node).get(k) ?? null)[0] !== `v-${k}`) missing.push(`${k}@${node}`);
+    }
+    expect(missing.slice(0, 5)).toEqual([]);
+  }, 60_000);
 
   it("a receiver that crashes mid-transfer gets the transfer re-run after it restarts", () => {
     const h = new Harness(5, { antiEntropyIntervalMs: 0 });
