@@ -136,6 +136,27 @@ describe("membership", () => {
     }
   });
 
+  it("writes stored at the sender after its fold reach the new primary before cut-over (held acks keep the transfers open)", () => {
+    const h = new Harness(5, { antiEntropyIntervalMs: 0 });
+    for (const id of ["n1", "n2", "n3"]) h.boot(id, { members: ["n1", "n2", "n3"] });
+    h.runUntil(() => ["n1", "n2", "n3"].every((m) => h.node(m).events.some((e) => e.type === "ready")));
+    for (const k of KEYS) expect(put(h, "n2", k, `a-${k}`).ok).toBe(true);
+    let hold = true;
+    h.netFilter = (_from, _to, msg) => (hold && msg.type === "transfer-ack" ? "drop" : "deliver");
+    h.boot("n4", { members: ["n4", "n1"], join: true });
+    expect(h.runUntil(() => h.sent.some((m) => m.msg.type === "transfer" && m.to === "n4"), 10_000)).toBe(true);
+    const partitions = stateOf(h, "n1").partitionCount;
+    const folded = new Set(h.sent.flatMap((m) => (m.msg.type === "transfer" && m.to === "n4" ? [m.msg.partition] : [])));
+    const late = KEYS.filter((k) => folded.has(partitionOf(k, partitions)));
+    expect(late.length).toBeGreaterThan(0);
+    const acked = late.filter((k) => h.request("n3", { type: "put", key: k, value: bytes(`b-${k}`), contentType: "text/plain", context: null }).ok);
+    expect(acked.length).toBeGreaterThan(0);
+    hold = false;
+    expect(h.runUntil(() => settled(h, ["n1", "n2", "n3", "n4"], 1), 30_000)).toBe(true);
+    const incomplete = acked.filter((k) => JSON.stringify(values(h.objects("n4").get(k) ?? null).sort()) !== JSON.stringify([`a-${k}`, `b-${k}`]));
+    expect(incomplete).toEqual([]);
+  });
+
   it("until a partition's transfer completes, requests use its old primaries (r = 1 through the new node finds every key)", () => {
     const h = new Harness(5, { antiEntropyIntervalMs: 0 });
     for (const id of ["n1", "n2", "n3"]) h.boot(id, { members: ["n1", "n2", "n3"] });
