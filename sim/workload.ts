@@ -199,22 +199,20 @@ export class Workload {
     if (outcome.ok) {
       rec.outcome = "ok";
       rec.replicas = outcome.replicas;
+      if (outcome.type === "get") rec.readSet = outcome.set;
+      else {
+        rec.dot = outcome.dot;
+        this.cluster.writeAcked();
+      }
       if (outcome.type === "get" || rec.returnBody === true) {
-        // A read, or a put's ?returnbody=true answer: the stored set, as a GET shows it.
-        if (outcome.type === "get") rec.readSet = outcome.set;
-        else {
-          rec.dot = outcome.dot;
-          this.cluster.writeAcked();
-        }
+        // A read, or a put's ?returnbody=true answer: the stored set, as a GET shows it, with
+        // the set's clock (a 404 of a tombstone-only set carries it too).
         recordShown(rec, outcome.set?.siblings ?? []);
-        // As HTTP answers: the set's clock (a 404 of a tombstone-only set carries it too).
         rec.answerContext = outcome.set !== null && outcome.set.clock.size > 0 ? outcome.set.clock : null;
       } else {
-        rec.dot = outcome.dot;
         const answer = writeAnswer(outcome);
         recordShown(rec, answer.shown);
         rec.answerContext = answer.clock;
-        this.cluster.writeAcked();
       }
     } else if (!("error" in outcome)) {
       if (outcome.type === "refused") {
